@@ -1,0 +1,169 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { Secret } from "./secret.js";
+
+/**
+ * Every setting of fal-mcp, read once from the environment into a frozen object.
+ * Each field names its environment variable; the README's "Configuration" table lists them all.
+ */
+export interface Config {
+  /** FAL_KEY, or FAL_KEY_ID + FAL_KEY_SECRET joined by a colon. Undefined when neither is set. */
+  readonly falKey: Secret | undefined;
+  /** Where the key came from, for `doctor` and the start-up warning (never the key itself). */
+  readonly falKeySource: "FAL_KEY" | "FAL_KEY_ID+FAL_KEY_SECRET" | undefined;
+  /** FAL_MCP_BASE_URL: send every request meant for a fal host to `${baseUrl}/${host}${path}`. */
+  readonly baseUrl: string | undefined;
+  /** FAL_MCP_OUTPUT_DIR: absolute folder where results are saved. Default ~/fal-mcp. */
+  readonly outputDir: string;
+  /** FAL_MCP_STATE_DIR: absolute folder of the durable job record. Default: the platform's user state folder. */
+  readonly stateDir: string;
+  /** FAL_MCP_WAIT_SECONDS: how long run_model waits for a job before handing back its request id. Default 45, at most 600. */
+  readonly waitSeconds: number;
+  /** FAL_MCP_INLINE_PREVIEW_BYTES: largest result that still carries an inline image preview. Default 921600 (900 KiB); 0 turns previews off. */
+  readonly inlinePreviewBytes: number;
+  /** FAL_MCP_ALLOWED_DIRS: folders local files may be read from (path-list). Default: MCP roots, else home + output folder. */
+  readonly allowedDirs: readonly string[] | undefined;
+  /** FAL_MCP_ALLOW_HIDDEN=1: allow reading files under hidden (dot) folders. Default off. */
+  readonly allowHidden: boolean;
+  /** FAL_MCP_MAX_UPLOAD_BYTES: largest local file or URL that is uploaded. Default 2 GiB. */
+  readonly maxUploadBytes: number;
+  /** FAL_MCP_MAX_DOWNLOAD_BYTES: largest result file that is saved. Default 2 GiB. */
+  readonly maxDownloadBytes: number;
+  /** FAL_MCP_REQUEST_TIMEOUT_MS: total time for one API request to fal (not uploads or downloads). Default 30000. */
+  readonly requestTimeoutMs: number;
+  /** FAL_MCP_STALL_TIMEOUT_MS: an upload or download that moves no byte for this long is aborted. Default 30000. */
+  readonly stallTimeoutMs: number;
+  /** FAL_MCP_CATALOG_TTL_SECONDS: how long catalog, schema and price answers are cached in memory. Default 600. */
+  readonly catalogTtlSeconds: number;
+  /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
+  readonly logLevel: "debug" | "info" | "warning" | "error";
+}
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const GiB = 1024 ** 3;
+
+const integer = (name: string, fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return fallback;
+      const value = Number(raw.trim());
+      if (!Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const flag = z
+  .string()
+  .optional()
+  .transform((raw) => raw !== undefined && ["1", "true", "yes", "on"].includes(raw.trim().toLowerCase()));
+
+const envSchema = z.object({
+  FAL_KEY: z.string().optional(),
+  FAL_KEY_ID: z.string().optional(),
+  FAL_KEY_SECRET: z.string().optional(),
+  FAL_MCP_BASE_URL: z
+    .string()
+    .optional()
+    .refine((raw) => raw === undefined || raw === "" || /^https?:\/\/[^/]+/.test(raw), {
+      message: "FAL_MCP_BASE_URL must be an http(s) URL such as http://127.0.0.1:8787",
+    }),
+  FAL_MCP_OUTPUT_DIR: z.string().optional(),
+  FAL_MCP_STATE_DIR: z.string().optional(),
+  FAL_MCP_WAIT_SECONDS: integer("FAL_MCP_WAIT_SECONDS", 45, 0, 600),
+  FAL_MCP_INLINE_PREVIEW_BYTES: integer("FAL_MCP_INLINE_PREVIEW_BYTES", 900 * 1024, 0, 10 * 1024 * 1024),
+  FAL_MCP_ALLOWED_DIRS: z.string().optional(),
+  FAL_MCP_ALLOW_HIDDEN: flag,
+  FAL_MCP_MAX_UPLOAD_BYTES: integer("FAL_MCP_MAX_UPLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
+  FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
+  FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
+  FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
+  FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
+  FAL_MCP_LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).optional(),
+});
+
+export interface LoadConfigOptions {
+  env: Env;
+  /** Defaults to os.homedir(); injectable for tests. */
+  homeDir?: string;
+  platform?: NodeJS.Platform;
+}
+
+/** Expands a leading `~` and makes the path absolute against the home folder (never the cwd, which clients set arbitrarily). */
+export function resolveUserPath(raw: string, homeDir: string): string {
+  const trimmed = raw.trim();
+  if (trimmed === "~") return homeDir;
+  if (trimmed.startsWith("~/") || trimmed.startsWith("~\\")) return path.join(homeDir, trimmed.slice(2));
+  return path.resolve(homeDir, trimmed);
+}
+
+/** The platform's per-user state folder for fal-mcp. */
+export function defaultStateDir(env: Env, homeDir: string, platform: NodeJS.Platform): string {
+  if (platform === "darwin") return path.join(homeDir, "Library", "Application Support", "fal-mcp");
+  if (platform === "win32") {
+    const base = env.LOCALAPPDATA ?? path.join(homeDir, "AppData", "Local");
+    return path.join(base, "fal-mcp", "State");
+  }
+  const xdg = env.XDG_STATE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homeDir, ".local", "state"), "fal-mcp");
+}
+
+export function loadConfig({ env, homeDir = os.homedir(), platform = process.platform }: LoadConfigOptions): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join("; "));
+  }
+  const values = parsed.data;
+  const key = values.FAL_KEY?.trim();
+  const keyId = values.FAL_KEY_ID?.trim();
+  const keySecret = values.FAL_KEY_SECRET?.trim();
+  let falKey: Secret | undefined;
+  let falKeySource: Config["falKeySource"];
+  if (key) {
+    falKey = new Secret(key);
+    falKeySource = "FAL_KEY";
+  } else if (keyId && keySecret) {
+    falKey = new Secret(`${keyId}:${keySecret}`);
+    falKeySource = "FAL_KEY_ID+FAL_KEY_SECRET";
+  }
+  const outputDir = values.FAL_MCP_OUTPUT_DIR?.trim()
+    ? resolveUserPath(values.FAL_MCP_OUTPUT_DIR, homeDir)
+    : path.join(homeDir, "fal-mcp");
+  const stateDir = values.FAL_MCP_STATE_DIR?.trim()
+    ? resolveUserPath(values.FAL_MCP_STATE_DIR, homeDir)
+    : defaultStateDir(env, homeDir, platform);
+  const allowedDirs = values.FAL_MCP_ALLOWED_DIRS?.trim()
+    ? values.FAL_MCP_ALLOWED_DIRS.split(path.delimiter)
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "")
+        .map((entry) => resolveUserPath(entry, homeDir))
+    : undefined;
+  const baseUrl = values.FAL_MCP_BASE_URL?.trim() ? values.FAL_MCP_BASE_URL.trim().replace(/\/+$/, "") : undefined;
+
+  return Object.freeze({
+    falKey,
+    falKeySource,
+    baseUrl,
+    outputDir,
+    stateDir,
+    waitSeconds: values.FAL_MCP_WAIT_SECONDS,
+    inlinePreviewBytes: values.FAL_MCP_INLINE_PREVIEW_BYTES,
+    allowedDirs: allowedDirs ? Object.freeze(allowedDirs) : undefined,
+    allowHidden: values.FAL_MCP_ALLOW_HIDDEN,
+    maxUploadBytes: values.FAL_MCP_MAX_UPLOAD_BYTES,
+    maxDownloadBytes: values.FAL_MCP_MAX_DOWNLOAD_BYTES,
+    requestTimeoutMs: values.FAL_MCP_REQUEST_TIMEOUT_MS,
+    stallTimeoutMs: values.FAL_MCP_STALL_TIMEOUT_MS,
+    catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
+    logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
+  });
+}

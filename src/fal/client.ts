@@ -1,0 +1,63 @@
+import type { FalClient } from "@fal-ai/client";
+import type { Secret } from "../secret.js";
+
+/**
+ * The official @fal-ai/client, created per server (never the global singleton), on our own
+ * fetch so that the upstream redirect, timeouts and the submit guard apply to every call.
+ * Loaded lazily: start-up and discovery never pay for it.
+ */
+
+/** Raised by the submit guard instead of the client's own retryable errors. Deliberately not
+ * a TypeError, has no `code` and no `status`, so the client's dispatcher will not resend. */
+export class SubmitNotConfirmedError extends Error {
+  override name = "SubmitNotConfirmedError";
+  constructor(
+    message: string,
+    /** HTTP status fal answered with, or undefined when the connection failed. */
+    readonly status: number | undefined,
+    /** fal's body text, for messages (never contains the key). */
+    readonly bodyText: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+const RESENT_BY_CLIENT = new Set([429, 502, 503, 504]);
+
+function isQueueSubmit(input: string | URL | Request, init: RequestInit | undefined): boolean {
+  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  if (method !== "POST") return false;
+  const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+  return url.hostname === "queue.fal.run";
+}
+
+/**
+ * Wraps `inner` so that a queue submit is sent exactly once: the official client would resend a
+ * POST after a transport error or a 429/502/503/504, which can create a second paid job.
+ * Must wrap the fetch *before* the redirect, while it still sees fal's real host names.
+ */
+export function submitOnceFetch(inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    if (!isQueueSubmit(input, init)) return inner(input, init);
+    let response: Response;
+    try {
+      response = await inner(input, init);
+    } catch (error) {
+      const reason = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.message) : String(error);
+      throw new SubmitNotConfirmedError(`the connection broke during the submit (${reason})`, undefined, undefined);
+    }
+    if (RESENT_BY_CLIENT.has(response.status)) {
+      const bodyText = await response.text().catch(() => "");
+      throw new SubmitNotConfirmedError(`fal answered the submit with HTTP ${response.status}`, response.status, bodyText);
+    }
+    return response;
+  };
+}
+
+export async function createOfficialClient(options: { key: () => Secret | undefined; fetch: typeof fetch }): Promise<FalClient> {
+  const { createFalClient } = await import("@fal-ai/client");
+  return createFalClient({
+    credentials: () => options.key()?.reveal() ?? "",
+    fetch: options.fetch,
+  });
+}

@@ -1,0 +1,292 @@
+import type { z } from "zod";
+import { FalApiError, FalNetworkError, FalResponseError, FalValidationError, type FalFieldError } from "../errors.js";
+import type { Secret } from "../secret.js";
+
+/**
+ * The network policy for fal's JSON APIs, in one place: a total time budget per call, retries
+ * with capped exponential backoff and full jitter for idempotent reads (429, 5xx, network errors,
+ * unreadable bodies), `Retry-After` and `X-Fal-needs-retry` honoured, and every failure mapped
+ * once to a typed error with fal's request id and a next step. Non-idempotent calls are sent once.
+ */
+export interface HttpClientOptions {
+  fetch: typeof fetch;
+  /** Total budget of one call, retries included (FAL_MCP_REQUEST_TIMEOUT_MS). */
+  timeoutMs: number;
+  maxRetries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injectable for tests. */
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface FalRequest<T> {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  url: string;
+  /** What the call is, for messages ("the model catalog", "pricing"). */
+  what: string;
+  key?: Secret | undefined;
+  query?: Record<string, string | number | boolean | readonly string[] | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Reads are retried; writes (submit) never are. */
+  idempotent: boolean;
+  schema: z.ZodType<T>;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number;
+  /** How the body is read: JSON (default) or server-sent events whose first `data:` line is JSON. */
+  responseFormat?: "json" | "sse-or-json";
+}
+
+export interface FalResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+  requestId: string | undefined;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
+  const url = new URL(base);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value as readonly string[]) url.searchParams.append(name, item);
+    else url.searchParams.set(name, String(value));
+  }
+  return url.href;
+}
+
+export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Seconds or an HTTP date in Retry-After, as milliseconds from now. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+class RetryableError extends Error {
+  constructor(
+    override readonly cause: Error,
+    readonly retryAfterMs?: number,
+  ) {
+    super(cause.message);
+  }
+}
+
+export class FalHttpClient {
+  readonly #options: Required<HttpClientOptions>;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = {
+      maxRetries: 3,
+      baseDelayMs: 250,
+      maxDelayMs: 4000,
+      random: Math.random,
+      sleep: defaultSleep,
+      ...options,
+    };
+  }
+
+  get fetch(): typeof fetch {
+    return this.#options.fetch;
+  }
+
+  async request<T>(request: FalRequest<T>): Promise<FalResponse<T>> {
+    const budgetMs = request.timeoutMs ?? this.#options.timeoutMs;
+    const deadline = Date.now() + budgetMs;
+    const maxAttempts = request.idempotent ? this.#options.maxRetries + 1 : 1;
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      try {
+        return await this.#attempt(request, remaining, budgetMs);
+      } catch (error) {
+        if (!(error instanceof RetryableError)) throw error;
+        lastError = error.cause;
+        if (attempt + 1 >= maxAttempts) break;
+        const backoff = Math.min(this.#options.maxDelayMs, this.#options.baseDelayMs * 2 ** attempt);
+        const delay = Math.max(error.retryAfterMs ?? 0, this.#options.random() * backoff);
+        if (Date.now() + delay >= deadline) break;
+        await this.#options.sleep(delay, request.signal);
+      }
+    }
+    throw lastError ?? new FalNetworkError(`${request.what}: no answer from fal within ${Math.round(budgetMs / 1000)} s.`, "timeout");
+  }
+
+  async #attempt<T>(request: FalRequest<T>, remainingMs: number, budgetMs: number): Promise<FalResponse<T>> {
+    const timeout = AbortSignal.timeout(remainingMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: "application/json", ...request.headers };
+    if (request.key) headers.authorization = `Key ${request.key.reveal()}`;
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(request.body);
+    }
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#options.fetch(buildUrl(request.url, request.query), {
+        method: request.method,
+        headers,
+        body,
+        signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason as Error;
+      const failure = timeout.aborted
+        ? new FalNetworkError(`${request.what}: fal did not answer within ${Math.round(budgetMs / 1000)} s.`, "timeout")
+        : new FalNetworkError(`${request.what}: the connection to fal failed (${describeCause(error)}).`, "connection");
+      throw request.idempotent ? new RetryableError(failure) : failure;
+    }
+    const requestId = response.headers.get("x-fal-request-id") ?? undefined;
+    if (!response.ok) {
+      const failure = apiErrorFrom(response.status, response.headers, text, request.what);
+      const retryable =
+        RETRYABLE_STATUS.has(response.status) &&
+        !(response.status === 504 && response.headers.get("x-fal-request-timeout-type") === "user");
+      if (request.idempotent && retryable) {
+        throw new RetryableError(failure, parseRetryAfter(response.headers.get("retry-after")));
+      }
+      throw failure;
+    }
+    const json = parseBody(text, request.responseFormat ?? "json");
+    const parsed = json === undefined ? undefined : request.schema.safeParse(json);
+    if (!parsed?.success) {
+      const failure = new FalResponseError(
+        json === undefined
+          ? `${request.what}: fal answered with a body that is not valid JSON (${text.length} bytes, starting ${JSON.stringify(text.slice(0, 60))}).`
+          : `${request.what}: fal answered in an unexpected shape (${parsed?.error.issues[0]?.message ?? "unknown"} at ${parsed?.error.issues[0]?.path.join(".") || "top level"}).`,
+      );
+      // A cut-off body is usually a dropped connection: worth another try for a read.
+      throw request.idempotent ? new RetryableError(failure) : failure;
+    }
+    return { status: response.status, headers: response.headers, data: parsed.data, requestId };
+  }
+}
+
+function describeCause(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}
+
+function parseBody(text: string, format: "json" | "sse-or-json"): unknown {
+  if (format === "sse-or-json") {
+    const dataLine = text.split(/\r?\n/).find((line) => line.startsWith("data:"));
+    if (dataLine) return tryJson(dataLine.slice(5).trim());
+  }
+  return tryJson(text);
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Maps an error response to a typed error. Handles fal's three body forms: FastAPI `detail`
+ * (array of field errors or a string), the flat `{detail, error_type}`, and the Platform
+ * envelope `{error: {type, message}}`; HTML and empty bodies fall back to the status text.
+ */
+export function apiErrorFrom(status: number, headers: Headers, text: string, what: string): FalApiError {
+  const requestId = headers.get("x-fal-request-id") ?? undefined;
+  const body = tryJson(text);
+  let detail: string | undefined;
+  let errorType = headers.get("x-fal-error-type") ?? undefined;
+  let fieldErrors: FalFieldError[] | undefined;
+  if (body && typeof body === "object") {
+    const record = body as Record<string, unknown>;
+    if (Array.isArray(record.detail)) {
+      fieldErrors = record.detail.filter(isObject).map((entry) => ({
+        loc: Array.isArray(entry.loc) ? entry.loc.filter((p): p is string | number => typeof p === "string" || typeof p === "number") : [],
+        msg: typeof entry.msg === "string" ? entry.msg : JSON.stringify(entry),
+        type: typeof entry.type === "string" ? entry.type : "value_error",
+        ctx: isObject(entry.ctx) ? entry.ctx : undefined,
+      }));
+    } else if (typeof record.detail === "string") {
+      detail = record.detail;
+    }
+    if (typeof record.error_type === "string") errorType = record.error_type;
+    if (isObject(record.error)) {
+      if (typeof record.error.message === "string") detail = record.error.message;
+      if (typeof record.error.type === "string") errorType = record.error.type;
+    }
+    if (!detail && typeof record.message === "string") detail = record.message;
+    if (!detail && typeof record.status === "string") detail = record.status;
+  } else if (text.trim() && !/^\s*</.test(text)) {
+    detail = text.trim().slice(0, 300);
+  }
+  if (status === 422 || (fieldErrors && fieldErrors.length > 0)) {
+    return new FalValidationError({
+      message: `fal rejected the input (${what}): ${detail ?? (fieldErrors?.length ? `${fieldErrors.length} invalid field(s)` : "invalid input")}.`,
+      fieldErrors: fieldErrors ?? (detail ? [{ loc: ["body"], msg: detail, type: "value_error" }] : []),
+      requestId,
+      errorType,
+    });
+  }
+  const reason = detail ? `: ${detail}` : "";
+  const base = { status, requestId, errorType };
+  switch (true) {
+    case status === 401:
+      return new FalApiError({
+        ...base,
+        message: `fal refused the API key (HTTP 401) for ${what}${reason}.`,
+        nextStep: "Check FAL_KEY in your MCP client config: it must be a current key from https://fal.ai/dashboard/keys (FAL_KEY_ID:FAL_KEY_SECRET form also works).",
+      });
+    case status === 403:
+      return new FalApiError({
+        ...base,
+        message: `fal denied access (HTTP 403) for ${what}${reason}.`,
+        nextStep: /lock|balance/i.test(detail ?? "")
+          ? "The account is locked, usually for an exhausted balance: add credits at https://fal.ai/dashboard/billing."
+          : "The key may lack the scope for this call (some need an ADMIN key), or the model is private.",
+      });
+    case status === 404:
+      return new FalApiError({ ...base, message: `fal found nothing (HTTP 404) for ${what}${reason}.`, nextStep: "Check the id; search_models finds endpoint ids." });
+    case status === 429:
+      return new FalApiError({
+        ...base,
+        message: `fal is rate limiting this key (HTTP 429) for ${what}${reason}.`,
+        nextStep: "fal limits how many jobs run at once per account (2 for new accounts, up to 40): wait for running jobs to finish, or raise the limit by adding credits. Then try again.",
+      });
+    case status === 504 && headers.get("x-fal-request-timeout-type") === "user":
+      return new FalApiError({ ...base, message: `The job did not start before its start deadline (HTTP 504) for ${what}${reason}.`, nextStep: "Try again later, or without a start timeout." });
+    case status >= 500:
+      return new FalApiError({
+        ...base,
+        message: `fal had a server error (HTTP ${status}) for ${what}${reason}.`,
+        nextStep: "This is on fal's side and is not billed; try again in a moment (see https://status.fal.ai).",
+      });
+    default:
+      return new FalApiError({ ...base, message: `fal answered HTTP ${status} for ${what}${reason}.`, nextStep: undefined });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

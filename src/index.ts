@@ -1,0 +1,112 @@
+import { guardStdout, log, redactSecret, setLogLevel } from "./log.js";
+
+// First thing: nothing but MCP messages may ever reach stdout.
+guardStdout();
+
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { formatDoctor, runDoctor } from "./doctor.js";
+import { createFal } from "./fal/index.js";
+import { createServer } from "./server.js";
+import { VERSION } from "./version.js";
+
+const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as a local MCP server (stdio).
+
+Usage:
+  npx fal-mcp            start the MCP server on stdin/stdout (what MCP clients run)
+  npx fal-mcp doctor     check Node, the API key, fal's hosts and the output/state folders
+  npx fal-mcp --version  print the version
+  npx fal-mcp --help     print this help
+
+Settings come from environment variables (put them in the "env" block of your client config):
+  FAL_KEY                       your fal API key (or FAL_KEY_ID + FAL_KEY_SECRET)
+  FAL_MCP_OUTPUT_DIR            where results are saved (default ~/fal-mcp)
+  FAL_MCP_STATE_DIR             where the job record is kept (default: the platform's state folder)
+  FAL_MCP_WAIT_SECONDS          how long run_model waits before returning a request id (default 45)
+  FAL_MCP_ALLOWED_DIRS          folders local files may be uploaded from (default: home)
+  FAL_MCP_BASE_URL              send fal traffic to a proxy or a fake of fal
+  ...and more: see https://www.npmjs.com/package/fal-mcp#configuration
+`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (argv.includes("--version") || argv.includes("-v")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const command = argv.find((arg) => !arg.startsWith("-"));
+  if (command !== undefined && command !== "doctor") {
+    process.stderr.write(`fal-mcp: unknown command "${command}"\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+
+  let config;
+  try {
+    config = loadConfig({ env: process.env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`fal-mcp: invalid configuration: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  redactSecret(config.falKey?.reveal());
+  redactSecret(process.env.FAL_KEY_SECRET);
+  setLogLevel(config.logLevel);
+  const fal = createFal({ config });
+
+  if (command === "doctor") {
+    const checks = await runDoctor(config, fal, process.version);
+    process.stdout.write(formatDoctor(checks) + "\n");
+    process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
+    return;
+  }
+
+  if (!config.falKey) {
+    log.warn(
+      'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
+    );
+  }
+  const { server, close } = createServer({ config, fal });
+  const transport = new StdioServerTransport();
+
+  // The SDK's stdio transport does not end the process when the client goes away; we do,
+  // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are
+  // already in the durable job record.
+  let stopping = false;
+  const shutdown = (reason: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`shutting down: ${reason}`);
+    setTimeout(() => process.exit(code), 1500).unref();
+    close()
+      .catch((error: unknown) => log.debug("close failed", error))
+      .finally(() => process.exit(code));
+  };
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.stdin.on("close", () => shutdown("stdin closed"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGHUP", () => shutdown("SIGHUP"));
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") shutdown("stdout closed (EPIPE)");
+  });
+  process.on("uncaughtException", (error) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EPIPE") return shutdown("stdout closed (EPIPE)");
+    // Stay up for the other calls; the failing one has already been answered or will time out.
+    log.error("unexpected error (the server keeps running)", error);
+  });
+  process.on("unhandledRejection", (reason) => log.error("unhandled rejection (the server keeps running)", reason));
+
+  await server.connect(transport);
+  log.info(`fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  log.error("fatal", error);
+  process.exit(1);
+});

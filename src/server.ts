@@ -1,0 +1,144 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  RootsListChangedNotificationSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
+import { fileURLToPath } from "node:url";
+import type { Config } from "./config.js";
+import { errorText } from "./errors.js";
+import type { Fal } from "./fal/index.js";
+import { log, redact } from "./log.js";
+import type { ToolContext, ToolDefinition } from "./tools/define.js";
+import { tools as registry } from "./tools/index.js";
+import { VERSION } from "./version.js";
+
+export interface CreateServerOptions {
+  config: Config;
+  fal: Fal;
+  /** Defaults to the full registry; tests may pass a subset. */
+  tools?: readonly ToolDefinition[];
+}
+
+export interface FalMcpServer {
+  server: McpServer;
+  /** Stops the server's work (open waits end) and closes the transport. */
+  close(): Promise<void>;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const INSTRUCTIONS = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
+Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit and saves results to the user's disk) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it later; the job keeps running and is never lost. Local file paths in model inputs are uploaded automatically; upload_file does it explicitly. search_docs searches fal's documentation.`;
+
+/** Builds the MCP server from the tool registry. Touches no process state. */
+export function createServer({ config, fal, tools = registry }: CreateServerOptions): FalMcpServer {
+  const server = new McpServer(
+    { name: "fal-mcp", title: "fal.ai", version: VERSION },
+    {
+      capabilities: { logging: {} },
+      instructions: INSTRUCTIONS,
+      // Bounds the work of validating hostile argument objects (deeply nested or huge).
+      maxToolInputElements: 10_000,
+    },
+  );
+  const stopAll = new AbortController();
+  let cachedRoots: Promise<string[] | undefined> | undefined;
+
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    cachedRoots = undefined;
+  });
+
+  const roots = (): Promise<string[] | undefined> => {
+    if (!server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
+    cachedRoots ??= server.server
+      .listRoots(undefined, { timeout: 5_000 })
+      .then((result) =>
+        result.roots.flatMap((root) => {
+          try {
+            return root.uri.startsWith("file:") ? [fileURLToPath(root.uri)] : [];
+          } catch {
+            return [];
+          }
+        }),
+      )
+      .catch((error: unknown) => {
+        log.warn("the client announced roots but listing them failed; using the configured folders", error);
+        cachedRoots = undefined;
+        return undefined;
+      });
+    return cachedRoots;
+  };
+
+  const contextFor = (extra: Extra): ToolContext => {
+    const progressToken = extra._meta?.progressToken;
+    let lastProgress = -Infinity;
+    return {
+      config,
+      fal,
+      signal: AbortSignal.any([extra.signal, stopAll.signal]),
+      async progress(update) {
+        if (progressToken === undefined || update.progress <= lastProgress) return;
+        lastProgress = update.progress;
+        await extra
+          .sendNotification({
+            method: "notifications/progress",
+            params: {
+              progressToken,
+              progress: update.progress,
+              ...(update.total !== undefined ? { total: update.total } : {}),
+              ...(update.message !== undefined ? { message: redact(update.message) } : {}),
+            },
+          })
+          .catch((error: unknown) => log.debug("progress notification not sent", error));
+      },
+      async log(level, message) {
+        const text = redact(message);
+        log[level === "warning" ? "warn" : level](text);
+        if (!server.isConnected()) return;
+        await server
+          .sendLoggingMessage({ level, logger: "fal-mcp", data: text }, extra.sessionId)
+          .catch((error: unknown) => log.debug("log notification not sent", error));
+      },
+      roots,
+    };
+  };
+
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      // The one error boundary: typed errors become isError results that say what to do next.
+      async (args: unknown, extra: Extra): Promise<CallToolResult> => {
+        try {
+          const output = await tool.handler(args as never, contextFor(extra));
+          return {
+            content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
+            structuredContent: output.structuredContent as Record<string, unknown>,
+          };
+        } catch (error) {
+          const text = errorText(error);
+          log.warn(`${tool.name} failed: ${text.split("\n")[0] ?? ""}`);
+          if (!(error instanceof Error) || !("nextStep" in error)) log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);
+          return { isError: true, content: [{ type: "text", text }] };
+        }
+      },
+    );
+  }
+
+  return {
+    server,
+    async close() {
+      stopAll.abort(new Error("fal-mcp is shutting down"));
+      await server.close();
+    },
+  };
+}

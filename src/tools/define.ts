@@ -1,0 +1,61 @@
+import type { z } from "zod";
+import type { Config } from "../config.js";
+import type { Fal } from "../fal/index.js";
+
+/** What a handler may use besides its arguments. No MCP SDK types leak in here. */
+export interface ToolContext {
+  readonly config: Config;
+  readonly fal: Fal;
+  /** Fires when the client cancels the call or its own timeout expires: stop waiting, never cancel a fal job. */
+  readonly signal: AbortSignal;
+  /** Sends notifications/progress when the client asked for them (a progressToken); otherwise does nothing. `progress` must increase. */
+  progress(update: { progress: number; total?: number; message?: string }): Promise<void>;
+  /** Mirrors a line to the client's MCP log (when it listens) and to stderr. */
+  log(level: "debug" | "info" | "warning" | "error", message: string): Promise<void>;
+  /** Folders the client announced as MCP roots, or undefined when it does not support roots. */
+  roots(): Promise<string[] | undefined>;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** Extra content blocks beside the summary text (an inline image preview). */
+export type ExtraContent = { type: "image"; data: string; mimeType: string };
+
+export interface ToolOutput<Output> {
+  /** Matches the tool's outputSchema. */
+  structuredContent: Output;
+  /** A short summary a person would want to read (URLs, paths, request id). */
+  text: string;
+  extraContent?: ExtraContent[];
+}
+
+export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject, Output extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  /** When to use the tool and what it costs. */
+  description: string;
+  inputSchema: Input;
+  outputSchema: Output;
+  annotations: ToolAnnotations;
+  handler(args: z.output<Input>, context: ToolContext): Promise<ToolOutput<z.input<Output>>>;
+}
+
+/** Exists only for type inference: ties handler types to the schemas. */
+export function defineTool<Input extends z.ZodObject, Output extends z.ZodObject>(
+  definition: ToolDefinition<Input, Output>,
+): ToolDefinition<Input, Output> {
+  return definition;
+}
+
+/** Read-only discovery tools: catalog, schema, pricing, docs, recommendations. */
+export const READ_ONLY: ToolAnnotations = Object.freeze({
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+});

@@ -1,0 +1,7 @@
+import type { ToolDefinition } from "./define.js";
+
+/**
+ * The tool registry, in the order tools/list shows them. The names are those of fal's hosted
+ * MCP server, so prompts written for it carry over. A test pins this list and its annotations.
+ */
+export const tools: readonly ToolDefinition[] = [];
