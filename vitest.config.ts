@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    reporters: ["default"],
+    // The JSON report lets .ci/run print the plain "N passed, N failed" line.
+    reporters: ["default", ["json", { outputFile: "test-results.json" }]],
   },
 });

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { inspect } from "node:util";
+import path from "node:path";
+import { ConfigError, defaultStateDir, loadConfig, resolveUserPath } from "../../src/config.js";
+
+const home = path.resolve("/home/alice");
+
+describe("loadConfig", () => {
+  it("uses absolute defaults in the home folder, never the working directory", () => {
+    const config = loadConfig({ env: {}, homeDir: home, platform: "linux" });
+    expect(config.outputDir).toBe(path.join(home, "fal-mcp"));
+    expect(config.stateDir).toBe(path.join(home, ".local", "state", "fal-mcp"));
+    expect(config.waitSeconds).toBe(45);
+    expect(config.inlinePreviewBytes).toBe(900 * 1024);
+    expect(config.maxUploadBytes).toBe(2 * 1024 ** 3);
+    expect(config.falKey).toBeUndefined();
+    expect(config.allowedDirs).toBeUndefined();
+    expect(config.allowHidden).toBe(false);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads FAL_KEY first, else FAL_KEY_ID + FAL_KEY_SECRET", () => {
+    expect(loadConfig({ env: { FAL_KEY: "abc123456" }, homeDir: home }).falKey?.reveal()).toBe("abc123456");
+    const pair = loadConfig({ env: { FAL_KEY_ID: "id-123", FAL_KEY_SECRET: "secret-456" }, homeDir: home });
+    expect(pair.falKey?.reveal()).toBe("id-123:secret-456");
+    expect(pair.falKeySource).toBe("FAL_KEY_ID+FAL_KEY_SECRET");
+    expect(loadConfig({ env: { FAL_KEY_ID: "id-only" }, homeDir: home }).falKey).toBeUndefined();
+  });
+
+  it("never shows the key when the config is printed or serialised", () => {
+    const config = loadConfig({ env: { FAL_KEY: "super-secret-key-value" }, homeDir: home });
+    expect(JSON.stringify(config)).not.toContain("super-secret-key-value");
+    expect(inspect(config, { depth: 5 })).not.toContain("super-secret-key-value");
+    expect(`${String(config.falKey)}`).toBe("<redacted>");
+  });
+
+  it("expands ~ and resolves relative paths against home", () => {
+    const config = loadConfig({
+      env: {
+        FAL_MCP_OUTPUT_DIR: "~/Pictures/fal",
+        FAL_MCP_STATE_DIR: "state",
+        FAL_MCP_ALLOWED_DIRS: ["~/Documents", "/srv/media", ""].join(path.delimiter),
+      },
+      homeDir: home,
+    });
+    expect(config.outputDir).toBe(path.join(home, "Pictures", "fal"));
+    expect(config.stateDir).toBe(path.join(home, "state"));
+    expect(config.allowedDirs).toEqual([path.join(home, "Documents"), path.resolve("/srv/media")]);
+    expect(resolveUserPath("~", home)).toBe(home);
+  });
+
+  it("parses numbers and flags, and rejects bad values with the variable's name and range", () => {
+    const config = loadConfig({
+      env: { FAL_MCP_WAIT_SECONDS: "120", FAL_MCP_INLINE_PREVIEW_BYTES: "0", FAL_MCP_ALLOW_HIDDEN: "1" },
+      homeDir: home,
+    });
+    expect(config.waitSeconds).toBe(120);
+    expect(config.inlinePreviewBytes).toBe(0);
+    expect(config.allowHidden).toBe(true);
+    expect(() => loadConfig({ env: { FAL_MCP_WAIT_SECONDS: "601" }, homeDir: home })).toThrow(
+      /FAL_MCP_WAIT_SECONDS must be a whole number from 0 to 600/,
+    );
+    expect(() => loadConfig({ env: { FAL_MCP_WAIT_SECONDS: "soon" }, homeDir: home })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { FAL_MCP_BASE_URL: "ftp://x" }, homeDir: home })).toThrow(/FAL_MCP_BASE_URL/);
+  });
+
+  it("strips a trailing slash from FAL_MCP_BASE_URL", () => {
+    expect(loadConfig({ env: { FAL_MCP_BASE_URL: "http://127.0.0.1:8787/" }, homeDir: home }).baseUrl).toBe(
+      "http://127.0.0.1:8787",
+    );
+  });
+
+  it("picks the platform's state folder", () => {
+    expect(defaultStateDir({}, home, "darwin")).toBe(path.join(home, "Library", "Application Support", "fal-mcp"));
+    expect(defaultStateDir({ XDG_STATE_HOME: "/xdg/state" }, home, "linux")).toBe(path.join("/xdg/state", "fal-mcp"));
+    expect(defaultStateDir({ LOCALAPPDATA: "C:\\Users\\a\\AppData\\Local" }, home, "win32")).toContain("fal-mcp");
+  });
+});

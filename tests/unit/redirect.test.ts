@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { isFalHost, redirectUrl, redirectingFetch } from "../../src/fal/redirect.js";
+
+const base = "http://127.0.0.1:8787";
+
+describe("upstream redirect (FAL_MCP_BASE_URL)", () => {
+  it("maps fal hosts to ${base}/${host}${path}${query} exactly", () => {
+    expect(redirectUrl("https://queue.fal.run/fal-ai/flux/dev", base)).toBe("http://127.0.0.1:8787/queue.fal.run/fal-ai/flux/dev");
+    expect(redirectUrl("https://api.fal.ai/v1/models?q=cat", base)).toBe("http://127.0.0.1:8787/api.fal.ai/v1/models?q=cat");
+    expect(redirectUrl("https://fal.run/fal-ai/flux/dev", base)).toBe("http://127.0.0.1:8787/fal.run/fal-ai/flux/dev");
+    expect(redirectUrl("https://v3.fal.media/files/a/b.png", base)).toBe("http://127.0.0.1:8787/v3.fal.media/files/a/b.png");
+    expect(redirectUrl("https://fal.ai/docs/llms.txt", base)).toBe("http://127.0.0.1:8787/fal.ai/docs/llms.txt");
+    expect(redirectUrl("https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3", base + "/")).toBe(
+      "http://127.0.0.1:8787/rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3",
+    );
+  });
+
+  it("leaves other hosts, look-alikes included, untouched", () => {
+    for (const url of ["https://example.com/x", "https://notfal.ai/x", "https://fal.ai.evil.com/x", "https://storage.googleapis.com/f"]) {
+      expect(redirectUrl(url, base)).toBe(url);
+    }
+    expect(isFalHost("FAL.RUN")).toBe(true);
+    expect(isFalHost("v3b.fal.media")).toBe(true);
+    expect(isFalHost("xfal.run")).toBe(false);
+  });
+
+  it("is the identity without a base URL", () => {
+    expect(redirectUrl("https://queue.fal.run/a/b", undefined)).toBe("https://queue.fal.run/a/b");
+  });
+
+  it("keeps method, headers and body when redirecting a fetch", async () => {
+    const seen: { url: string; init: RequestInit | undefined }[] = [];
+    const inner = (async (input: string | URL | Request, init?: RequestInit) => {
+      seen.push({ url: String(input instanceof Request ? input.url : input), init });
+      return new Response("{}");
+    }) as typeof fetch;
+    const fetch = redirectingFetch(base, inner);
+    await fetch("https://queue.fal.run/fal-ai/flux/dev", { method: "POST", headers: { authorization: "Key k" }, body: "{}" });
+    await fetch("https://example.com/a?b=1");
+    expect(seen[0]?.url).toBe("http://127.0.0.1:8787/queue.fal.run/fal-ai/flux/dev");
+    expect(seen[0]?.init?.method).toBe("POST");
+    expect(seen[0]?.init?.body).toBe("{}");
+    expect(seen[1]?.url).toBe("https://example.com/a?b=1");
+  });
+});
