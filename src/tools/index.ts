@@ -1,7 +1,8 @@
 import type { ToolDefinition } from "./define.js";
+import { uploadFileTool } from "./upload-file.js";
 
 /**
  * The tool registry, in the order tools/list shows them. The names are those of fal's hosted
  * MCP server, so prompts written for it carry over. A test pins this list and its annotations.
  */
-export const tools: readonly ToolDefinition[] = [];
+export const tools: readonly ToolDefinition[] = [uploadFileTool];
