@@ -102,6 +102,14 @@ function hiddenSegment(relative: string): string | undefined {
   return relative.split(/[\\/]/).find((segment) => segment.startsWith(".") && segment !== "." && segment !== "..");
 }
 
+function outsideError(absolute: string, real: string, folders: readonly string[]): AccessDeniedError {
+  const via = real === absolute ? "" : ` (it resolves to "${real}" through a symlink)`;
+  return new AccessDeniedError(
+    `fal-mcp may not read "${absolute}"${via}: it is outside the allowed folders ${folderList(folders)}.`,
+    "Move or copy the file into an allowed folder, or add its folder to FAL_MCP_ALLOWED_DIRS in this server's env block (when your client announces MCP roots, those are the allowed folders: add the folder to the client's workspace).",
+  );
+}
+
 function folderList(folders: readonly string[]): string {
   return folders.length === 0 ? "(none)" : folders.join(", ");
 }
@@ -142,6 +150,8 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
     real = await fs.realpath(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // A missing path outside every folder is refused as outside: existence outside is none of our business.
+    if (lexicalRelative === undefined) throw outsideError(absolute, absolute, folders);
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new NotFoundError(`No file at "${absolute}".`, "Check the path (it is case-sensitive on most systems); give an absolute path to an existing file.");
     }
@@ -150,13 +160,7 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
   }
 
   const realRelative = folders.map((folder) => isInside(folder, real)).find((relative) => relative !== undefined);
-  if (realRelative === undefined) {
-    const via = real === absolute ? "" : ` (it resolves to "${real}" through a symlink)`;
-    throw new AccessDeniedError(
-      `fal-mcp may not read "${absolute}"${via}: it is outside the allowed folders ${folderList(folders)}.`,
-      "Move or copy the file into an allowed folder, or add its folder to FAL_MCP_ALLOWED_DIRS in this server's env block (when your client announces MCP roots, those are the allowed folders: add the folder to the client's workspace).",
-    );
-  }
+  if (realRelative === undefined) throw outsideError(absolute, real, folders);
   const realHidden = hiddenSegment(realRelative);
   if (realHidden && !policy.allowHidden) {
     throw new AccessDeniedError(`fal-mcp does not read hidden files or folders: "${absolute}" resolves to "${real}", inside "${realHidden}".`, HIDDEN_HINT);
