@@ -2,6 +2,7 @@ import type { FalClient } from "@fal-ai/client";
 import type { Config } from "../config.js";
 import { MissingKeyError } from "../errors.js";
 import type { Secret } from "../secret.js";
+import { Catalog } from "./catalog.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
 import { redirectingFetch } from "./redirect.js";
@@ -16,6 +17,8 @@ export interface Fal {
   readonly fetch: typeof fetch;
   /** Our typed JSON client for the APIs the official client does not cover. */
   readonly http: FalHttpClient;
+  /** Catalog, schemas, prices and docs search, cached in memory for the server's lifetime. */
+  readonly catalog: Catalog;
   /** The key, or a MissingKeyError naming `what` needs it. */
   requireKey(what: string): Secret;
   /** The official client (queue, storage), created on first use. */
@@ -36,6 +39,7 @@ export function createFal({ config, fetch: baseFetch = globalThis.fetch }: Creat
     config,
     fetch,
     http,
+    catalog: new Catalog({ http, config }),
     requireKey(what) {
       if (!config.falKey) throw new MissingKeyError(what);
       return config.falKey;

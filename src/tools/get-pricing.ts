@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { NotFoundError } from "../errors.js";
+import { buildPriceReport, formatMoney, formatPrice } from "../fal/pricing.js";
+import { defineTool, READ_ONLY } from "./define.js";
+
+export const getPricing = defineTool({
+  name: "get_pricing",
+  title: "Get fal model prices",
+  description:
+    "Unit prices of fal model endpoints (e.g. $0.025 per image, $0.10 per second of video), with an optional cost estimate for a quantity of units. " +
+    "Use it before running paid or long jobs (video, training) to tell the user what it will cost. Needs FAL_KEY; prices reflect the account's discounts. Free to call.",
+  inputSchema: z.strictObject({
+    endpoint_ids: z
+      .array(z.string().min(3).max(300).describe("An endpoint id, e.g. fal-ai/flux/dev."))
+      .min(1)
+      .max(50)
+      .describe('1–50 fal endpoint ids, e.g. ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"].'),
+    quantity: z
+      .number()
+      .positive()
+      .max(1e9)
+      .optional()
+      .describe("Units to estimate for each endpoint, in the endpoint's own unit (images, seconds of video, megapixels, …), e.g. 4. Omit for unit prices only."),
+  }),
+  outputSchema: z.object({
+    prices: z.array(
+      z.object({
+        endpoint_id: z.string(),
+        unit_price: z.number(),
+        unit: z.string().describe("What one unit is: image, second, megapixels, …"),
+        currency: z.string().describe("ISO 4217, e.g. USD."),
+        estimated_cost: z.number().optional().describe("unit_price × quantity, when a quantity was given."),
+      }),
+    ),
+    not_found: z.array(z.string()).describe("Endpoint ids fal has no price for (unknown or private ids)."),
+    total_estimated_cost: z.number().optional().describe("Sum of the estimates, when they share one currency."),
+    currency: z.string().optional(),
+    note: z.string(),
+  }),
+  annotations: READ_ONLY,
+  async handler(args, context) {
+    const key = context.fal.requireKey("get_pricing");
+    const ids = [...new Set(args.endpoint_ids.map((id) => id.trim()))];
+    const { prices } = await context.fal.catalog.pricesOf(ids, key, context.signal);
+    const report = buildPriceReport(ids, prices, args.quantity);
+    if (report.prices.length === 0) {
+      throw new NotFoundError(
+        `fal has no price for ${ids.map((id) => `"${id}"`).join(", ")}.`,
+        "Check the ids (they look like fal-ai/flux/dev); search_models finds the right endpoint_id.",
+      );
+    }
+    const lines = report.prices.map(
+      (line) =>
+        `${line.endpoint_id}: ${formatPrice(line)}${line.estimated_cost !== undefined ? ` → about ${formatMoney(line.estimated_cost, line.currency)} for ${args.quantity} ${line.unit}` : ""}`,
+    );
+    if (report.total_estimated_cost !== undefined && report.prices.length > 1 && report.currency) {
+      lines.push(`Total: about ${formatMoney(report.total_estimated_cost, report.currency)}`);
+    }
+    if (report.not_found.length > 0) {
+      lines.push(`No price found for: ${report.not_found.join(", ")} (unknown ids? search_models finds the right endpoint_id).`);
+    }
+    lines.push(`Note: ${report.note}`);
+    return { structuredContent: report, text: lines.join("\n") };
+  },
+});
