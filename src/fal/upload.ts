@@ -195,7 +195,7 @@ async function withRetries<T>(context: PutContext, what: string, signal: AbortSi
       if (n < ATTEMPTS) await context.sleep(Math.min(4000, 500 * 2 ** (n - 1)) * (0.5 + Math.random() / 2), signal);
     }
   }
-  const reason = last?.message ?? "unknown error";
+  const reason = (last?.message ?? "unknown error").replace(/\.$/, "");
   if (last instanceof FalApiError) {
     throw new FalApiError({
       status: last.status,
