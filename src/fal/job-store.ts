@@ -1,0 +1,426 @@
+import { randomBytes, createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { log } from "../log.js";
+
+/**
+ * The durable job record: one JSON file per submitted job under `<stateDir>/jobs/`, so that a job
+ * submitted before a restart or a crash can still be checked, fetched and saved.
+ *
+ * - Every write goes to a temporary file in the same folder, is fsynced, then renamed over the
+ *   record: readers never see half a file, and a kill -9 leaves either the old or the new record.
+ * - Looking a job up is reading one file: there is no index that two processes could corrupt.
+ *   Two processes only ever write the same file for status updates, which replace the whole file
+ *   (last writer wins; each write carries everything known about the job).
+ * - A record that cannot be parsed is moved to `jobs/quarantine/` and reported, never dropped.
+ *   A record written by a newer fal-mcp is left untouched (a newer server may be using it) and
+ *   reported; this version never overwrites it.
+ */
+
+export const JOB_RECORD_VERSION = 1;
+
+const fileSchema = z.looseObject({
+  url: z.string(),
+  content_type: z.string().nullish(),
+  size: z.number().nullish(),
+  field: z.string().nullish(),
+  path: z.string().nullish(),
+  error: z.string().nullish(),
+});
+
+const uploadSchema = z.looseObject({
+  path: z.string(),
+  url: z.string(),
+  size: z.number(),
+  content_type: z.string(),
+});
+
+const recordSchema = z.looseObject({
+  version: z.literal(JOB_RECORD_VERSION),
+  /** fal's request id; null for a submit whose outcome is unknown. */
+  request_id: z.string().nullable(),
+  /** Local id of this submit attempt (the record's file name when there is no request id). */
+  attempt_id: z.string(),
+  endpoint_id: z.string(),
+  tool: z.string(),
+  submitted_at: z.string(),
+  updated_at: z.string(),
+  /** IN_QUEUE | IN_PROGRESS | COMPLETED | FAILED | CANCELLATION_REQUESTED | SUBMIT_UNCONFIRMED, or fal's verbatim value. */
+  status: z.string(),
+  input_summary: z.unknown(),
+  uploads: z.array(uploadSchema).default([]),
+  queue_position: z.number().nullish(),
+  error: z
+    .looseObject({
+      message: z.string(),
+      error_type: z.string().nullish(),
+      field_errors: z.array(z.unknown()).nullish(),
+    })
+    .nullish(),
+  /** The model's output JSON, kept because fal deletes results after 6 minutes to 1 hour. */
+  output: z.unknown().optional(),
+  output_omitted: z.string().nullish(),
+  billable_units: z.number().nullish(),
+  files: z.array(fileSchema).nullish(),
+  note: z.string().nullish(),
+});
+
+export type JobRecord = z.output<typeof recordSchema>;
+export type JobFileEntry = z.output<typeof fileSchema>;
+export type JobUpload = z.output<typeof uploadSchema>;
+
+/** A local file uploaded before the submit (what local-inputs reports). */
+export interface UploadInput {
+  path: string;
+  url: string;
+  size: number;
+  content_type: string;
+}
+
+function uploadEntries(uploads: readonly UploadInput[] | undefined): JobUpload[] {
+  return (uploads ?? []).map(({ path: file, url, size, content_type }) => ({ path: file, url, size, content_type }));
+}
+
+export type JobLookup =
+  | { kind: "found"; record: JobRecord }
+  | { kind: "missing" }
+  | { kind: "unreadable"; reason: string; file: string; movedTo?: string | undefined };
+
+export interface RecordProblem {
+  /** The record file as found. */
+  file: string;
+  reason: string;
+  /** Where a corrupt record was moved; undefined for a newer-version record left in place. */
+  movedTo?: string | undefined;
+}
+
+/** Output JSON larger than this is not copied into the record (its media are still saved). */
+const MAX_STORED_OUTPUT_CHARS = 4 * 1024 * 1024;
+/** Temporary files older than this are leftovers of a crash. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+export class JobStore {
+  readonly directory: string;
+  readonly quarantineDirectory: string;
+  readonly #problems: RecordProblem[] = [];
+  #scanned: Promise<RecordProblem[]> | undefined;
+  /** Serialises read-modify-write updates of one record within this process. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(stateDir: string) {
+    this.directory = path.join(stateDir, "jobs");
+    this.quarantineDirectory = path.join(this.directory, "quarantine");
+  }
+
+  /** Problems (corrupt or newer-version records) found by this process so far. */
+  problems(): readonly RecordProblem[] {
+    return [...this.#problems];
+  }
+
+  /** Writes the record of a job fal accepted. Call right after fal returns the request id. */
+  async create(entry: {
+    requestId: string;
+    endpointId: string;
+    tool: string;
+    input: unknown;
+    uploads?: readonly UploadInput[];
+    status?: string;
+    queuePosition?: number | undefined;
+    now?: Date;
+  }): Promise<JobRecord> {
+    const now = (entry.now ?? new Date()).toISOString();
+    const record: JobRecord = {
+      version: JOB_RECORD_VERSION,
+      request_id: entry.requestId,
+      attempt_id: newAttemptId(),
+      endpoint_id: entry.endpointId,
+      tool: entry.tool,
+      submitted_at: now,
+      updated_at: now,
+      status: entry.status ?? "IN_QUEUE",
+      input_summary: summarizeInput(entry.input),
+      uploads: uploadEntries(entry.uploads),
+      queue_position: entry.queuePosition ?? null,
+    };
+    await this.#withLock(entry.requestId, () => this.#write(this.#fileFor(entry.requestId), record));
+    return record;
+  }
+
+  /**
+   * Records a submit whose outcome is unknown (the connection broke or fal answered 502/503/504
+   * after the request was sent): the job may exist on fal without us knowing its request id.
+   */
+  async recordUnconfirmed(entry: { endpointId: string; tool: string; input: unknown; uploads?: readonly UploadInput[]; reason: string; now?: Date }): Promise<JobRecord> {
+    const now = (entry.now ?? new Date()).toISOString();
+    const attemptId = newAttemptId();
+    const record: JobRecord = {
+      version: JOB_RECORD_VERSION,
+      request_id: null,
+      attempt_id: attemptId,
+      endpoint_id: entry.endpointId,
+      tool: entry.tool,
+      submitted_at: now,
+      updated_at: now,
+      status: "SUBMIT_UNCONFIRMED",
+      input_summary: summarizeInput(entry.input),
+      uploads: uploadEntries(entry.uploads),
+      note: entry.reason,
+    };
+    await this.#write(path.join(this.directory, `unconfirmed-${attemptId}.json`), record);
+    return record;
+  }
+
+  /** Reads one job's record. Never throws for a bad record: it is quarantined and reported. */
+  async get(requestId: string): Promise<JobLookup> {
+    return this.#read(this.#fileFor(requestId));
+  }
+
+  /**
+   * Applies `patch` to a job's record and writes the whole record back. Returns the new record,
+   * or undefined when there is no usable record (missing, corrupt, or from a newer version).
+   */
+  async update(requestId: string, patch: Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>): Promise<JobRecord | undefined> {
+    return this.#withLock(requestId, async () => {
+      const file = this.#fileFor(requestId);
+      const found = await this.#read(file);
+      if (found.kind !== "found") return undefined;
+      const next: JobRecord = { ...found.record, ...patch, updated_at: new Date().toISOString() };
+      if (patch.output !== undefined) {
+        const size = safeJsonLength(patch.output);
+        if (size > MAX_STORED_OUTPUT_CHARS) {
+          next.output = undefined;
+          next.output_omitted = `the output JSON (${size} characters) was too large to keep in the record`;
+        }
+      }
+      await this.#write(file, next);
+      return next;
+    });
+  }
+
+  /** All readable records, newest first. Corrupt files found on the way are quarantined. */
+  async list(limit = Infinity): Promise<JobRecord[]> {
+    const names = await this.#recordNames();
+    const records: JobRecord[] = [];
+    for (const name of names) {
+      const found = await this.#read(path.join(this.directory, name));
+      if (found.kind === "found") records.push(found.record);
+    }
+    records.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at));
+    return records.slice(0, limit);
+  }
+
+  /**
+   * Once per process: reads every record (quarantining corrupt ones) and removes temporary files
+   * left by a crash. Returns the problems found, for the caller to report.
+   */
+  scanOnce(): Promise<RecordProblem[]> {
+    this.#scanned ??= (async () => {
+      const before = this.#problems.length;
+      await this.list().catch((error: unknown) => log.warn("could not scan the job record folder", error));
+      await this.#removeStaleTemps().catch(() => undefined);
+      return this.#problems.slice(before);
+    })();
+    return this.#scanned;
+  }
+
+  #fileFor(requestId: string): string {
+    return path.join(this.directory, recordFileName(requestId));
+  }
+
+  async #recordNames(): Promise<string[]> {
+    try {
+      const entries = await fs.readdir(this.directory, { withFileTypes: true });
+      return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")).map((entry) => entry.name);
+    } catch (error) {
+      if (isErrno(error, "ENOENT")) return [];
+      throw error;
+    }
+  }
+
+  async #removeStaleTemps(): Promise<void> {
+    const entries = await fs.readdir(this.directory).catch(() => [] as string[]);
+    const now = Date.now();
+    for (const name of entries) {
+      if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
+      const file = path.join(this.directory, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && now - stat.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { force: true });
+    }
+  }
+
+  async #read(file: string): Promise<JobLookup> {
+    let text: string;
+    try {
+      text = await fs.readFile(file, "utf8");
+    } catch (error) {
+      if (isErrno(error, "ENOENT")) return { kind: "missing" };
+      return { kind: "unreadable", file, reason: `could not read it (${errnoCode(error)})` };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return this.#quarantine(file, `it is not valid JSON (${text.length} bytes)`);
+    }
+    const version = z.looseObject({ version: z.number() }).safeParse(json);
+    if (version.success && version.data.version > JOB_RECORD_VERSION) {
+      const reason = `it was written by a newer fal-mcp (record version ${version.data.version}; this one reads version ${JOB_RECORD_VERSION}): upgrade fal-mcp to use it`;
+      this.#report({ file, reason });
+      return { kind: "unreadable", file, reason };
+    }
+    const parsed = recordSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.#quarantine(file, `it does not have the shape of a job record (${issue?.message ?? "unknown"} at ${issue?.path.join(".") || "top level"})`);
+    }
+    return { kind: "found", record: parsed.data };
+  }
+
+  async #quarantine(file: string, reason: string): Promise<JobLookup> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const movedTo = path.join(this.quarantineDirectory, `${path.basename(file, ".json")}.${stamp}.${randomBytes(3).toString("hex")}.json`);
+    try {
+      await fs.mkdir(this.quarantineDirectory, { recursive: true, mode: 0o700 });
+      await fs.rename(file, movedTo);
+    } catch (error) {
+      // Another process may have moved it first; either way the record stays on disk.
+      if (!isErrno(error, "ENOENT")) log.warn(`could not move the unreadable job record ${file} aside`, error);
+      this.#report({ file, reason });
+      return { kind: "unreadable", file, reason };
+    }
+    this.#report({ file, reason, movedTo });
+    return { kind: "unreadable", file, reason, movedTo };
+  }
+
+  #report(problem: RecordProblem): void {
+    if (this.#problems.some((known) => known.file === problem.file && known.reason === problem.reason)) return;
+    this.#problems.push(problem);
+    log.warn(`job record ${problem.file} is unusable: ${problem.reason}${problem.movedTo ? `; it was kept aside as ${problem.movedTo}` : "; it was left in place"}`);
+  }
+
+  async #write(file: string, record: JobRecord): Promise<void> {
+    const existing = await this.#newerVersionAt(file);
+    if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
+    await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const temp = path.join(this.directory, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    const handle = await fs.open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(record, null, 2) + "\n", "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await syncDirectory(this.directory);
+  }
+
+  async #newerVersionAt(file: string): Promise<string | undefined> {
+    const text = await fs.readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const version = z.looseObject({ version: z.number() }).safeParse(JSON.parse(text));
+      if (version.success && version.data.version > JOB_RECORD_VERSION) return `it was written by a newer fal-mcp (record version ${version.data.version})`;
+    } catch {
+      // A corrupt file may be replaced: the new record holds everything known.
+    }
+    return undefined;
+  }
+
+  async #withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.#locks.set(key, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    }
+  }
+}
+
+/** The file name of a request id's record: the id itself when it is a plain token, else a hash. */
+export function recordFileName(requestId: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(requestId)) return `${requestId}.json`;
+  return `h-${createHash("sha256").update(requestId).digest("hex").slice(0, 40)}.json`;
+}
+
+function newAttemptId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(5).toString("hex")}`;
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  // Makes the rename itself durable. Not possible on Windows, where it is not needed either.
+  if (process.platform === "win32") return;
+  const handle = await fs.open(directory, "r").catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => undefined);
+  await handle.close().catch(() => undefined);
+}
+
+function safeJsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Infinity;
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return errnoCode(error) === code;
+}
+
+function errnoCode(error: unknown): string {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") return error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+const SECRET_KEY = /(^|_|-)(api_?key|key|token|secret|password|passwd|authorization|auth|credentials?|cookie)$/i;
+const MAX_STRING = 300;
+const MAX_ITEMS = 20;
+const MAX_KEYS = 50;
+const MAX_DEPTH = 6;
+
+/**
+ * A copy of a model input that is safe and small enough to keep: secrets (fields named like keys,
+ * tokens, passwords) masked, data: URIs replaced by a marker, long strings cut, big arrays and
+ * objects trimmed. It never holds file contents.
+ */
+export function summarizeInput(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return summarizeString(value);
+  if (value === null || typeof value === "number" || typeof value === "boolean") return value;
+  if (value === undefined) return null;
+  if (depth >= MAX_DEPTH) return "<nested value omitted>";
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map((item) => summarizeInput(item, depth + 1));
+    if (value.length > MAX_ITEMS) items.push(`<${value.length - MAX_ITEMS} more items>`);
+    return items;
+  }
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    const entries = Object.entries(value);
+    for (const [key, item] of entries.slice(0, MAX_KEYS)) {
+      out[key] = SECRET_KEY.test(key) && item !== null && item !== "" ? "<redacted>" : summarizeInput(item, depth + 1);
+    }
+    if (entries.length > MAX_KEYS) out["<omitted>"] = `${entries.length - MAX_KEYS} more fields`;
+    return out;
+  }
+  return `<${typeof value}>`;
+}
+
+function summarizeString(value: string): string {
+  const dataUri = /^data:([^;,]*)(;[^,]*)?,/i.exec(value);
+  if (dataUri) {
+    const payload = value.length - dataUri[0].length;
+    const bytes = (dataUri[2] ?? "").includes("base64") ? Math.floor((payload * 3) / 4) : payload;
+    return `<data URI, ${dataUri[1] || "text/plain"}, about ${bytes} bytes>`;
+  }
+  if (value.length <= MAX_STRING) return value;
+  return `${value.slice(0, MAX_STRING)}…<${value.length - MAX_STRING} more characters>`;
+}

@@ -1,0 +1,414 @@
+import { z } from "zod";
+import { AmbiguousSubmitError, FalApiError, FalNetworkError, FalResponseError, FalValidationError, JobFailedError, NotFoundError, type FalFieldError } from "../errors.js";
+import { SubmitNotConfirmedError } from "./client.js";
+import { apiErrorFrom, defaultSleep } from "./http.js";
+import type { Fal } from "./index.js";
+
+/**
+ * fal's queue, on the official client: submit exactly once, status, result (with billed units),
+ * cancel, and a waiting loop that never cancels the job. Nothing here imports the MCP SDK.
+ */
+
+const NAMESPACES = new Set(["workflows", "comfy"]);
+
+/** The app root that status, result and cancel URLs use: `owner/app`, or three segments for `workflows/` and `comfy/`. */
+export function appRoot(endpointId: string): string {
+  const parts = endpointId.split("/");
+  return parts.slice(0, NAMESPACES.has(parts[0] ?? "") ? 3 : 2).join("/");
+}
+
+export interface QueueLogLine {
+  message: string;
+  level?: string | undefined;
+  timestamp?: string | undefined;
+}
+
+/** A job's state as fal reports it. `status` is fal's value verbatim (IN_QUEUE, IN_PROGRESS, COMPLETED, or anything new). */
+export interface QueueStatus {
+  status: string;
+  queuePosition: number | undefined;
+  logs: QueueLogLine[];
+  metrics: Record<string, unknown> | undefined;
+  /** Set on a COMPLETED job that failed. */
+  error: string | undefined;
+  errorType: string | undefined;
+}
+
+export interface SubmitAnswer {
+  requestId: string;
+  status: string;
+  queuePosition: number | undefined;
+}
+
+export interface ResultAnswer {
+  output: unknown;
+  /** x-fal-billable-units, when fal sent it. */
+  billableUnits: number | undefined;
+}
+
+export type CancelOutcome = "CANCELLATION_REQUESTED" | "ALREADY_COMPLETED" | "NOT_FOUND";
+
+const submitSchema = z.looseObject({
+  request_id: z.string().min(1),
+  status: z.string().nullish(),
+  queue_position: z.number().nullish(),
+});
+
+const logSchema = z.looseObject({
+  message: z.unknown(),
+  level: z.string().nullish(),
+  timestamp: z.string().nullish(),
+});
+
+const statusSchema = z.looseObject({
+  status: z.string(),
+  queue_position: z.number().nullish(),
+  logs: z.array(z.unknown()).nullish(),
+  metrics: z.record(z.string(), z.unknown()).nullish(),
+  error: z.unknown().optional(),
+  error_type: z.string().nullish(),
+});
+
+/** An @fal-ai/client ApiError, read without importing the (lazily loaded) client. */
+const clientApiErrorSchema = z.object({
+  status: z.number(),
+  body: z.unknown().optional(),
+  requestId: z.string().nullish(),
+  message: z.string().optional(),
+});
+
+export interface SubmitOptions {
+  endpointId: string;
+  input: Record<string, unknown>;
+  /** Stops the local HTTP call only; an abort during the submit makes its outcome unknown. */
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Sends the job to fal's queue once. A broken connection, a timeout or a 502/503/504 after the
+ * request was sent throws AmbiguousSubmitError (the job may exist): the caller records the attempt
+ * and must not resubmit blindly. A 422 throws FalValidationError with fal's field errors.
+ */
+export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<SubmitAnswer> {
+  fal.requireKey("Running a model");
+  const client = await fal.officialClient();
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? fal.config.requestTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let answer: unknown;
+  try {
+    answer = await client.queue.submit(options.endpointId, { input: options.input, abortSignal: signal });
+  } catch (error) {
+    throw submitError(error, options.endpointId, timeout.aborted);
+  }
+  const parsed = submitSchema.safeParse(answer);
+  if (!parsed.success) {
+    // fal accepted something, but we cannot tell which job: as ambiguous as a dropped connection.
+    throw new AmbiguousSubmitError(
+      `fal accepted the submit to ${options.endpointId} but its answer had no request id, so the job may be running without us knowing it.`,
+      AMBIGUOUS_NEXT_STEP,
+    );
+  }
+  return { requestId: parsed.data.request_id, status: parsed.data.status ?? "IN_QUEUE", queuePosition: parsed.data.queue_position ?? undefined };
+}
+
+const AMBIGUOUS_NEXT_STEP =
+  "Do NOT resubmit blindly: that could pay for the same job twice. The attempt was recorded in fal-mcp's job record (status SUBMIT_UNCONFIRMED). " +
+  "Look for the job in fal's request history (https://fal.ai/dashboard/requests) first; submit again only if it is not there.";
+
+function submitError(error: unknown, endpointId: string, timedOut: boolean): Error {
+  if (error instanceof SubmitNotConfirmedError) {
+    if (error.status === 429) {
+      return apiErrorFrom(429, new Headers(), error.bodyText ?? "", `the submit to ${endpointId}`);
+    }
+    const what = timedOut ? "fal did not answer the submit in time" : error.message;
+    return new AmbiguousSubmitError(`The job for ${endpointId} may or may not have been created: ${what}.`, AMBIGUOUS_NEXT_STEP);
+  }
+  const mapped = mapClientError(error, `the submit to ${endpointId}`);
+  if (mapped) return mapped;
+  return new AmbiguousSubmitError(
+    `The job for ${endpointId} may or may not have been created: the submit failed (${describe(error)}).`,
+    AMBIGUOUS_NEXT_STEP,
+  );
+}
+
+/** Maps an @fal-ai/client ApiError/ValidationError to our typed errors; undefined for anything else. */
+export function mapClientError(error: unknown, what: string): FalApiError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const parsed = clientApiErrorSchema.safeParse(error);
+  if (!parsed.success) return undefined;
+  const headers = new Headers();
+  if (parsed.data.requestId) headers.set("x-fal-request-id", parsed.data.requestId);
+  const body = parsed.data.body;
+  const text = body === undefined ? (parsed.data.message ?? "") : typeof body === "string" ? body : JSON.stringify(body);
+  return apiErrorFrom(parsed.data.status, headers, text, what);
+}
+
+export interface JobRef {
+  endpointId: string;
+  requestId: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** One status read (with logs when asked). Network trouble and fal errors come back typed. */
+export async function getQueueStatus(fal: Fal, ref: JobRef & { logs?: boolean; timeoutMs?: number }): Promise<QueueStatus> {
+  fal.requireKey("Checking a job");
+  const client = await fal.officialClient();
+  const timeoutMs = ref.timeoutMs ?? fal.config.requestTimeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
+  let answer: unknown;
+  try {
+    answer = await client.queue.status(ref.endpointId, { requestId: ref.requestId, logs: ref.logs ?? false, abortSignal: signal });
+  } catch (error) {
+    if (ref.signal?.aborted) throw ref.signal.reason instanceof Error ? ref.signal.reason : new Error("aborted");
+    const what = `the status of job ${ref.requestId}`;
+    const mapped = mapClientError(error, what);
+    if (mapped?.status === 404) {
+      throw new NotFoundError(
+        `fal knows no job ${ref.requestId} under ${appRoot(ref.endpointId)} (HTTP 404).`,
+        "Check the request_id, and that endpoint_id is the model the job was submitted to.",
+      );
+    }
+    if (mapped) throw mapped;
+    if (timeout.aborted) throw new FalNetworkError(`${what}: fal did not answer within ${Math.round(timeoutMs / 1000)} s.`, "timeout");
+    throw new FalNetworkError(`${what}: the connection to fal failed (${describe(error)}).`, "connection");
+  }
+  return parseStatus(answer);
+}
+
+export function parseStatus(answer: unknown): QueueStatus {
+  const parsed = statusSchema.safeParse(answer);
+  if (!parsed.success) {
+    throw new FalResponseError(`fal answered a status read in an unexpected shape (${parsed.error.issues[0]?.message ?? "unknown"}).`);
+  }
+  const data = parsed.data;
+  const logs: QueueLogLine[] = [];
+  for (const entry of data.logs ?? []) {
+    const line = logSchema.safeParse(entry);
+    if (!line.success) continue;
+    const message = typeof line.data.message === "string" ? line.data.message : JSON.stringify(line.data.message);
+    logs.push({ message, level: line.data.level ?? undefined, timestamp: line.data.timestamp ?? undefined });
+  }
+  const error = data.error === undefined || data.error === null ? undefined : typeof data.error === "string" ? data.error : JSON.stringify(data.error);
+  return {
+    status: data.status,
+    queuePosition: data.queue_position ?? undefined,
+    logs,
+    metrics: data.metrics ?? undefined,
+    error: error === "" ? undefined : error,
+    errorType: data.error_type ?? undefined,
+  };
+}
+
+/** True for a status that means fal has finished with the job (successfully or not). */
+export function isFinished(status: QueueStatus): boolean {
+  return status.status === "COMPLETED";
+}
+
+/** True when a COMPLETED status says the job failed (fal's rule: `error` or `error_type` present). */
+export function isFailure(status: QueueStatus): boolean {
+  return status.status === "COMPLETED" && (status.error !== undefined || status.errorType !== undefined);
+}
+
+/**
+ * Fetches a completed job's output. Uses our own HTTP client rather than the official one so that
+ * `x-fal-billable-units` is not lost. A failed job (422 with `detail`, or an error with an
+ * `error_type`) throws JobFailedError with fal's reason and field errors.
+ */
+export async function getQueueResult(fal: Fal, ref: JobRef): Promise<ResultAnswer> {
+  const key = fal.requireKey("Fetching a job result");
+  const url = `https://queue.fal.run/${appRoot(ref.endpointId)}/requests/${encodeURIComponent(ref.requestId)}`;
+  try {
+    const response = await fal.http.request({
+      method: "GET",
+      url,
+      what: `the result of job ${ref.requestId}`,
+      key,
+      idempotent: true,
+      schema: z.unknown(),
+      signal: ref.signal,
+    });
+    const units = Number(response.headers.get("x-fal-billable-units") ?? "");
+    const header = response.headers.get("x-fal-billable-units");
+    return { output: response.data, billableUnits: header !== null && header.trim() !== "" && Number.isFinite(units) ? units : undefined };
+  } catch (error) {
+    throw resultError(error, ref);
+  }
+}
+
+function resultError(error: unknown, ref: JobRef): unknown {
+  if (error instanceof FalValidationError) {
+    return new JobFailedError({
+      message: `The job ${ref.requestId} on ${ref.endpointId} failed: fal rejected its input${firstMessage(error.fieldErrors, error.message)}.`,
+      requestId: ref.requestId,
+      endpointId: ref.endpointId,
+      errorType: error.errorType ?? error.fieldErrors[0]?.type,
+      fieldErrors: error.fieldErrors,
+    });
+  }
+  if (!(error instanceof FalApiError)) return error;
+  if (error.status === 401 || error.status === 403 || error.status === 429) return error;
+  if (error.status === 404) {
+    return new NotFoundError(
+      `fal no longer has (or never had) a result for job ${ref.requestId} under ${appRoot(ref.endpointId)} (HTTP 404).`,
+      "fal keeps a result for 1 hour (6 minutes when it is 10 KB or more). If the job finished earlier, its output may still be in fal's request history (https://fal.ai/dashboard/requests).",
+    );
+  }
+  if (error.status === 400 && error.errorType === undefined && /not\s*(yet\s*)?(completed|finished|ready)|in.?progress|in.?queue/i.test(error.message)) {
+    return new FalApiError({
+      status: 400,
+      requestId: ref.requestId,
+      message: `Job ${ref.requestId} has not completed yet, so it has no result.`,
+      nextStep: 'Call check_job with action "status" to see how far it is, and ask for the result once it says COMPLETED.',
+    });
+  }
+  // A 5xx without a model error type is fal's infrastructure, not the job: report it as such.
+  if (error.status >= 500 && error.errorType === undefined) return error;
+  return new JobFailedError({
+    message: `The job ${ref.requestId} on ${ref.endpointId} failed: ${error.message.replace(/^fal (answered|had)[^:]*: ?/, "")}`,
+    requestId: ref.requestId,
+    endpointId: ref.endpointId,
+    errorType: error.errorType,
+  });
+}
+
+function firstMessage(fields: FalFieldError[], fallback: string): string {
+  const first = fields[0];
+  if (!first) return `: ${fallback}`;
+  const name = first.loc.filter((part) => part !== "body").join(".");
+  return `: ${name ? `${name}: ` : ""}${first.msg}`;
+}
+
+/** Builds the failure of a job whose COMPLETED status carried an error, with details from its result when fal has them. */
+export async function failureOf(fal: Fal, ref: JobRef, status: QueueStatus): Promise<JobFailedError> {
+  let fromResult: JobFailedError | undefined;
+  try {
+    await getQueueResult(fal, ref);
+  } catch (error) {
+    if (error instanceof JobFailedError) fromResult = error;
+  }
+  const reason = status.error ?? fromResult?.message ?? "fal reported an error without details";
+  return new JobFailedError({
+    message: `The job ${ref.requestId} on ${ref.endpointId} failed${status.errorType ? ` (${status.errorType})` : ""}: ${reason.replace(/^The job \S+ on \S+ failed: /, "")}`,
+    requestId: ref.requestId,
+    endpointId: ref.endpointId,
+    errorType: status.errorType ?? fromResult?.errorType,
+    fieldErrors: fromResult?.fieldErrors,
+  });
+}
+
+/** Asks fal to cancel a job. Any 2xx means the request was accepted; 400/404 come back as outcomes. */
+export async function cancelQueueJob(fal: Fal, ref: JobRef): Promise<CancelOutcome> {
+  fal.requireKey("Cancelling a job");
+  const client = await fal.officialClient();
+  const timeout = AbortSignal.timeout(fal.config.requestTimeoutMs);
+  const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
+  try {
+    await client.queue.cancel(ref.endpointId, { requestId: ref.requestId, abortSignal: signal });
+    return "CANCELLATION_REQUESTED";
+  } catch (error) {
+    const parsed = clientApiErrorSchema.safeParse(error);
+    if (parsed.success) {
+      const body = z.looseObject({ status: z.string().nullish() }).safeParse(parsed.data.body);
+      const said = body.success ? body.data.status : undefined;
+      if (said === "ALREADY_COMPLETED" || (parsed.data.status === 400 && said !== "NOT_FOUND")) return "ALREADY_COMPLETED";
+      if (said === "NOT_FOUND" || parsed.data.status === 404) return "NOT_FOUND";
+    }
+    const mapped = mapClientError(error, `cancelling job ${ref.requestId}`);
+    if (mapped) throw mapped;
+    if (timeout.aborted) throw new FalNetworkError(`Cancelling job ${ref.requestId}: fal did not answer in time.`, "timeout");
+    throw new FalNetworkError(`Cancelling job ${ref.requestId}: the connection to fal failed (${describe(error)}).`, "connection");
+  }
+}
+
+export interface WaitOptions extends JobRef {
+  /** Epoch ms after which waiting stops (the job keeps running). */
+  deadline: number;
+  /** Called after every successful status read, with only the log lines not seen before. */
+  onStatus?: (status: QueueStatus, newLogs: QueueLogLine[]) => void | Promise<void>;
+  /** Called when a status read fails and waiting goes on. */
+  onTransientError?: (error: unknown) => void | Promise<void>;
+  /** Poll interval bounds (ms). */
+  minIntervalMs?: number;
+  maxIntervalMs?: number;
+  /** Injectable for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+export interface WaitOutcome {
+  /** "completed": fal finished (success or failure); "deadline": time is up; "aborted": the caller stopped waiting. */
+  reason: "completed" | "deadline" | "aborted";
+  /** The last status read, if any succeeded. */
+  status: QueueStatus | undefined;
+}
+
+/**
+ * Polls a job's status until it completes, the deadline passes or `signal` fires. Never cancels
+ * the job (unlike subscribe's `timeout`). Transient failures of a status read are retried with
+ * backoff until the deadline; definite ones (401, 403, 404) are thrown.
+ */
+export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOutcome> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const minInterval = options.minIntervalMs ?? 500;
+  const maxInterval = options.maxIntervalMs ?? 2000;
+  let interval = minInterval;
+  let failures = 0;
+  let seenLogs = 0;
+  let last: QueueStatus | undefined;
+  let lastKey = "";
+  for (;;) {
+    if (options.signal?.aborted) return { reason: "aborted", status: last };
+    const remaining = options.deadline - now();
+    if (remaining <= 0) return { reason: "deadline", status: last };
+    try {
+      const status = await getQueueStatus(fal, {
+        endpointId: options.endpointId,
+        requestId: options.requestId,
+        logs: true,
+        signal: options.signal,
+        timeoutMs: Math.max(250, Math.min(fal.config.requestTimeoutMs, 10_000, remaining)),
+      });
+      failures = 0;
+      // fal sends every log line so far on each read; pass on only the new ones.
+      const fresh = status.logs.length >= seenLogs ? status.logs.slice(seenLogs) : status.logs;
+      seenLogs = status.logs.length;
+      last = status;
+      await options.onStatus?.(status, fresh);
+      if (isFinished(status)) return { reason: "completed", status };
+      const key = `${status.status}:${status.queuePosition ?? ""}:${seenLogs}`;
+      interval = key === lastKey ? Math.min(maxInterval, Math.round(interval * 1.5)) : minInterval;
+      lastKey = key;
+    } catch (error) {
+      if (options.signal?.aborted) return { reason: "aborted", status: last };
+      if (!isTransient(error)) throw error;
+      failures++;
+      await options.onTransientError?.(error);
+      interval = Math.min(maxInterval * 2, minInterval * 2 ** failures);
+    }
+    const wait = Math.min(interval, options.deadline - now());
+    if (wait <= 0) return { reason: "deadline", status: last };
+    try {
+      await sleep(wait, options.signal);
+    } catch {
+      return { reason: "aborted", status: last };
+    }
+  }
+}
+
+/** Errors worth another status read: network trouble, timeouts, 429, 5xx, unreadable bodies. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof FalNetworkError || error instanceof FalResponseError) return true;
+  if (error instanceof FalApiError) return error.status === 408 || error.status === 429 || error.status >= 500;
+  return false;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = z.object({ code: z.string() }).safeParse(error.cause);
+    return cause.success ? cause.data.code : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,314 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import mime from "mime-types";
+import { DownloadError, downloadToBuffer, downloadToFile, extensionFor, isInside, sanitizeName, urlExtension } from "./download.js";
+import type { JobFileEntry, JobRecord, JobStore } from "./job-store.js";
+import type { Fal } from "./index.js";
+import { LocalFileError } from "../errors.js";
+
+/**
+ * What a finished job produced: the media files found in the model's output, saved under
+ * FAL_MCP_OUTPUT_DIR, and a small inline preview. Nothing here imports the MCP SDK.
+ */
+
+/** A media file referenced by a model's output. */
+export interface MediaRef {
+  url: string;
+  /** JSON path of the file in the output, e.g. "images[0]" or "video". */
+  field: string;
+  contentType: string | undefined;
+  /** Size fal announced (file_size), if any. */
+  size: number | undefined;
+  fileName: string | undefined;
+}
+
+/** A media file as reported to the user: URL, type, size, and where it was saved (or why not). */
+export interface ResultFile {
+  url: string;
+  field: string;
+  content_type: string | null;
+  size: number | null;
+  /** Absolute path of the saved copy. */
+  path: string | null;
+  /** Why it was not saved. */
+  error: string | null;
+}
+
+const MEDIA_EXTENSIONS = new Set([
+  "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "avif", "heic", "svg", "ico", "exr",
+  "mp4", "webm", "mov", "mkv", "avi", "m4v", "gifv",
+  "mp3", "wav", "ogg", "flac", "m4a", "aac", "opus", "weba",
+  "glb", "gltf", "obj", "fbx", "stl", "ply", "usdz", "splat",
+  "zip", "tar", "safetensors", "ckpt", "pt", "bin", "json", "txt", "srt", "vtt", "pdf",
+]);
+
+const MAX_WALK_NODES = 50_000;
+
+/**
+ * Finds every media file in a model output: objects with a string `url` plus a `content_type`,
+ * a `file_name` or a media extension; and plain string fields that are http(s) or data: URLs
+ * of media. Duplicates (same URL) are listed once.
+ */
+export function extractMedia(output: unknown): MediaRef[] {
+  const found: MediaRef[] = [];
+  const seen = new Set<string>();
+  let visited = 0;
+  const add = (ref: MediaRef) => {
+    if (seen.has(ref.url)) return;
+    seen.add(ref.url);
+    found.push(ref);
+  };
+  const walk = (value: unknown, field: string, key: string) => {
+    if (++visited > MAX_WALK_NODES) return;
+    if (typeof value === "string") {
+      if (looksLikeMediaUrl(value, key)) add({ url: value, field, contentType: dataUriType(value) ?? lookupType(value), size: undefined, fileName: undefined });
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => walk(item, `${field}[${index}]`, key));
+      return;
+    }
+    if (!value || typeof value !== "object") return;
+    const record: Record<string, unknown> = Object.fromEntries(Object.entries(value));
+    const url = record.url;
+    if (typeof url === "string" && isFetchable(url)) {
+      const contentType = typeof record.content_type === "string" && record.content_type ? record.content_type : undefined;
+      const fileName = typeof record.file_name === "string" && record.file_name ? record.file_name : undefined;
+      if (contentType || fileName || hasMediaExtension(url) || url.startsWith("data:")) {
+        add({
+          url,
+          field: field || "output",
+          contentType: contentType ?? dataUriType(url) ?? lookupType(fileName ?? url),
+          size: typeof record.file_size === "number" && record.file_size >= 0 ? record.file_size : undefined,
+          fileName,
+        });
+      }
+    }
+    for (const [childKey, child] of Object.entries(record)) {
+      if (childKey === "url") continue;
+      walk(child, field ? `${field}.${childKey}` : childKey, childKey);
+    }
+  };
+  walk(output, "", "");
+  return found;
+}
+
+function isFetchable(url: string): boolean {
+  return /^https?:\/\//i.test(url) || /^data:[^,]*,/i.test(url);
+}
+
+function looksLikeMediaUrl(value: string, key: string): boolean {
+  if (/^data:(image|video|audio|model|application)\/[^,]*,/i.test(value)) return true;
+  if (!/^https?:\/\//i.test(value)) return false;
+  return hasMediaExtension(value) || /(^|_)(url|image|video|audio|file|mesh|model)$/i.test(key) && /fal\.media\//i.test(value);
+}
+
+function hasMediaExtension(url: string): boolean {
+  const ext = urlExtension(url);
+  return ext !== undefined && MEDIA_EXTENSIONS.has(ext);
+}
+
+function lookupType(nameOrUrl: string): string | undefined {
+  const ext = /^https?:/i.test(nameOrUrl) ? urlExtension(nameOrUrl) : path.extname(nameOrUrl).slice(1);
+  if (!ext) return undefined;
+  const type = mime.lookup(ext);
+  return type || undefined;
+}
+
+function dataUriType(url: string): string | undefined {
+  const match = /^data:([^;,]+)[;,]/i.exec(url);
+  return match?.[1]?.toLowerCase();
+}
+
+/** `<YYYY-MM-DD>_<endpoint-slug>_<request-id-prefix>_<n>`: sortable, readable, unique per job. */
+export function outputBaseName(options: { date: Date; endpointId: string; requestId: string; index: number }): string {
+  const day = options.date.toISOString().slice(0, 10);
+  const slug = sanitizeName(options.endpointId.replace(/\//g, "-"), 60);
+  const prefix = sanitizeName(options.requestId, 40).slice(0, 8);
+  return `${day}_${slug}_${prefix}_${options.index}`;
+}
+
+export interface SaveOptions {
+  fal: Fal;
+  endpointId: string;
+  requestId: string;
+  files: MediaRef[];
+  signal?: AbortSignal | undefined;
+  /** Files saved by an earlier call (from the job record): reused when still on disk. */
+  previous?: readonly JobFileEntry[] | null | undefined;
+  /** How many downloads run at once. */
+  concurrency?: number;
+  date?: Date;
+}
+
+/**
+ * Saves every media file under the output folder, a few at a time. A failed download is reported
+ * next to its URL and never fails the others.
+ */
+export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
+  const { config } = options.fal;
+  const directory = path.resolve(config.outputDir);
+  try {
+    await fsp.mkdir(directory, { recursive: true });
+  } catch (error) {
+    throw new LocalFileError(
+      `Could not create the output folder ${directory} (${error instanceof Error ? error.message : String(error)}).`,
+      "Set FAL_MCP_OUTPUT_DIR to a folder you can write to, or pass save: false to get only the URLs.",
+    );
+  }
+  const date = options.date ?? new Date();
+  const results: ResultFile[] = new Array<ResultFile>(options.files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < options.files.length) {
+      const index = next++;
+      const file = options.files[index];
+      if (!file) continue;
+      results[index] = await saveOne(options, file, index + 1, directory, date);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 3, options.files.length) }, worker));
+  return results;
+}
+
+async function saveOne(options: SaveOptions, file: MediaRef, index: number, directory: string, date: Date): Promise<ResultFile> {
+  const base: ResultFile = { url: file.url, field: file.field, content_type: file.contentType ?? null, size: file.size ?? null, path: null, error: null };
+  const reused = await reusable(options.previous, file.url, directory);
+  if (reused) return { ...base, path: reused.path, size: reused.size, content_type: base.content_type ?? reused.content_type ?? null };
+  const baseName = outputBaseName({ date, endpointId: options.endpointId, requestId: options.requestId, index });
+  try {
+    if (file.url.startsWith("data:")) return { ...base, ...(await saveDataUri(file, directory, baseName)) };
+    const saved = await downloadToFile({
+      fetch: options.fal.fetch,
+      url: file.url,
+      directory,
+      baseName,
+      contentTypeHint: file.contentType,
+      maxBytes: options.fal.config.maxDownloadBytes,
+      stallTimeoutMs: options.fal.config.stallTimeoutMs,
+      signal: options.signal,
+    });
+    return { ...base, path: saved.path, size: saved.size, content_type: base.content_type ?? saved.contentType ?? null };
+  } catch (error) {
+    const reason = error instanceof DownloadError ? error.message : `could not save it (${error instanceof Error ? error.message : String(error)})`;
+    return { ...base, error: reason };
+  }
+}
+
+async function reusable(previous: SaveOptions["previous"], url: string, directory: string): Promise<{ path: string; size: number; content_type: string | null | undefined } | undefined> {
+  const entry = previous?.find((item) => item.url === url && item.path);
+  if (!entry?.path || !isInside(directory, entry.path)) return undefined;
+  const stat = await fsp.stat(entry.path).catch(() => undefined);
+  if (!stat?.isFile() || (typeof entry.size === "number" && stat.size !== entry.size)) return undefined;
+  return { path: entry.path, size: stat.size, content_type: entry.content_type };
+}
+
+async function saveDataUri(file: MediaRef, directory: string, baseName: string): Promise<Pick<ResultFile, "path" | "size" | "content_type">> {
+  const match = /^data:([^,]*),(.*)$/s.exec(file.url);
+  if (!match) throw new DownloadError("not a valid data: URI");
+  const meta = match[1] ?? "";
+  const data = meta.split(";").includes("base64") ? Buffer.from(match[2] ?? "", "base64") : Buffer.from(decodeURIComponent(match[2] ?? ""), "utf8");
+  const contentType = meta.split(";")[0] || file.contentType || "application/octet-stream";
+  const ext = extensionFor(contentType, "");
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const target = path.join(directory, `${sanitizeName(baseName)}${attempt === 1 ? "" : `-${attempt}`}.${ext}`);
+    if (!isInside(directory, target)) break;
+    try {
+      await fsp.writeFile(target, data, { flag: "wx" });
+      return { path: target, size: data.length, content_type: contentType };
+    } catch (error) {
+      if (error && typeof error === "object" && "code" in error && error.code === "EEXIST") continue;
+      throw error;
+    }
+  }
+  throw new DownloadError("could not find a free file name in the output folder");
+}
+
+/** Files without saving (save: false): URL, type and announced size only. */
+export function unsavedFiles(files: MediaRef[]): ResultFile[] {
+  return files.map((file) => ({ url: file.url, field: file.field, content_type: file.contentType ?? null, size: file.size ?? null, path: null, error: null }));
+}
+
+const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
+
+/**
+ * The first image of a result as base64, when it fits in `budgetBytes` (what is left of the
+ * inline budget after the text and JSON). Read from the saved copy, else fetched into memory
+ * with the same cap. Never a video.
+ */
+export async function imagePreview(options: {
+  fal: Fal;
+  files: readonly ResultFile[];
+  budgetBytes: number;
+  signal?: AbortSignal | undefined;
+}): Promise<{ data: string; mimeType: string; url: string } | undefined> {
+  const image = options.files.find((file) => file.error === null && file.content_type !== null && PREVIEWABLE.has(file.content_type.toLowerCase()));
+  if (!image?.content_type) return undefined;
+  // base64 grows 4/3.
+  const maxRaw = Math.floor((options.budgetBytes * 3) / 4);
+  if (maxRaw <= 0) return undefined;
+  if (image.size !== null && image.size > maxRaw) return undefined;
+  let data: Buffer;
+  if (image.path) {
+    const stat = await fsp.stat(image.path).catch(() => undefined);
+    if (!stat || stat.size > maxRaw) return undefined;
+    data = await fsp.readFile(image.path);
+  } else if (image.url.startsWith("data:")) {
+    const comma = image.url.indexOf(",");
+    data = Buffer.from(image.url.slice(comma + 1), "base64");
+  } else {
+    try {
+      data = (
+        await downloadToBuffer({
+          fetch: options.fal.fetch,
+          url: image.url,
+          maxBytes: maxRaw,
+          stallTimeoutMs: options.fal.config.stallTimeoutMs,
+          signal: options.signal,
+        })
+      ).data;
+    } catch {
+      return undefined;
+    }
+  }
+  if (data.length === 0 || data.length > maxRaw) return undefined;
+  return { data: data.toString("base64"), mimeType: image.content_type.toLowerCase(), url: image.url };
+}
+
+/**
+ * A copy of the output with long data: URIs replaced by a short marker, so a sync_mode result
+ * does not flood the conversation; the bytes are in the saved file.
+ */
+export function compactOutput(output: unknown, files: readonly ResultFile[]): unknown {
+  const byUrl = new Map(files.map((file) => [file.url, file]));
+  const visit = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") {
+      if (value.startsWith("data:") && value.length > 256) {
+        const saved = byUrl.get(value)?.path;
+        return `<data URI, ${dataUriType(value) ?? "unknown type"}, ${value.length} characters${saved ? `; saved to ${saved}` : ""}>`;
+      }
+      return value;
+    }
+    if (depth > 64 || value === null || typeof value !== "object") return value;
+    if (Array.isArray(value)) return value.map((item) => visit(item, depth + 1));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, visit(item, depth + 1)]));
+  };
+  return visit(output, 0);
+}
+
+/** Converts result files into job-record entries (with the URL shortened for data: URIs). */
+export function recordEntries(files: readonly ResultFile[]): JobFileEntry[] {
+  return files.map((file) => ({
+    url: file.url.startsWith("data:") ? `data:${file.content_type ?? ""} (inline, ${file.url.length} characters)` : file.url,
+    content_type: file.content_type,
+    size: file.size,
+    field: file.field,
+    path: file.path,
+    error: file.error,
+  }));
+}
+
+/** Keeps a job's record in step; a failure to write it is logged by the caller, never fatal for the result. */
+export async function persist(store: JobStore, requestId: string, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
+  return store.update(requestId, patch);
+}
