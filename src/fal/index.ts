@@ -5,6 +5,7 @@ import type { Secret } from "../secret.js";
 import { Catalog } from "./catalog.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
+import { JobStore } from "./job-store.js";
 import { redirectingFetch } from "./redirect.js";
 
 /**
@@ -19,6 +20,8 @@ export interface Fal {
   readonly http: FalHttpClient;
   /** Catalog, schemas, prices and docs search, cached in memory for the server's lifetime. */
   readonly catalog: Catalog;
+  /** The durable record of submitted jobs (FAL_MCP_STATE_DIR/jobs). */
+  readonly jobs: JobStore;
   /** The key, or a MissingKeyError naming `what` needs it. */
   requireKey(what: string): Secret;
   /** The official client (queue, storage), created on first use. */
@@ -40,6 +43,7 @@ export function createFal({ config, fetch: baseFetch = globalThis.fetch }: Creat
     fetch,
     http,
     catalog: new Catalog({ http, config }),
+    jobs: new JobStore(config.stateDir),
     requireKey(what) {
       if (!config.falKey) throw new MissingKeyError(what);
       return config.falKey;
