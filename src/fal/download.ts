@@ -67,7 +67,7 @@ export function urlExtension(url: string): string | undefined {
   } catch {
     return undefined;
   }
-  const match = /\.([A-Za-z0-9]{1,10})$/.exec(pathname);
+  const match = /\.([A-Za-z0-9]{1,16})$/.exec(pathname);
   return match?.[1]?.toLowerCase();
 }
 
@@ -150,13 +150,14 @@ async function open(options: Omit<DownloadOptions, "directory" | "baseName">): P
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new DownloadError(`only http(s) URLs are downloaded, not ${parsed.protocol}`);
   const controller = new AbortController();
+  const stalledMessage = `the download stalled: no data for ${seconds(options.stallTimeoutMs)} (FAL_MCP_STALL_TIMEOUT_MS)`;
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   const touch = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       stalled = true;
-      controller.abort(new DownloadError(`no data for ${Math.round(options.stallTimeoutMs / 1000)} s`));
+      controller.abort(new DownloadError(stalledMessage));
     }, options.stallTimeoutMs);
     timer.unref();
   };
@@ -166,7 +167,7 @@ async function open(options: Omit<DownloadOptions, "directory" | "baseName">): P
     touch,
     explain(error) {
       if (error instanceof DownloadError) return error;
-      if (stalled) return new DownloadError(`the download stalled: no data for ${Math.round(options.stallTimeoutMs / 1000)} s`);
+      if (stalled) return new DownloadError(stalledMessage);
       if (options.signal?.aborted) return new DownloadError("the download was stopped because the call was cancelled");
       return new DownloadError(`the download failed (${describe(error)})`);
     },
@@ -250,6 +251,10 @@ async function placeFile(temp: string, directory: string, base: string, ext: str
   }
   await fsp.rm(temp, { force: true });
   throw new DownloadError("could not find a free file name in the output folder");
+}
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
 function errnoCode(error: unknown): string | undefined {
