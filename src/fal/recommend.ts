@@ -126,7 +126,9 @@ export function rankModels(candidates: readonly CatalogModel[], options: RankOpt
   const dated = models.filter((model) => model.date && !Number.isNaN(Date.parse(model.date)));
   dated.sort((a, b) => Date.parse(b.date ?? "") - Date.parse(a.date ?? ""));
   const recencyRank = new Map(dated.map((model, index) => [model.endpoint_id, dated.length > 1 ? 1 - index / (dated.length - 1) : 1]));
-  const stems = options.keywords.map((word) => ({ word, stem: stem(word) }));
+  // Words naming the category itself ("video" for text-to-video) match every candidate: no signal.
+  const categoryWords = new Set(options.category?.split("-") ?? []);
+  const stems = options.keywords.filter((word) => !categoryWords.has(word) && !categoryWords.has(stem(word))).map((word) => ({ word, stem: stem(word) }));
 
   const ranked = models.map((model, index) => {
     const name = model.display_name.toLowerCase();

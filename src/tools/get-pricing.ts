@@ -51,7 +51,7 @@ export const getPricing = defineTool({
     }
     const lines = report.prices.map(
       (line) =>
-        `${line.endpoint_id}: ${formatPrice(line)}${line.estimated_cost !== undefined ? ` → about ${formatMoney(line.estimated_cost, line.currency)} for ${args.quantity} ${line.unit}` : ""}`,
+        `${line.endpoint_id}: ${formatPrice(line)}${line.estimated_cost !== undefined ? ` → about ${formatMoney(line.estimated_cost, line.currency)} for ${args.quantity} × ${line.unit}` : ""}`,
     );
     if (report.total_estimated_cost !== undefined && report.prices.length > 1 && report.currency) {
       lines.push(`Total: about ${formatMoney(report.total_estimated_cost, report.currency)}`);

@@ -332,7 +332,7 @@ describe("get_pricing", () => {
     expect(pricing.total_estimated_cost).toBeCloseTo(0.1 + kling.unit_price * 4, 6);
     expect(pricing.currency).toBe("USD");
     expect(pricing.note).toMatch(/approximate/);
-    expect(textOf(result)).toContain("fal-ai/flux/dev: $0.025 per megapixels → about $0.1 for 4 megapixels");
+    expect(textOf(result)).toContain("fal-ai/flux/dev: $0.025 per megapixels → about $0.1 for 4 × megapixels");
     const sent = fake.requests.filter((request) => request.path === "/v1/models/pricing").at(-1);
     expect(sent?.keyOk).toBe(true);
   });

@@ -114,3 +114,15 @@ describe("rankModels", () => {
     expect(ranked[0]?.reason).toContain("deprecated");
   });
 });
+
+describe("rankModels ignores words that name the category", () => {
+  it("does not let 'video' decide among text-to-video models", () => {
+    const candidates = [
+      model({ endpoint_id: "x/video-maker", category: "text-to-video", display_name: "Video Maker", tags: ["video"], date: "2025-01-01T00:00:00.000Z" }),
+      model({ endpoint_id: "y/star", category: "text-to-video", display_name: "Star", highlighted: true, date: "2025-01-01T00:00:00.000Z" }),
+    ];
+    const ranked = rankModels(candidates, { keywords: ["video", "cat"], category: "text-to-video", categoryNote: undefined, limit: 2 });
+    expect(ranked[0]?.model.endpoint_id).toBe("y/star");
+    expect(ranked.every((entry) => !entry.reason.includes("matches 'video'"))).toBe(true);
+  });
+});
