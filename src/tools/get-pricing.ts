@@ -7,7 +7,7 @@ export const getPricing = defineTool({
   name: "get_pricing",
   title: "Get fal model prices",
   description:
-    "Unit prices of fal model endpoints (e.g. $0.025 per image, $0.10 per second of video), with an optional cost estimate for a quantity of units. " +
+    "Unit prices of fal model endpoints (such as $0.025 per image or $0.10 per second of video), with an optional cost estimate for a quantity of units. " +
     "Use it before running paid or long jobs (video, training) to tell the user what it will cost. Needs FAL_KEY; prices reflect the account's discounts. Free to call.",
   inputSchema: z.strictObject({
     endpoint_ids: z
