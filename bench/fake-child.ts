@@ -1,0 +1,23 @@
+// The fake of fal in its own process, so its CPU does not compete with the measuring client's
+// event loop. Prints one JSON line {url, models} on stdout when listening; stops when stdin closes
+// or on SIGTERM. Argument: JSON {models?: number} (catalog size; default: the fixture catalog).
+import { generateCatalog, startFakeFal } from "../tests/fake-fal/server.js";
+
+const options = JSON.parse(process.argv[2] ?? "{}") as { models?: number };
+const fake = await startFakeFal(options.models ? { catalog: generateCatalog(options.models) } : {});
+process.stdout.write(JSON.stringify({ url: fake.url, models: fake.catalog.length, pid: process.pid }) + "\n");
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  fake.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.stdin.on("end", stop);
+process.stdin.on("close", stop);
+process.stdin.resume();
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

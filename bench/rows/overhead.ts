@@ -1,0 +1,120 @@
+// Row 2: per-call overhead of run_model through the stdio server, against the same job done with
+// @fal-ai/client in-process and with raw fetch (submit → status → result), at 1 and 32 concurrent
+// calls. The model answers at once, so what is left is the cost of each path.
+import { createFalClient } from "@fal-ai/client";
+import { redirectingFetch } from "../../src/fal/redirect.js";
+import { KEY } from "../lib/fake.js";
+import { missingTools, serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
+import { skipped, type RowContext, type RowResult } from "../lib/row.js";
+import { median, ms, repeat } from "../lib/stats.js";
+
+/** No media: what run_model does beyond the client is then protocol, validation and bookkeeping. */
+const ENDPOINT = "fake/echo";
+const INPUT = { prompt: "a benchmark" };
+
+type Job = () => Promise<unknown>;
+
+interface Figures {
+  /** Median latency of one call made alone. */
+  sequentialMs: number;
+  /** Median latency of a call among 32 in flight. */
+  concurrentMs: number;
+  /** Wall time of a round of 32 divided by 32: cost per call under load. */
+  concurrentPerCallMs: number;
+}
+
+async function measure(job: Job, sequential: number, rounds: number): Promise<Figures> {
+  for (let i = 0; i < 5; i++) await job(); // warm-up: JIT, connection pool, lazy imports
+  const one = await repeat(sequential, async () => {
+    const start = performance.now();
+    await job();
+    return performance.now() - start;
+  });
+  const latencies: number[] = [];
+  const perCall: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        const callStart = performance.now();
+        await job();
+        latencies.push(performance.now() - callStart);
+      }),
+    );
+    perCall.push((performance.now() - start) / 32);
+  }
+  return { sequentialMs: median(one), concurrentMs: median(latencies), concurrentPerCallMs: median(perCall) };
+}
+
+function rawFetchJob(fakeUrl: string): Job {
+  const fetchFal = redirectingFetch(fakeUrl, fetch);
+  const headers = { authorization: `Key ${KEY}`, "content-type": "application/json", accept: "application/json" };
+  return async () => {
+    const submit = await fetchFal(`https://queue.fal.run/${ENDPOINT}`, { method: "POST", headers, body: JSON.stringify(INPUT) });
+    const { status_url: statusUrl, response_url: responseUrl } = (await submit.json()) as { status_url: string; response_url: string };
+    for (;;) {
+      const status = (await (await fetchFal(statusUrl, { headers })).json()) as { status: string };
+      if (status.status === "COMPLETED") break;
+    }
+    const result = await fetchFal(responseUrl, { headers });
+    if (!result.ok) throw new Error(`raw fetch result: HTTP ${result.status}`);
+    await result.json();
+  };
+}
+
+function officialClientJob(fakeUrl: string): Job {
+  const client = createFalClient({ credentials: KEY, fetch: redirectingFetch(fakeUrl, fetch) });
+  // subscribe = submit, poll status (the first poll at once), result: what a direct user writes.
+  return () => client.subscribe(ENDPOINT, { input: INPUT, mode: "polling", pollInterval: 10 });
+}
+
+async function serverJob(server: RpcChild): Promise<Job> {
+  const list = await server.request("tools/list");
+  const runModel = (list.tools as { name: string; inputSchema?: { properties?: Record<string, unknown> } }[]).find((t) => t.name === "run_model");
+  const args: Record<string, unknown> = { endpoint_id: ENDPOINT, input: INPUT };
+  if (runModel?.inputSchema?.properties && "save" in runModel.inputSchema.properties) args.save = false;
+  return async () => {
+    const result = await server.callTool("run_model", args);
+    const status = result.structuredContent?.status;
+    if (status !== undefined && status !== "COMPLETED") throw new Error(`run_model returned status ${JSON.stringify(status)}, not a completed job`);
+  };
+}
+
+export async function perCallOverhead(context: RowContext): Promise<RowResult> {
+  const id = "overhead";
+  const title = "Per-call overhead (run_model)";
+  const { server, tools } = await startServer(serverEnv(context.env));
+  try {
+    const missing = missingTools(tools, ["run_model"]);
+    if (missing) return skipped(id, title, missing);
+    const sequential = context.quick ? 10 : 40;
+    const rounds = context.quick ? 2 : 5;
+    // Interleave nothing here: each path runs alone so one does not slow the other.
+    const raw = await measure(rawFetchJob(context.fakeUrl), sequential, rounds);
+    const official = await measure(officialClientJob(context.fakeUrl), sequential, rounds);
+    const viaServer = await measure(await serverJob(server), sequential, rounds);
+    const line = (measureName: string, pick: (f: Figures) => number) => ({
+      measure: measureName,
+      falMcp: ms(pick(viaServer)),
+      baseline: `${ms(pick(official))} @fal-ai/client · ${ms(pick(raw))} raw fetch`,
+      comparison: `+${ms(pick(viaServer) - pick(official))} vs client · +${ms(pick(viaServer) - pick(raw))} vs fetch`,
+      target: "(reported)",
+    });
+    return {
+      id,
+      title,
+      status: "ok",
+      lines: [
+        line("1 call at a time: latency", (f) => f.sequentialMs),
+        line("32 concurrent: latency", (f) => f.concurrentMs),
+        line("32 concurrent: wall time per call", (f) => f.concurrentPerCallMs),
+      ],
+      figures: { endpoint: ENDPOINT, sequential, rounds, server: viaServer, officialClient: official, rawFetch: raw },
+      notes: [
+        `${ENDPOINT} completes at once with no media; all three paths do submit → status → result against the same fake. The server path adds stdio JSON-RPC, input/output validation, the job record write and the child process hop.`,
+      ],
+    };
+  } finally {
+    await server.close();
+  }
+}

@@ -1,0 +1,172 @@
+// Row 3: upload_file of a 100 MiB and a 1 GiB file against `curl -T` of the same file to the same
+// fake (the limit on this machine), with the server's peak RSS. The fake runs in its own process.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { once } from "node:events";
+import { KEY, type FakeProcess } from "../lib/fake.js";
+import { readMemory, sampleRss } from "../lib/proc.js";
+import { missingTools, serverEnv, startServer } from "../lib/rpc.js";
+import { skipped, verdict, type RowContext, type RowResult, type TableLine } from "../lib/row.js";
+import { median, mib, mibps, ratio } from "../lib/stats.js";
+
+const MiB = 1024 * 1024;
+
+/** Writes `size` bytes of incompressible data (a random 8 MiB block, each MiB tagged) and returns its sha256. */
+async function makeFile(file: string, size: number): Promise<string> {
+  const block = randomBytes(8 * MiB);
+  const hash = createHash("sha256");
+  const out = createWriteStream(file);
+  for (let offset = 0; offset < size; offset += MiB) {
+    const chunk = Buffer.from(block.subarray((offset % (8 * MiB)), (offset % (8 * MiB)) + Math.min(MiB, size - offset)));
+    chunk.writeUInt32BE(offset / MiB, 0); // no two MiB alike
+    hash.update(chunk);
+    if (!out.write(chunk)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  return hash.digest("hex");
+}
+
+interface ServerUpload {
+  seconds: number;
+  /** Largest VmRSS sampled during the call, bytes. */
+  peakRss: number;
+  /** VmHWM at the end: the kernel's own peak for the whole process life. */
+  hwm: number;
+  /** VmRSS after the handshake, before the upload. */
+  idleRss: number;
+}
+
+async function uploadThroughServer(context: RowContext, fake: FakeProcess, file: string, size: number, sha256: string): Promise<ServerUpload> {
+  const { server } = await startServer(serverEnv(context.env));
+  try {
+    const idleRss = readMemory(server.pid).rss;
+    const sampler = sampleRss(server.pid, 10);
+    const start = performance.now();
+    const result = await server.callTool("upload_file", { path: file }, 600_000);
+    const seconds = (performance.now() - start) / 1000;
+    const peakRss = sampler.stop();
+    const { hwm } = readMemory(server.pid);
+    const url = result.structuredContent?.url;
+    const record = typeof url === "string" ? (await fake.summary()).uploads[url] : undefined;
+    if (!record) throw new Error(`upload_file returned ${String(url)}, which the fake has no upload for`);
+    if (record.size !== size || record.sha256 !== sha256) throw new Error(`the fake received ${record.size} bytes (sha256 ${record.sha256}), expected ${size} (${sha256})`);
+    return { seconds, peakRss, hwm, idleRss };
+  } finally {
+    await server.close();
+  }
+}
+
+interface CurlUpload {
+  seconds: number;
+  /** curl's own peak RSS from /usr/bin/time, bytes (NaN when unavailable). */
+  peakRss: number;
+}
+
+async function uploadWithCurl(fake: FakeProcess, file: string, size: number, sha256: string): Promise<CurlUpload> {
+  // The same route the server uses: initiate on rest.fal.ai, then PUT to the signed URL.
+  const initiate = await fetch(`${fake.url}/rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3`, {
+    method: "POST",
+    headers: { authorization: `Key ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ content_type: "application/octet-stream", file_name: path.basename(file) }),
+  });
+  const { upload_url: uploadUrl, file_url: fileUrl } = (await initiate.json()) as { upload_url: string; file_url: string };
+  const signed = new URL(uploadUrl);
+  const target = `${fake.url}/${signed.host}${signed.pathname}${signed.search}`;
+  const timed = existsSync("/usr/bin/time");
+  // `Expect:` off: no 100-continue round trip, the fastest curl can go.
+  const curlArgs = ["-sS", "--fail", "-H", "Expect:", "-H", "Content-Type: application/octet-stream", "-T", file, "-o", "/dev/null", target];
+  const start = performance.now();
+  const child = timed ? spawn("/usr/bin/time", ["-f", "%M", "curl", ...curlArgs]) : spawn("curl", curlArgs);
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, "exit")) as [number | null];
+  const seconds = (performance.now() - start) / 1000;
+  if (code !== 0) throw new Error(`curl failed (exit ${code}): ${stderr.trim()}`);
+  const record = (await fake.summary()).uploads[fileUrl];
+  if (!record || record.size !== size || record.sha256 !== sha256) throw new Error(`curl's upload did not arrive intact (${JSON.stringify(record)})`);
+  const kib = timed ? Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]) : Number.NaN;
+  return { seconds, peakRss: kib * 1024 };
+}
+
+export async function upload(context: RowContext, fake: FakeProcess): Promise<RowResult> {
+  const id = "upload";
+  const title = "Upload (upload_file vs curl -T)";
+  const { server, tools } = await startServer(serverEnv(context.env));
+  await server.close();
+  const missing = missingTools(tools, ["upload_file"]);
+  if (missing) return skipped(id, title, missing);
+  const hasCurl = await new Promise<boolean>((resolve) => {
+    const probe = spawn("curl", ["--version"], { stdio: "ignore" });
+    probe.on("error", () => resolve(false));
+    probe.on("exit", (code) => resolve(code === 0));
+  });
+  if (!hasCurl) return skipped(id, title, "curl is not installed: the comparison needs it");
+
+  const folder = path.join(context.scratch, "files");
+  await mkdir(folder, { recursive: true });
+  const sizes = context.quick ? [{ size: 16 * MiB, runs: 2 }, { size: 128 * MiB, runs: 1 }] : [{ size: 100 * MiB, runs: 3 }, { size: 1024 * MiB, runs: 2 }];
+  const lines: TableLine[] = [];
+  const figures: Record<string, unknown> = {};
+  const peaks: number[] = [];
+  let worstRatio = Infinity;
+  for (const { size, runs } of sizes) {
+    const file = path.join(folder, `bench-${size / MiB}MiB.bin`);
+    context.log(`  writing ${mib(size)} test file`);
+    const sha256 = await makeFile(file, size);
+    const server: ServerUpload[] = [];
+    const curl: CurlUpload[] = [];
+    for (let i = 0; i < runs; i++) {
+      // Interleaved: a burst of load elsewhere hits both sides alike.
+      curl.push(await uploadWithCurl(fake, file, size, sha256));
+      server.push(await uploadThroughServer(context, fake, file, size, sha256));
+      await fake.reset();
+    }
+    const serverSeconds = median(server.map((s) => s.seconds));
+    const curlSeconds = median(curl.map((c) => c.seconds));
+    const throughputRatio = curlSeconds / serverSeconds;
+    worstRatio = Math.min(worstRatio, throughputRatio);
+    const peak = Math.max(...server.map((s) => Math.max(s.peakRss, s.hwm)));
+    peaks.push(peak);
+    lines.push({
+      measure: `${mib(size)}: throughput`,
+      falMcp: mibps(size / serverSeconds),
+      baseline: `${mibps(size / curlSeconds)} (curl -T)`,
+      comparison: ratio(throughputRatio) + " of curl",
+      target: verdict(throughputRatio >= 0.8, "≥ 0.8× curl", `${ratio(throughputRatio)}`),
+    });
+    lines.push({
+      measure: `${mib(size)}: peak RSS`,
+      falMcp: mib(peak),
+      baseline: `${mib(median(curl.map((c) => c.peakRss)))} (curl) · idle server ${mib(median(server.map((s) => s.idleRss)))}`,
+      comparison: `+${mib(peak - median(server.map((s) => s.idleRss)))} over idle`,
+      target: "",
+    });
+    figures[`${size / MiB}MiB`] = { runs, serverSeconds, curlSeconds, throughputRatio, peakRss: peak, server, curl };
+  }
+  const growth = peaks[peaks.length - 1]! - peaks[0]!;
+  const flat = growth < 32 * MiB;
+  lines.push({
+    measure: "peak RSS growth, smallest → largest file",
+    falMcp: `${growth >= 0 ? "+" : ""}${mib(growth)}`,
+    baseline: "",
+    comparison: `file ×${(sizes[sizes.length - 1]!.size / sizes[0]!.size).toFixed(0)}`,
+    target: verdict(flat, "flat (< 32 MiB growth)", mib(growth)),
+  });
+  figures.peakGrowthBytes = growth;
+  return {
+    id,
+    title,
+    status: "ok",
+    lines,
+    figures: { ...figures, worstThroughputRatio: worstRatio },
+    notes: [
+      "Throughput = file size / wall time of the whole upload_file call (initiate, parts, complete) vs curl's single PUT to a signed URL from the same initiate route. Files over 90 MiB go up in 10 MiB parts; the fake then assembles and re-hashes them on complete, work that curl's single PUT does not cause.",
+      "Peak RSS: the larger of VmRSS sampled every 10 ms and VmHWM, from /proc/<pid>/status of a fresh server per upload.",
+    ],
+  };
+}
