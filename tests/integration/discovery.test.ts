@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 // Every call goes through a real SDK Client, which validates structuredContent against the
@@ -11,6 +12,11 @@ interface ModelEntry {
   category: string | null;
   status: string | null;
   model_url: string;
+}
+
+/** The result's structuredContent (already validated against the outputSchema by the SDK client). */
+function structured<T>(result: CallToolResult): T {
+  return result.structuredContent as unknown as T;
 }
 
 let fake: FakeFal;
@@ -61,7 +67,7 @@ describe("search_models", () => {
   it("finds models by keyword, with page URLs and one readable line per model", async () => {
     const result = await withKey.call("search_models", { query: "flux" });
     expect(result.isError).toBeFalsy();
-    const { models } = result.structuredContent as { models: ModelEntry[] };
+    const { models } = structured<{ models: ModelEntry[] }>(result);
     const dev = models.find((model) => model.endpoint_id === "fal-ai/flux/dev");
     expect(dev).toMatchObject({ display_name: "FLUX.1 [dev]", category: "text-to-image", status: "active", model_url: "https://fal.ai/models/fal-ai/flux/dev" });
     expect(textOf(result)).toMatch(/^fal-ai\/flux\/dev — FLUX\.1 \[dev\] \(text-to-image\): [^\n]+\.$/m);
@@ -88,7 +94,7 @@ describe("search_models", () => {
       pages++;
     } while (cursor && pages < 20);
     const all = await withKey.call("search_models", { category: "text-to-image", limit: 100 });
-    const everything = (all.structuredContent as { models: ModelEntry[] }).models.map((model) => model.endpoint_id);
+    const everything = structured<{ models: ModelEntry[] }>(all).models.map((model) => model.endpoint_id);
     expect(pages).toBeGreaterThan(1);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual(everything);
@@ -97,7 +103,7 @@ describe("search_models", () => {
   it("status all includes deprecated models, the default hides them", async () => {
     const active = await withKey.call("search_models", { query: "stable diffusion" });
     const all = await withKey.call("search_models", { query: "stable diffusion", status: "all" });
-    const ids = (result: typeof active) => (result.structuredContent as { models: ModelEntry[] }).models.map((model) => model.endpoint_id);
+    const ids = (result: typeof active) => structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id);
     expect(ids(active)).not.toContain("fal-ai/stable-diffusion-v15");
     expect(ids(all)).toContain("fal-ai/stable-diffusion-v15");
     expect(textOf(all)).toContain("[deprecated]");
@@ -150,7 +156,7 @@ describe("search_models", () => {
   it("works without a key, and sends none", async () => {
     const result = await noKey.call("search_models", { query: "veo" });
     expect(result.isError).toBeFalsy();
-    expect((result.structuredContent as { models: ModelEntry[] }).models.map((model) => model.endpoint_id)).toContain("fal-ai/veo3");
+    expect(structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id)).toContain("fal-ai/veo3");
     const sent = fake.requests.filter((request) => request.path === "/v1/models").at(-1);
     expect(sent?.hadAuth).toBe(false);
   });
@@ -198,7 +204,7 @@ describe("get_model_schema", () => {
   it("summarises flux/dev's inputs in fal's order, with types, limits and the price", async () => {
     const result = await withKey.call("get_model_schema", { endpoint_id: "fal-ai/flux/dev" });
     expect(result.isError).toBeFalsy();
-    const schema = result.structuredContent as SchemaResult;
+    const schema = structured<SchemaResult>(result);
     expect(schema).toMatchObject({
       endpoint_id: "fal-ai/flux/dev",
       display_name: "FLUX.1 [dev]",
@@ -224,7 +230,7 @@ describe("get_model_schema", () => {
   it("marks media URL fields as accepting local paths", async () => {
     const result = await withKey.call("get_model_schema", { endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video" });
     expect(result.isError).toBeFalsy();
-    const schema = result.structuredContent as SchemaResult;
+    const schema = structured<SchemaResult>(result);
     const imageUrl = schema.input?.find((field) => field.name === "image_url");
     expect(imageUrl?.accepts).toMatch(/local file path/);
     expect(textOf(result)).toMatch(/local file path/);
@@ -233,7 +239,7 @@ describe("get_model_schema", () => {
   it("detail full returns the Input and Output JSON schemas with refs inlined", async () => {
     const result = await withKey.call("get_model_schema", { endpoint_id: "fal-ai/flux/dev", detail: "full" });
     expect(result.isError).toBeFalsy();
-    const schema = result.structuredContent as SchemaResult;
+    const schema = structured<SchemaResult>(result);
     expect(schema.input).toBeUndefined();
     expect(schema.input_schema?.title).toBe("FluxDevInput");
     expect(schema.output_schema?.title).toBe("FluxDevOutput");
@@ -245,7 +251,7 @@ describe("get_model_schema", () => {
     const before = fake.countRequests({ path: "/v1/models/pricing" });
     const result = await noKey.call("get_model_schema", { endpoint_id: "fal-ai/flux/schnell" });
     expect(result.isError).toBeFalsy();
-    expect((result.structuredContent as SchemaResult).price).toBeUndefined();
+    expect(structured<SchemaResult>(result).price).toBeUndefined();
     expect(fake.countRequests({ path: "/v1/models/pricing" })).toBe(before);
   });
 
@@ -266,7 +272,7 @@ describe("get_model_schema", () => {
     const publicBefore = fake.countRequests({ host: "fal.ai", path: "/api/openapi/queue/openapi.json" });
     const result = await noKey.call("get_model_schema", { endpoint_id: "fal-ai/flux/dev" });
     expect(result.isError).toBeFalsy();
-    const schema = result.structuredContent as SchemaResult;
+    const schema = structured<SchemaResult>(result);
     expect(schema.source).toBe("public-openapi");
     expect(schema.category).toBe("text-to-image");
     expect(schema.input?.[0]?.name).toBe("prompt");
@@ -323,7 +329,7 @@ describe("get_pricing", () => {
   it("gives unit prices and estimates for a quantity", async () => {
     const result = await withKey.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"], quantity: 4 });
     expect(result.isError).toBeFalsy();
-    const pricing = result.structuredContent as PricingResult;
+    const pricing = structured<PricingResult>(result);
     const kling = fake.catalog.find((model) => model.endpoint_id === "fal-ai/kling-video/v2.1/master/image-to-video")!.price;
     expect(pricing.prices).toEqual([
       { endpoint_id: "fal-ai/flux/dev", unit_price: 0.025, unit: "megapixels", currency: "USD", estimated_cost: 0.1 },
@@ -340,7 +346,7 @@ describe("get_pricing", () => {
   it("names the ids fal does not know and still prices the others", async () => {
     const result = await withKey.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "nope/not-a-model"] });
     expect(result.isError).toBeFalsy();
-    const pricing = result.structuredContent as PricingResult;
+    const pricing = structured<PricingResult>(result);
     expect(pricing.prices.map((price) => price.endpoint_id)).toEqual(["fal-ai/flux/dev"]);
     expect(pricing.not_found).toEqual(["nope/not-a-model"]);
     expect(textOf(result)).toContain("No price found for: nope/not-a-model");
@@ -385,7 +391,7 @@ describe("search_docs", () => {
   it("searches fal's docs MCP endpoint and parses the results", async () => {
     const result = await withKey.call("search_docs", { query: "queue webhooks", limit: 3 });
     expect(result.isError).toBeFalsy();
-    const docs = result.structuredContent as DocsResult;
+    const docs = structured<DocsResult>(result);
     expect(docs.source).toBe("docs-search");
     expect(docs.results.length).toBeGreaterThan(0);
     expect(docs.results.length).toBeLessThanOrEqual(3);
@@ -403,7 +409,7 @@ describe("search_docs", () => {
     fake.settings.docsPlainJson = true;
     const result = await withKey.call("search_docs", { query: "upload files" });
     expect(result.isError).toBeFalsy();
-    expect((result.structuredContent as DocsResult).results.map((entry) => entry.title)).toContain("File uploads and storage");
+    expect(structured<DocsResult>(result).results.map((entry) => entry.title)).toContain("File uploads and storage");
   });
 
   it("finds the renamed tool through tools/list once, then remembers it", async () => {
@@ -411,8 +417,8 @@ describe("search_docs", () => {
     const before = docsRequests();
     const first = await withKey.call("search_docs", { query: "cancel a request" });
     expect(first.isError).toBeFalsy();
-    expect((first.structuredContent as DocsResult).source).toBe("docs-search");
-    expect((first.structuredContent as DocsResult).results.map((entry) => entry.title)).toContain("Cancel a request");
+    expect(structured<DocsResult>(first).source).toBe("docs-search");
+    expect(structured<DocsResult>(first).results.map((entry) => entry.title)).toContain("Cancel a request");
     // tools/call (unknown tool), tools/list, tools/call with the new name.
     expect(docsRequests() - before).toBe(3);
     const second = await withKey.call("search_docs", { query: "synchronous inference" });
@@ -424,7 +430,7 @@ describe("search_docs", () => {
     fake.inject({ host: "docs.fal.ai", fault: { kind: "status", status: 404, body: "Not Found" } });
     const result = await withKey.call("search_docs", { query: "webhook" });
     expect(result.isError).toBeFalsy();
-    const docs = result.structuredContent as DocsResult;
+    const docs = structured<DocsResult>(result);
     expect(docs.source).toBe("llms.txt");
     expect(docs.results[0]?.title).toBe("Webhooks");
     expect(docs.results[0]?.link).toMatch(/^https:\/\/fal\.ai\/docs\/.*webhooks\.md$/);
@@ -469,7 +475,7 @@ describe("recommend_model", () => {
   it("infers image-to-video for 'animate this photo' and ranks that category's models with prices", async () => {
     const result = await withKey.call("recommend_model", { task: "animate this photo of my dog", limit: 3 });
     expect(result.isError).toBeFalsy();
-    const answer = result.structuredContent as RecommendResult;
+    const answer = structured<RecommendResult>(result);
     expect(answer.category_source).toBe("inferred");
     expect(answer.inferred_category).toBe("image-to-video");
     expect(answer.recommendations.length).toBeGreaterThan(0);
@@ -486,7 +492,7 @@ describe("recommend_model", () => {
 
   it("uses the catalog, not a fixed list: a transcription task gets speech-to-text models", async () => {
     const result = await withKey.call("recommend_model", { task: "transcribe my podcast interview" });
-    const answer = result.structuredContent as RecommendResult;
+    const answer = structured<RecommendResult>(result);
     expect(answer.inferred_category).toBe("speech-to-text");
     const ids = answer.recommendations.map((entry) => entry.endpoint_id);
     expect(ids).toContain("fal-ai/whisper");
@@ -498,7 +504,7 @@ describe("recommend_model", () => {
     const before = fake.countRequests({ path: "/v1/models/pricing" });
     const result = await noKey.call("recommend_model", { task: "something fast", category: "text-to-speech", limit: 2 });
     expect(result.isError).toBeFalsy();
-    const answer = result.structuredContent as RecommendResult;
+    const answer = structured<RecommendResult>(result);
     expect(answer.category_source).toBe("given");
     expect(answer.inferred_category).toBeUndefined();
     expect(answer.recommendations).toHaveLength(2);
@@ -509,7 +515,7 @@ describe("recommend_model", () => {
   it("with no category in the task, says so and still recommends from keyword matches", async () => {
     const result = await withKey.call("recommend_model", { task: "kling" });
     expect(result.isError).toBeFalsy();
-    const answer = result.structuredContent as RecommendResult;
+    const answer = structured<RecommendResult>(result);
     expect(answer.category_source).toBe("none");
     expect(answer.recommendations[0]?.endpoint_id).toMatch(/kling/);
     expect(answer.recommendations[0]?.reason).toContain("matches 'kling'");
