@@ -62,7 +62,8 @@ export class TtlCache<V> {
     this.#entries.clear();
   }
 
-  async get(key: string, load: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal): Promise<V> {
+  /** `keep` decides whether a loaded value is stored (e.g. not a degraded fallback answer). */
+  async get(key: string, load: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal, keep?: (value: V) => boolean): Promise<V> {
     signal?.throwIfAborted();
     const entry = this.#entries.get(key);
     if (entry) {
@@ -83,7 +84,7 @@ export class TtlCache<V> {
         promise: load(controller.signal).then(
           (value) => {
             this.#inFlight.delete(key);
-            if (this.#ttlMs > 0) this.#store(key, value);
+            if (this.#ttlMs > 0 && (keep?.(value) ?? true)) this.#store(key, value);
             return value;
           },
           (error: unknown) => {
@@ -275,9 +276,9 @@ export class Catalog {
     this.#cache.clear();
   }
 
-  #cached<T>(parts: unknown[], load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  #cached<T>(parts: unknown[], load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, keep?: (value: T) => boolean): Promise<T> {
     // The cache holds whatever the loader for this exact key returned: the key names the loader.
-    return this.#cache.get(JSON.stringify(parts), load, signal) as Promise<T>;
+    return this.#cache.get(JSON.stringify(parts), load, signal, keep as ((value: unknown) => boolean) | undefined) as Promise<T>;
   }
 
   #getModels(query: Query, what: string, signal: AbortSignal): Promise<z.infer<typeof modelsResponseSchema>> {
@@ -470,6 +471,8 @@ export class Catalog {
           },
         }),
       signal,
+      // A fallback answer is kept only until the next call: the docs search may be back by then.
+      (answer) => answer.source === "docs-search",
     );
   }
 }

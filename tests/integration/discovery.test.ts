@@ -435,6 +435,10 @@ describe("search_docs", () => {
     expect(docs.results[0]?.title).toBe("Webhooks");
     expect(docs.results[0]?.link).toMatch(/^https:\/\/fal\.ai\/docs\/.*webhooks\.md$/);
     expect(textOf(result)).toContain("llms.txt");
+    // The degraded answer is not cached: once the docs search is back, it answers.
+    fake.clearFaults();
+    const again = await withKey.call("search_docs", { query: "webhook" });
+    expect(structured<DocsResult>(again).source).toBe("docs-search");
   });
 
   it("is a clear error pointing at fal.ai/docs when both are unreachable", async () => {

@@ -114,3 +114,16 @@ describe("TtlCache", () => {
     expect(loads).toBe(0);
   });
 });
+
+describe("TtlCache keep", () => {
+  it("does not store values the caller marks as not worth keeping", async () => {
+    const cache = new TtlCache<{ source: string }>({ ttlMs: 60_000 });
+    let loads = 0;
+    const keep = (value: { source: string }) => value.source === "primary";
+    await cache.get("k", async () => ({ source: `fallback-${++loads}` }), undefined, keep);
+    await cache.get("k", async () => ({ source: `fallback-${++loads}` }), undefined, keep);
+    expect(loads).toBe(2);
+    await cache.get("k", async () => ({ source: "primary" }), undefined, keep);
+    expect(await cache.get("k", async () => ({ source: "again" }), undefined, keep)).toEqual({ source: "primary" });
+  });
+});
