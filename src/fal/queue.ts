@@ -386,7 +386,7 @@ export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOu
       if (!isTransient(error)) throw error;
       failures++;
       await options.onTransientError?.(error);
-      interval = Math.min(maxInterval * 2, minInterval * 2 ** failures);
+      interval = Math.min(maxInterval, minInterval * 2 ** (failures - 1));
     }
     const wait = Math.min(interval, options.deadline - now());
     if (wait <= 0) return { reason: "deadline", status: last };

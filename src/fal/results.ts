@@ -2,7 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
 import { DownloadError, downloadToBuffer, downloadToFile, extensionFor, isInside, sanitizeName, urlExtension } from "./download.js";
-import type { JobFileEntry, JobRecord, JobStore } from "./job-store.js";
+import type { JobFileEntry } from "./job-store.js";
 import type { Fal } from "./index.js";
 import { LocalFileError } from "../errors.js";
 
@@ -173,7 +173,7 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
 
 async function saveOne(options: SaveOptions, file: MediaRef, index: number, directory: string, date: Date): Promise<ResultFile> {
   const base: ResultFile = { url: file.url, field: file.field, content_type: file.contentType ?? null, size: file.size ?? null, path: null, error: null };
-  const reused = await reusable(options.previous, file.url, directory);
+  const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
   if (reused) return { ...base, path: reused.path, size: reused.size, content_type: base.content_type ?? reused.content_type ?? null };
   const baseName = outputBaseName({ date, endpointId: options.endpointId, requestId: options.requestId, index });
   try {
@@ -195,8 +195,9 @@ async function saveOne(options: SaveOptions, file: MediaRef, index: number, dire
   }
 }
 
-async function reusable(previous: SaveOptions["previous"], url: string, directory: string): Promise<{ path: string; size: number; content_type: string | null | undefined } | undefined> {
-  const entry = previous?.find((item) => item.url === url && item.path);
+async function reusable(previous: SaveOptions["previous"], url: string, field: string, contentType: string | undefined, directory: string): Promise<{ path: string; size: number; content_type: string | null | undefined } | undefined> {
+  const key = recordUrl(url, contentType);
+  const entry = previous?.find((item) => item.url === key && item.field === field && item.path);
   if (!entry?.path || !isInside(directory, entry.path)) return undefined;
   const stat = await fsp.stat(entry.path).catch(() => undefined);
   if (!stat?.isFile() || (typeof entry.size === "number" && stat.size !== entry.size)) return undefined;
@@ -299,7 +300,7 @@ export function compactOutput(output: unknown, files: readonly ResultFile[]): un
 /** Converts result files into job-record entries (with the URL shortened for data: URIs). */
 export function recordEntries(files: readonly ResultFile[]): JobFileEntry[] {
   return files.map((file) => ({
-    url: file.url.startsWith("data:") ? `data:${file.content_type ?? ""} (inline, ${file.url.length} characters)` : file.url,
+    url: recordUrl(file.url, file.content_type ?? undefined),
     content_type: file.content_type,
     size: file.size,
     field: file.field,
@@ -308,7 +309,7 @@ export function recordEntries(files: readonly ResultFile[]): JobFileEntry[] {
   }));
 }
 
-/** Keeps a job's record in step; a failure to write it is logged by the caller, never fatal for the result. */
-export async function persist(store: JobStore, requestId: string, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
-  return store.update(requestId, patch);
+/** How a file's URL is kept in the record: data: URIs (file contents) are replaced by a marker. */
+function recordUrl(url: string, contentType: string | undefined): string {
+  return url.startsWith("data:") ? `data:${dataUriType(url) ?? contentType ?? ""} (inline, ${url.length} characters)` : url;
 }

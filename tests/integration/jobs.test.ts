@@ -19,6 +19,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fake.reset();
+  // Switches are not part of reset(): put back the defaults each test relies on.
+  fake.settings.resultRetentionMs = null;
+  fake.settings.validateAtSubmit = false;
   logMessages = [];
   harness = await startHarness({
     baseUrl: fake.url,
@@ -311,6 +314,36 @@ describe("submit_job and check_job", () => {
     expect(status.queue_position).toBeGreaterThan(0);
     expect(textOf(await harness.call("check_job", { request_id: requestId }))).toMatch(/queue position \d+/);
     expect(fake.countRequests({ method: "PUT" })).toBe(0);
+  });
+});
+
+describe("results that fal deletes", () => {
+  it("keeps the output from the first COMPLETED status, so the result still comes after fal's retention window", async () => {
+    fake.settings.resultRetentionMs = 6 * 60_000;
+    const submitted = structured(await harness.call("run_model", { endpoint_id: "fake/slow-video", input: { prompt: "p" }, wait_seconds: 0 }));
+    expect(submitted.status).toBe("IN_QUEUE");
+    expect(fake.countRequests({ method: "GET", path: /\/status$/ })).toBe(0);
+    fake.advanceTime(5 * 60_000 + 5_000);
+    expect(structured(await harness.call("check_job", { request_id: submitted.request_id })).status).toBe("COMPLETED");
+    expect((await recordOf(submitted.request_id)).output).toMatchObject({ video: { content_type: "video/mp4" } });
+
+    fake.advanceTime(60 * 60_000);
+    const resultGets = () => fake.countRequests({ method: "GET", path: new RegExp(`/requests/${submitted.request_id}$`) });
+    const before = resultGets();
+    const late = structured(await harness.call("check_job", { request_id: submitted.request_id, action: "result" }));
+    expect(late.files?.[0]?.path).toBeTruthy();
+    expect(resultGets()).toBe(before);
+  });
+
+  it("says plainly when fal no longer has a result and there is no local copy", async () => {
+    fake.settings.resultRetentionMs = 1000;
+    const submitted = await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "p" } });
+    const requestId = (submitted.structuredContent as { request_id: string }).request_id;
+    fake.advanceTime(10 * 60_000);
+    const result = await harness.call("check_job", { request_id: requestId, action: "result" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/no longer has/);
+    expect(textOf(result)).toMatch(/6 minutes/);
   });
 });
 
