@@ -24,7 +24,8 @@ import type { ExtraContent, ToolContext, ToolOutput } from "./define.js";
 
 export const endpointIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][\w.-]*(\/[\w.-]+)+$/, "an endpoint id such as fal-ai/flux/dev (owner/app[/path])")
+  // "." and ".." segments are refused: URL parsing would resolve them and send the job to another endpoint.
+  .regex(/^[A-Za-z0-9][\w.-]*(\/(?!\.{1,2}(\/|$))[\w.-]+)+$/, "an endpoint id such as fal-ai/flux/dev (owner/app[/path], no . or .. parts)")
   .describe("fal endpoint id (owner/app[/path]), e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video. search_models finds them.");
 
 export const fileSchema = z.object({
