@@ -7,46 +7,76 @@ const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { versio
 const require = createRequire(import.meta.url);
 
 /**
- * `await import("@fal-ai/client")` of a CommonJS package, bundled with `splitting`, becomes a chunk
- * whose only export is `default`: the named exports (`createFalClient`) would read as undefined at
- * run time. This gives the dynamic import an ESM face with every named export of the package, so
- * the client stays in its own chunk, read only when a tool first needs it.
+ * Makes CommonJS modules load on first use instead of at start-up: the import resolves to a facade
+ * whose functions `require()` the real module when first called (esbuild keeps the module bundled,
+ * behind its lazy CommonJS wrapper). Named imports of functions and classes work; anything else is
+ * reachable through the default export's getters, and a named import of a non-function fails the
+ * build ("No matching export"), never the run.
  */
-function commonJsNamedExports(packages: string[]): Plugin {
-  const filter = new RegExp(`^(${packages.map((p) => p.replace(/[/\\^$.*+?()[\]{}|-]/g, "\\$&")).join("|")})$`);
+function lazyModules(specifiers: string[]): Plugin {
+  const filter = new RegExp(`^(${specifiers.map((s) => s.replace(/[/\\^$.*+?()[\]{}|-]/g, "\\$&")).join("|")})$`);
   return {
-    name: "commonjs-named-exports",
+    name: "lazy-modules",
     setup(build) {
-      build.onResolve({ filter }, (args) => (args.importer.includes("node_modules") ? undefined : { path: args.path, namespace: "cjs-named" }));
-      build.onLoad({ filter: /.*/, namespace: "cjs-named" }, (args) => {
-        const file = require.resolve(args.path);
-        const names = Object.keys(require(args.path) as object).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && name !== "__esModule");
-        return {
-          contents: `import * as pkg from ${JSON.stringify(file)};\nexport const { ${names.join(", ")} } = pkg;\n`,
-          loader: "js",
-          resolveDir: process.cwd(),
-        };
+      build.onResolve({ filter }, (args) => (args.namespace === "lazy-module" ? undefined : { path: args.path, namespace: "lazy-module" }));
+      build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => {
+        const builtin = args.path.startsWith("node:");
+        // Resolve as the SDK would (ajv is its dependency), falling back to the project root.
+        const target = builtin ? args.path : require.resolve(args.path, { paths: [require.resolve("@modelcontextprotocol/sdk/package.json"), process.cwd()] });
+        const real = require(target) as Record<string, unknown> & ((...args: unknown[]) => unknown);
+        const esModule = real.__esModule === true;
+        const defaultValue: unknown = esModule ? real.default : real;
+        const names = Object.keys(real).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && typeof real[name] === "function");
+        const lines = [
+          `let loaded; const load = () => (loaded ??= require(${JSON.stringify(target)}));`,
+          `const forward = (pick) => function (...args) { const f = pick(load()); return new.target ? Reflect.construct(f, args) : f.apply(this, args); };`,
+          ...names.map((name) => `export const ${name} = forward((m) => m.${name});`),
+        ];
+        if (typeof defaultValue === "function") {
+          lines.push(`export default forward((m) => ${esModule ? "m.default" : "m"});`);
+        } else {
+          const keys = defaultValue && typeof defaultValue === "object" ? Object.keys(defaultValue) : [];
+          lines.push(
+            `const facade = {};`,
+            `for (const key of ${JSON.stringify(keys)}) Object.defineProperty(facade, key, { enumerable: true, get: () => load()${esModule ? ".default" : ""}[key] });`,
+            `export default facade;`,
+          );
+        }
+        return { contents: lines.join("\n"), loader: "js", resolveDir: process.cwd() };
       });
     },
   };
 }
 
-export default defineConfig({
-  entry: { index: "src/index.ts" },
-  format: ["esm"],
-  target: "node20",
-  platform: "node",
-  outDir: "dist",
-  clean: true,
-  sourcemap: true,
-  splitting: true,
-  // Runtime dependencies are bundled so that `npx fal-mcp` loads one file tree instead of
-  // resolving ~100 packages at start-up (see the README's Performance section).
-  noExternal: [/.*/],
-  esbuildPlugins: [commonJsNamedExports(["@fal-ai/client"])],
-  define: { __FAL_MCP_VERSION__: JSON.stringify(version) },
-  banner: {
-    // Bundled CommonJS dependencies (the SDK's ajv, @fal-ai/client) call require().
-    js: "import { createRequire as __falMcpCreateRequire } from 'node:module'; const require = __falMcpCreateRequire(import.meta.url);",
+export default defineConfig([
+  {
+    // dist/index.js: the loader (src/boot.ts) that runs dist/server.cjs through V8's code cache.
+    entry: { index: "src/boot.ts" },
+    format: ["esm"],
+    target: "node20",
+    platform: "node",
+    outDir: "dist",
+    // The two builds run in parallel: each cleans everything but the other's files.
+    clean: ["!server.cjs", "!server.cjs.map"],
+    sourcemap: true,
   },
-});
+  {
+    // dist/server.cjs: the whole server with its dependencies inlined, so `npx fal-mcp` loads one
+    // file instead of resolving ~100 packages. CommonJS because Node 20 can code-cache only scripts.
+    entry: { server: "src/index.ts" },
+    format: ["cjs"],
+    outExtension: () => ({ js: ".cjs" }),
+    target: "node20",
+    platform: "node",
+    outDir: "dist",
+    clean: ["!index.js", "!index.js.map"],
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: [
+      // Needed only by calls, not by start-up: mime-db's 200 KB JSON, the HTTP stack of uploads, and
+      // ajv (the SDK's validator for elicitation, which fal-mcp never sends; see src/server.ts).
+      lazyModules(["mime-types", "node:http", "node:https", "ajv", "ajv-formats"]),
+    ],
+    define: { __FAL_MCP_VERSION__: JSON.stringify(version) },
+  },
+]);

@@ -6,6 +6,8 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
 import { errorText } from "./errors.js";
@@ -33,6 +35,11 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const INSTRUCTIONS = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
 Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit and saves results to the user's disk) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it later; the job keeps running and is never lost. Local file paths in model inputs are uploaded automatically; upload_file does it explicitly. search_docs searches fal's documentation.`;
 
+function lazyJsonSchemaValidator(): jsonSchemaValidator {
+  let validator: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (validator ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 /** Builds the MCP server from the tool registry. Touches no process state. */
 export function createServer({ config, fal, tools = registry }: CreateServerOptions): FalMcpServer {
   const server = new McpServer(
@@ -42,6 +49,9 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
       instructions: INSTRUCTIONS,
       // Bounds the work of validating hostile argument objects (deeply nested or huge).
       maxToolInputElements: 10_000,
+      // The SDK builds an ajv instance per server for elicitation replies, which fal-mcp never
+      // requests; building it on first use keeps it (and ajv's loading) out of start-up.
+      jsonSchemaValidator: lazyJsonSchemaValidator(),
     },
   );
   const stopAll = new AbortController();

@@ -1,0 +1,99 @@
+// The published entry (dist/index.js): loads the bundled server (dist/server.cjs) through V8's code
+// cache, so a start after the first skips compiling ~2 MB of JavaScript. Node 22.1+ has
+// `module.enableCompileCache()`; Node 20 has only `vm.Script` with `cachedData`, which needs a
+// CommonJS bundle, hence this small loader. It writes nothing to stdout, and any cache problem
+// (unwritable folder, a cache from another Node, a corrupt file) falls back to a plain compile.
+//
+// FAL_MCP_COMPILE_CACHE=0 turns the cache off. The cache lives in a per-user folder (never a
+// shared temp folder: bytecode from a file another user could write would run in this process).
+import { createHash } from "node:crypto";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+
+const bundle = path.join(path.dirname(fileURLToPath(import.meta.url)), "server.cjs");
+
+/** The per-user cache folder for this platform, or undefined when there is no home. */
+function cacheFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string | undefined {
+  if (platform === "win32") {
+    const base = env.LOCALAPPDATA || (home ? path.join(home, "AppData", "Local") : undefined);
+    return base ? path.join(base, "fal-mcp", "Cache") : undefined;
+  }
+  if (platform === "darwin") return home ? path.join(home, "Library", "Caches", "fal-mcp") : undefined;
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : home ? path.join(home, ".cache") : undefined;
+  return base ? path.join(base, "fal-mcp") : undefined;
+}
+
+/** Names the cache after everything that invalidates it: this bundle (size and time) and the Node build. */
+function cacheFileName(bundleSize: number, bundleMtimeMs: number, nodeVersion = process.version, arch = process.arch): string {
+  const key = createHash("sha256").update(`${bundleSize}:${bundleMtimeMs}:${nodeVersion}:${arch}`).digest("hex").slice(0, 16);
+  return `server-${key}.v8cache`;
+}
+
+/** Reads the cache when it exists, belongs to this user and is not writable by others. */
+function readOwnCache(file: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    const stat = fstatSync(fd);
+    if (typeof process.getuid === "function" && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0)) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeCache(folder: string, file: string, data: Buffer): void {
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, file); // atomic: a server starting now reads the old file or the new one
+    for (const name of readdirSync(folder)) {
+      // Caches of earlier versions or Node builds are dead weight.
+      if (name.startsWith("server-") && path.join(folder, name) !== file && !name.endsWith(".tmp")) rmSync(path.join(folder, name), { force: true });
+    }
+  } catch {
+    // A read-only home or a full disk only costs the next start its speed.
+  }
+}
+
+function load(): void {
+  const source = readFileSync(bundle, "utf8");
+  const enabled = process.env.FAL_MCP_COMPILE_CACHE !== "0";
+  const folder = enabled ? cacheFolder() : undefined;
+  let file: string | undefined;
+  let cachedData: Buffer | undefined;
+  if (folder) {
+    const stat = statSync(bundle);
+    file = path.join(folder, cacheFileName(stat.size, stat.mtimeMs));
+    cachedData = readOwnCache(file);
+  }
+  // The same wrapper Node puts around a CommonJS module, on one line so line numbers stay true.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  if (folder && file && (!cachedData || script.cachedDataRejected)) {
+    // Written once the server has answered its first requests, so the functions compiled for them
+    // are in the cache too; or at exit if the process ends sooner.
+    let written = false;
+    const save = (): void => {
+      if (written) return;
+      written = true;
+      writeCache(folder, file, script.createCachedData());
+    };
+    setTimeout(save, 3_000).unref();
+    process.once("exit", save);
+  }
+  const module = { exports: {} };
+  const wrapper = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
+}
+
+load();
