@@ -50,7 +50,16 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
       const bodyText = await response.text().catch(() => "");
       throw new SubmitNotConfirmedError(`fal answered the submit with HTTP ${response.status}`, response.status, bodyText);
     }
-    return response;
+    // Read the whole body here: a connection reset mid-body would otherwise surface later, in
+    // the client's own body read, as a "terminated" TypeError that its dispatcher resends.
+    let body: ArrayBuffer;
+    try {
+      body = await response.arrayBuffer();
+    } catch (error) {
+      const reason = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.message) : String(error);
+      throw new SubmitNotConfirmedError(`the connection broke while fal answered the submit (${reason})`, undefined, undefined);
+    }
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
 
