@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
 
@@ -20,7 +20,7 @@ function lazyModules(specifiers: string[]): Plugin {
     setup(build) {
       build.onResolve({ filter }, (args) => (args.namespace === "lazy-module" ? undefined : { path: args.path, namespace: "lazy-module" }));
       build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => {
-        const builtin = args.path.startsWith("node:");
+        const builtin = isBuiltin(args.path);
         // Resolve as the SDK would (ajv is its dependency), falling back to the project root.
         const target = builtin ? args.path : require.resolve(args.path, { paths: [require.resolve("@modelcontextprotocol/sdk/package.json"), process.cwd()] });
         const real = require(target) as Record<string, unknown> & ((...args: unknown[]) => unknown);
@@ -72,6 +72,8 @@ export default defineConfig([
     clean: ["!index.js", "!index.js.map"],
     sourcemap: true,
     noExternal: [/.*/],
+    // Keep `node:` specifiers (Node 20 has them all) so the plugin below sees node:http as written.
+    removeNodeProtocol: false,
     esbuildPlugins: [
       // Needed only by calls, not by start-up: mime-db's 200 KB JSON, the HTTP stack of uploads, and
       // ajv (the SDK's validator for elicitation, which fal-mcp never sends; see src/server.ts).

@@ -54,9 +54,12 @@ function writeCache(folder: string, file: string, data: Buffer): void {
     const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, data, { mode: 0o600 });
     renameSync(temporary, file); // atomic: a server starting now reads the old file or the new one
+    // Caches of other versions or Node builds written over a week ago go; recent ones may belong to
+    // another installed version that a different client still starts (a removed one is rewritten).
+    const stale = Date.now() - 7 * 86_400_000;
     for (const name of readdirSync(folder)) {
-      // Caches of earlier versions or Node builds are dead weight.
-      if (name.startsWith("server-") && path.join(folder, name) !== file && !name.endsWith(".tmp")) rmSync(path.join(folder, name), { force: true });
+      const other = path.join(folder, name);
+      if (name.startsWith("server-") && other !== file && statSync(other).mtimeMs < stale) rmSync(other, { force: true });
     }
   } catch {
     // A read-only home or a full disk only costs the next start its speed.
