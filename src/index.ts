@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
 import { createFal } from "./fal/index.js";
 import { createServer } from "./server.js";
+import { guardStdin } from "./stdin-guard.js";
 import { VERSION } from "./version.js";
 
 const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as a local MCP server (stdio).
@@ -71,7 +72,8 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   const { server, close } = createServer({ config, fal });
-  const transport = new StdioServerTransport();
+  // Oversized lines are dropped before the SDK reader, which would close the connection over one.
+  const transport = new StdioServerTransport(guardStdin(process.stdin));
 
   // The SDK's stdio transport does not end the process when the client goes away; we do,
   // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are
