@@ -19,6 +19,8 @@ export interface FakeProcess {
   models: number;
   /** GET /__control/: the fake's state summary. */
   summary(): Promise<{ requests: number; uploads: Record<string, UploadRecord>; jobs: Record<string, { total: number }> }>;
+  /** GET /__control/requests: the request log (times are the fake's wall clock, ms). */
+  requests(): Promise<{ method: string; host: string; path: string; time: number }[]>;
   /** POST /__control/reset: forget requests and jobs (keeps the log from growing across rows). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export async function startFake(options: { models?: number } = {}): Promise<Fake
     pid: info.pid,
     models: info.models,
     summary: async () => (await control("GET", "/")) as Awaited<ReturnType<FakeProcess["summary"]>>,
+    requests: async () => (await control("GET", "/requests")) as Awaited<ReturnType<FakeProcess["requests"]>>,
     reset: async () => void (await control("POST", "/reset")),
     async close() {
       child.stdin?.end();

@@ -31,7 +31,10 @@ async function makeFile(file: string, size: number): Promise<string> {
 }
 
 interface ServerUpload {
+  /** The whole upload_file call, including the fake assembling the parts on complete. */
   seconds: number;
+  /** Call start → the complete request reached the fake: every byte sent and acknowledged. */
+  transferSeconds: number;
   /** Largest VmRSS sampled during the call, bytes. */
   peakRss: number;
   /** VmHWM at the end: the kernel's own peak for the whole process life. */
@@ -46,6 +49,7 @@ async function uploadThroughServer(context: RowContext, fake: FakeProcess, file:
     const idleRss = readMemory(server.pid).rss;
     const sampler = sampleRss(server.pid, 10);
     const start = performance.now();
+    const startedAt = Date.now(); // the fake logs wall-clock times (its clock is never advanced here)
     const result = await server.callTool("upload_file", { path: file }, 600_000);
     const seconds = (performance.now() - start) / 1000;
     const peakRss = sampler.stop();
@@ -54,7 +58,12 @@ async function uploadThroughServer(context: RowContext, fake: FakeProcess, file:
     const record = typeof url === "string" ? (await fake.summary()).uploads[url] : undefined;
     if (!record) throw new Error(`upload_file returned ${String(url)}, which the fake has no upload for`);
     if (record.size !== size || record.sha256 !== sha256) throw new Error(`the fake received ${record.size} bytes (sha256 ${record.sha256}), expected ${size} (${sha256})`);
-    return { seconds, peakRss, hwm, idleRss };
+    // A single PUT is done when it is answered; a multipart upload when its complete request
+    // arrives (what follows is the fake joining the parts, a step fal's storage does on its side).
+    const requests = await fake.requests();
+    const complete = requests.filter((r) => r.method === "POST" && r.path.endsWith("/complete") && r.time >= startedAt).pop();
+    const transferSeconds = complete ? (complete.time - startedAt) / 1000 : seconds;
+    return { seconds, transferSeconds, peakRss, hwm, idleRss };
   } finally {
     await server.close();
   }
@@ -127,18 +136,29 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
       await fake.reset();
     }
     const serverSeconds = median(server.map((s) => s.seconds));
+    const transferSeconds = median(server.map((s) => s.transferSeconds));
     const curlSeconds = median(curl.map((c) => c.seconds));
-    const throughputRatio = curlSeconds / serverSeconds;
+    const throughputRatio = curlSeconds / transferSeconds;
     worstRatio = Math.min(worstRatio, throughputRatio);
     const peak = Math.max(...server.map((s) => Math.max(s.peakRss, s.hwm)));
     peaks.push(peak);
+    const multipart = size > 90 * MiB;
     lines.push({
-      measure: `${mib(size)}: throughput`,
-      falMcp: mibps(size / serverSeconds),
+      measure: `${mib(size)}: throughput${multipart ? " (parts sent and acknowledged)" : ""}`,
+      falMcp: mibps(size / transferSeconds),
       baseline: `${mibps(size / curlSeconds)} (curl -T)`,
       comparison: ratio(throughputRatio) + " of curl",
       target: verdict(throughputRatio >= 0.8, "≥ 0.8× curl", `${ratio(throughputRatio)}`),
     });
+    if (multipart) {
+      lines.push({
+        measure: `${mib(size)}: whole upload_file call`,
+        falMcp: mibps(size / serverSeconds),
+        baseline: `${mibps(size / curlSeconds)} (curl -T)`,
+        comparison: `${ratio(curlSeconds / serverSeconds)} of curl; ${(serverSeconds - transferSeconds).toFixed(2)} s of it the fake joining ${Math.ceil(size / (10 * MiB))} parts`,
+        target: "(reported)",
+      });
+    }
     lines.push({
       measure: `${mib(size)}: peak RSS`,
       falMcp: mib(peak),
@@ -146,7 +166,7 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
       comparison: `+${mib(peak - median(server.map((s) => s.idleRss)))} over idle`,
       target: "",
     });
-    figures[`${size / MiB}MiB`] = { runs, serverSeconds, curlSeconds, throughputRatio, peakRss: peak, server, curl };
+    figures[`${size / MiB}MiB`] = { runs, serverSeconds, transferSeconds, curlSeconds, throughputRatio, peakRss: peak, server, curl };
   }
   const growth = peaks[peaks.length - 1]! - peaks[0]!;
   const flat = growth < 32 * MiB;
@@ -165,7 +185,7 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
     lines,
     figures: { ...figures, worstThroughputRatio: worstRatio },
     notes: [
-      "Throughput = file size / wall time of the whole upload_file call (initiate, parts, complete) vs curl's single PUT to a signed URL from the same initiate route. Files over 90 MiB go up in 10 MiB parts; the fake then assembles and re-hashes them on complete, work that curl's single PUT does not cause.",
+      "Throughput: file size / time from the tools/call to the last byte acknowledged (for multipart: the complete request reaching the fake), against curl's single PUT to a signed URL from the same initiate route. Files over 90 MiB go up in 10 MiB parts, 3 at a time; on complete the fake copies and re-hashes every part into one file (fal's storage joins parts on its side), which the 'whole call' line includes.",
       "Peak RSS: the larger of VmRSS sampled every 10 ms and VmHWM, from /proc/<pid>/status of a fresh server per upload.",
     ],
   };
