@@ -159,7 +159,7 @@ export async function getQueueStatus(fal: Fal, ref: JobRef & { logs?: boolean; t
   const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
   let answer: unknown;
   try {
-    answer = await client.queue.status(ref.endpointId, { requestId: ref.requestId, logs: ref.logs ?? false, abortSignal: signal });
+    answer = await untilAborted(client.queue.status(ref.endpointId, { requestId: ref.requestId, logs: ref.logs ?? false, abortSignal: signal }), signal);
   } catch (error) {
     if (ref.signal?.aborted) throw ref.signal.reason instanceof Error ? ref.signal.reason : new Error("aborted");
     const what = `the status of job ${ref.requestId}`;
@@ -199,6 +199,29 @@ export function parseStatus(answer: unknown): QueueStatus {
     error: error === "" ? undefined : error,
     errorType: data.error_type ?? undefined,
   };
+}
+
+/**
+ * Settles as soon as `signal` fires. The official client sleeps between its retries without
+ * watching the signal (up to 30 s for a status read), so without this a timed-out read could
+ * overrun its budget by a whole backoff delay.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 /** True for a status that means fal has finished with the job (successfully or not). */
@@ -305,7 +328,7 @@ export async function cancelQueueJob(fal: Fal, ref: JobRef): Promise<CancelOutco
   const timeout = AbortSignal.timeout(fal.config.requestTimeoutMs);
   const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
   try {
-    await client.queue.cancel(ref.endpointId, { requestId: ref.requestId, abortSignal: signal });
+    await untilAborted(client.queue.cancel(ref.endpointId, { requestId: ref.requestId, abortSignal: signal }), signal);
     return "CANCELLATION_REQUESTED";
   } catch (error) {
     const parsed = clientApiErrorSchema.safeParse(error);
