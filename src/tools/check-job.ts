@@ -19,6 +19,7 @@ const inputSchema = z.strictObject({
     .string()
     .min(1)
     .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a request id such as 764cabcf-b745-4b3e-ae38-1200304cf45b (letters, digits, '-', '_', '.')")
     .describe("The request_id that run_model or submit_job returned, e.g. 764cabcf-b745-4b3e-ae38-1200304cf45b."),
   endpoint_id: endpointIdSchema
     .optional()
