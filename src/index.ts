@@ -105,6 +105,13 @@ async function main(argv: string[]): Promise<void> {
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (the server keeps running)", reason));
 
   await server.connect(transport);
+  // Node loads fetch (undici, ~25 ms) on its first use. Do that while the client is idle after
+  // the handshake, so the first tool call does not pay it; a data: URL touches no network.
+  setTimeout(() => {
+    fetch("data:,")
+      .then((response) => response.arrayBuffer())
+      .catch(() => undefined);
+  }, 250).unref();
   log.info(`fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`);
 }
 

@@ -1,6 +1,7 @@
 // Row 4: search_models cold (first call of a fresh server), uncached (a new query in a running
 // server) and warm (cached), and recommend_model, against a 2,000-model fake catalog. Baselines: a
 // raw fetch of the same catalog request from this process, and a JSON-RPC ping (the stdio floor).
+import { setTimeout as sleep } from "node:timers/promises";
 import { KEY } from "../lib/fake.js";
 import { missingTools, serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
 import { skipped, verdict, type RowContext, type RowResult, type TableLine } from "../lib/row.js";
@@ -58,12 +59,21 @@ export async function discovery(context: RowContext): Promise<RowResult> {
   const apiUrl = `${context.fakeUrl}/api.fal.ai/v1/models?q=video&status=active&limit=20`;
 
   try {
-    // Cold: the first search of a fresh server (lazy code, empty cache, new connection).
+    // Cold: the first search of a fresh server (lazy code, empty cache, new connection), sent right
+    // after the handshake, and once the server has sat idle for a second as it does while a person
+    // types (it preloads fetch then).
     const cold: number[] = [await timed(() => searchCount(first.server, searchArgs))];
     await first.server.close();
-    for (let i = 1; i < coldRuns; i++) {
+    const coldIdle: number[] = [];
+    for (let i = 0; i < coldRuns; i++) {
+      if (i > 0) {
+        const { server } = await startServer(env);
+        cold.push(await timed(() => searchCount(server, searchArgs)));
+        await server.close();
+      }
       const { server } = await startServer(env);
-      cold.push(await timed(() => searchCount(server, searchArgs)));
+      await sleep(1_000);
+      coldIdle.push(await timed(() => searchCount(server, searchArgs)));
       await server.close();
     }
     const { server } = await startServer(env);
@@ -79,10 +89,17 @@ export async function discovery(context: RowContext): Promise<RowResult> {
       const warmMs = median(warm);
       lines.push(
         {
-          measure: "search_models, cold (first call of a fresh server)",
+          measure: "search_models, cold: first call, right after the handshake",
           falMcp: ms(median(cold)),
           baseline: `${ms(median(raw))} (raw fetch of the same API page)`,
           comparison: `+${ms(median(cold) - median(raw))}`,
+          target: "(reported)",
+        },
+        {
+          measure: "search_models, cold, after 1 s idle",
+          falMcp: ms(median(coldIdle)),
+          baseline: `${ms(median(raw))} (raw fetch)`,
+          comparison: `+${ms(median(coldIdle) - median(raw))}`,
           target: "(reported)",
         },
         {
@@ -100,7 +117,7 @@ export async function discovery(context: RowContext): Promise<RowResult> {
           target: verdict(warmMs < 5, "< 5 ms", ms(warmMs)),
         },
       );
-      Object.assign(figures, { coldMs: median(cold), uncachedMs: median(uncached), warmMs, pingMs: median(ping), rawFetchMs: median(raw), samples: { cold, uncached, warm } });
+      Object.assign(figures, { coldMs: median(cold), coldIdleMs: median(coldIdle), uncachedMs: median(uncached), warmMs, pingMs: median(ping), rawFetchMs: median(raw), samples: { cold, coldIdle, uncached, warm } });
 
       if (hasRecommend) {
         const recommend = async (task: string) => {
