@@ -132,7 +132,7 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
           const output = await tool.handler(args as never, contextFor(extra));
           return {
             content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
-            structuredContent: output.structuredContent as Record<string, unknown>,
+            structuredContent: output.structuredContent,
           };
         } catch (error) {
           const text = errorText(error);

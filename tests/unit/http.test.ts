@@ -10,7 +10,7 @@ type Step = Response | Error | (() => Promise<Response>);
 function scriptedFetch(steps: Step[]) {
   const calls: { url: string; init: RequestInit | undefined }[] = [];
   const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
-    calls.push({ url: String(input), init });
+    calls.push({ url: input instanceof Request ? input.url : input.toString(), init });
     const step = steps.shift();
     if (!step) throw new Error("script exhausted");
     if (step instanceof Error) throw step;
