@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
       'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
     );
   }
-  const { server, close } = createServer({ config, fal });
+  const falMcp = createServer({ config, fal });
   // Oversized lines are dropped before the SDK reader, which would close the connection over one.
   const transport = new StdioServerTransport(guardStdin(process.stdin));
 
@@ -84,7 +84,8 @@ async function main(argv: string[]): Promise<void> {
     stopping = true;
     log.info(`shutting down: ${reason}`);
     setTimeout(() => process.exit(code), 1500).unref();
-    close()
+    falMcp
+      .close()
       .catch((error: unknown) => log.debug("close failed", error))
       .finally(() => process.exit(code));
   };
@@ -104,7 +105,7 @@ async function main(argv: string[]): Promise<void> {
   });
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (the server keeps running)", reason));
 
-  await server.connect(transport);
+  await falMcp.server.connect(transport);
   // Node loads fetch (undici, ~25 ms) on its first use. Do that while the client is idle after
   // the handshake, so the first tool call does not pay it; a data: URL touches no network.
   setTimeout(() => {
