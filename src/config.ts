@@ -8,6 +8,8 @@ import { Secret } from "./secret.js";
  * Each field names its environment variable; the README's "Configuration" table lists them all.
  */
 export interface Config {
+  /** The user's home folder, read once: the default folders and `~` in paths resolve against it. */
+  readonly homeDir: string;
   /** FAL_KEY, or FAL_KEY_ID + FAL_KEY_SECRET joined by a colon. Undefined when neither is set. */
   readonly falKey: Secret | undefined;
   /** Where the key came from, for `doctor` and the start-up warning (never the key itself). */
@@ -150,6 +152,7 @@ export function loadConfig({ env, homeDir = os.homedir(), platform = process.pla
   const baseUrl = values.FAL_MCP_BASE_URL?.trim() ? values.FAL_MCP_BASE_URL.trim().replace(/\/+$/, "") : undefined;
 
   return Object.freeze({
+    homeDir,
     falKey,
     falKeySource,
     baseUrl,

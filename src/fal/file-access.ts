@@ -1,5 +1,4 @@
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
@@ -16,18 +15,13 @@ import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError 
  * why and which setting changes it.
  */
 
-export interface FolderOptions {
-  /** The home folder for the default list and for `~`; defaults to os.homedir(). Tests set it. */
-  homeDir?: string | undefined;
-}
-
 /**
  * The folders local files may be read from, as real (symlink-free) absolute paths, in order.
  * `roots` are the client's MCP roots (undefined when it does not support roots; an empty list
  * counts as "none announced"). Folders that do not exist are left out: nothing can be read there.
  */
-export async function allowedFolders(config: Config, roots: string[] | undefined, options: FolderOptions = {}): Promise<string[]> {
-  const home = options.homeDir ?? os.homedir();
+export async function allowedFolders(config: Config, roots: string[] | undefined): Promise<string[]> {
+  const home = config.homeDir;
   const raw = roots && roots.length > 0 ? roots : config.allowedDirs && config.allowedDirs.length > 0 ? [...config.allowedDirs] : [home, config.outputDir];
   const resolved: string[] = [];
   for (const entry of raw) {
@@ -46,7 +40,8 @@ export interface AccessPolicy {
   allowHidden: boolean;
   /** FAL_MCP_MAX_UPLOAD_BYTES. */
   maxBytes: number;
-  homeDir?: string | undefined;
+  /** For `~` (Config.homeDir). */
+  homeDir: string;
 }
 
 export interface ReadableFile {
@@ -120,7 +115,7 @@ function folderList(folders: readonly string[]): string {
  * with the reason and the setting that changes it.
  */
 export async function checkReadableFile(reference: string, policy: AccessPolicy): Promise<ReadableFile> {
-  const home = policy.homeDir ?? os.homedir();
+  const home = policy.homeDir;
   const folders = policy.allowedDirs;
   const written = pathFromReference(reference);
   const absolute = expandPath(written, home, folders[0]);

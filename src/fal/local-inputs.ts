@@ -1,5 +1,4 @@
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { checkReadableFile, expandPath, formatBytes, pathFromReference } from "./file-access.js";
@@ -24,8 +23,6 @@ export interface LocalInputOptions {
   allowedDirs: readonly string[];
   signal: AbortSignal;
   onProgress?: (message: string) => void;
-  /** For `~`; defaults to os.homedir(). Tests set it. */
-  homeDir?: string | undefined;
   /** Injectable for tests (upload retry backoff). */
   sleep?: UploadOptions["sleep"];
 }
@@ -50,7 +47,7 @@ export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
 ): Promise<{ input: Record<string, unknown>; uploads: LocalInputUpload[] }> {
-  const homeDir = options.homeDir ?? os.homedir();
+  const homeDir = options.fal.config.homeDir;
   const config = options.fal.config;
 
   // 1. Find the strings that name local files.

@@ -1,4 +1,3 @@
-import os from "node:os";
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
 import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../fal/file-access.js";
@@ -66,12 +65,12 @@ export const uploadFileTool = defineTool({
 
     if (localReference !== undefined) {
       pathFromReference(localReference); // refuses non-file URL schemes before anything else
-      const folders = await allowedFolders(config, await context.roots(), { homeDir: os.homedir() });
+      const folders = await allowedFolders(config, await context.roots());
       const file = await checkReadableFile(localReference, {
         allowedDirs: folders,
         allowHidden: config.allowHidden,
         maxBytes: config.maxUploadBytes,
-        homeDir: os.homedir(),
+        homeDir: config.homeDir,
       });
       const result = await uploadLocalFile(file.realPath, file.size, {
         fal: context.fal,

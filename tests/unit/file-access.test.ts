@@ -58,21 +58,21 @@ describe("allowedFolders", () => {
     const config = loadConfig({ env: { FAL_MCP_ALLOWED_DIRS: outside }, homeDir: home });
     const link = path.join(base, "root-link");
     await fs.symlink(allowed, link).catch(() => undefined);
-    expect(await allowedFolders(config, [link, outside], { homeDir: home })).toEqual([allowed, outside]);
+    expect(await allowedFolders(config, [link, outside])).toEqual([allowed, outside]);
   });
 
   it("falls back to FAL_MCP_ALLOWED_DIRS when the client has no roots (or announces none)", async () => {
     const config = loadConfig({ env: { FAL_MCP_ALLOWED_DIRS: [outside, "~/work"].join(path.delimiter) }, homeDir: home });
-    expect(await allowedFolders(config, undefined, { homeDir: home })).toEqual([outside, allowed]);
-    expect(await allowedFolders(config, [], { homeDir: home })).toEqual([outside, allowed]);
+    expect(await allowedFolders(config, undefined)).toEqual([outside, allowed]);
+    expect(await allowedFolders(config, [])).toEqual([outside, allowed]);
   });
 
   it("defaults to the home folder and the output folder, leaving out folders that do not exist", async () => {
     const output = path.join(base, "output");
     const config = loadConfig({ env: { FAL_MCP_OUTPUT_DIR: output }, homeDir: home });
-    expect(await allowedFolders(config, undefined, { homeDir: home })).toEqual([home]);
+    expect(await allowedFolders(config, undefined)).toEqual([home]);
     await fs.mkdir(output);
-    expect(await allowedFolders(config, undefined, { homeDir: home })).toEqual([home, output]);
+    expect(await allowedFolders(config, undefined)).toEqual([home, output]);
   });
 });
 

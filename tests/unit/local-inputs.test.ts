@@ -42,7 +42,7 @@ afterAll(async () => {
 // reset() forgets requests (uploads stay): each test asserts on its own uploads by URL.
 beforeEach(() => fake.reset());
 
-const options = () => ({ fal, allowedDirs: [allowed], signal: new AbortController().signal, homeDir: home });
+const options = () => ({ fal, allowedDirs: [allowed], signal: new AbortController().signal });
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 describe("localReferenceKind", () => {
