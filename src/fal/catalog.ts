@@ -4,7 +4,7 @@ import { FalApiError, FalNetworkError, NotFoundError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import { searchDocs, type DocsSearchAnswer } from "./docs-search.js";
 import type { FalHttpClient } from "./http.js";
-import { parsePrices, type UnitPrice } from "./pricing.js";
+import { parsePrices, pricesResponseSchema, type UnitPrice } from "./pricing.js";
 
 /**
  * fal's model catalog, schemas, prices and docs search, read through one in-memory cache.
@@ -418,7 +418,7 @@ export class Catalog {
             key,
             query: { endpoint_id: ids.join(","), cursor },
             idempotent: true,
-            schema: z.unknown(),
+            schema: pricesResponseSchema,
             signal: loadSignal,
           });
           const parsed = parsePrices(response.data);

@@ -10,7 +10,8 @@ export interface UnitPrice {
   currency: string;
 }
 
-const pricesResponseSchema = z.looseObject({
+/** fal's pricing answer. `prices` is required, so an answer of another shape is an error, not "no price". */
+export const pricesResponseSchema = z.looseObject({
   prices: z
     .array(
       z.looseObject({
@@ -19,18 +20,15 @@ const pricesResponseSchema = z.looseObject({
         unit: z.string().nullish(),
         currency: z.string().nullish(),
       }),
-    )
-    .nullish(),
+    ),
   next_cursor: z.string().nullish(),
   has_more: z.boolean().nullish(),
 });
 
 /** Reads fal's pricing answer leniently: entries without an id or a numeric price are skipped. */
-export function parsePrices(data: unknown): { prices: UnitPrice[]; next_cursor: string | null; has_more: boolean } {
-  const parsed = pricesResponseSchema.safeParse(data);
-  if (!parsed.success) return { prices: [], next_cursor: null, has_more: false };
+export function parsePrices(data: z.output<typeof pricesResponseSchema>): { prices: UnitPrice[]; next_cursor: string | null; has_more: boolean } {
   const prices: UnitPrice[] = [];
-  for (const entry of parsed.data.prices ?? []) {
+  for (const entry of data.prices) {
     const price = typeof entry.unit_price === "string" ? Number(entry.unit_price) : entry.unit_price;
     if (!entry.endpoint_id || price === null || price === undefined || !Number.isFinite(price)) continue;
     prices.push({
@@ -40,7 +38,7 @@ export function parsePrices(data: unknown): { prices: UnitPrice[]; next_cursor: 
       currency: entry.currency?.trim() || "USD",
     });
   }
-  return { prices, next_cursor: parsed.data.next_cursor ?? null, has_more: parsed.data.has_more ?? false };
+  return { prices, next_cursor: data.next_cursor ?? null, has_more: data.has_more ?? false };
 }
 
 export interface PriceLine extends UnitPrice {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPriceReport, formatPrice, parsePrices } from "../../src/fal/pricing.js";
+import { buildPriceReport, formatPrice, parsePrices, pricesResponseSchema } from "../../src/fal/pricing.js";
 
 describe("parsePrices", () => {
   it("reads fal's answer leniently", () => {
@@ -17,7 +17,9 @@ describe("parsePrices", () => {
       { endpoint_id: "fal-ai/flux/dev", unit_price: 0.025, unit: "image", currency: "USD" },
       { endpoint_id: "fal-ai/veo3", unit_price: 0.4, unit: "second", currency: "USD" },
     ]);
-    expect(parsePrices("nonsense").prices).toEqual([]);
+    // An answer without a prices list is a wrong shape (an error upstream), never "no price".
+    expect(pricesResponseSchema.safeParse({ unexpected: true }).success).toBe(false);
+    expect(pricesResponseSchema.safeParse("nonsense").success).toBe(false);
   });
 });
 
