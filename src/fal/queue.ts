@@ -150,31 +150,37 @@ export interface JobRef {
   signal?: AbortSignal | undefined;
 }
 
-/** One status read (with logs when asked). Network trouble and fal errors come back typed. */
+/**
+ * One status read (with logs when asked). Sent with our own HTTP client, not the official one:
+ * the official client retries a status read for up to ~30 s on its own schedule (5 times, also
+ * on 500), which overran run_model's wait budget and hid fal's real answer behind a timeout. Ours
+ * applies the one network policy (budget, backoff with jitter, Retry-After) and keeps the cause.
+ */
 export async function getQueueStatus(fal: Fal, ref: JobRef & { logs?: boolean; timeoutMs?: number }): Promise<QueueStatus> {
-  fal.requireKey("Checking a job");
-  const client = await fal.officialClient();
-  const timeoutMs = ref.timeoutMs ?? fal.config.requestTimeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
-  let answer: unknown;
+  const key = fal.requireKey("Checking a job");
+  const what = `the status of job ${ref.requestId}`;
   try {
-    answer = await untilAborted(client.queue.status(ref.endpointId, { requestId: ref.requestId, logs: ref.logs ?? false, abortSignal: signal }), signal);
+    const response = await fal.http.request({
+      method: "GET",
+      url: `https://queue.fal.run/${appRoot(ref.endpointId)}/requests/${encodeURIComponent(ref.requestId)}/status`,
+      query: { logs: ref.logs ? 1 : 0 },
+      what,
+      key,
+      idempotent: true,
+      schema: statusSchema,
+      signal: ref.signal,
+      timeoutMs: ref.timeoutMs ?? fal.config.requestTimeoutMs,
+    });
+    return parseStatus(response.data);
   } catch (error) {
-    if (ref.signal?.aborted) throw ref.signal.reason instanceof Error ? ref.signal.reason : new Error("aborted");
-    const what = `the status of job ${ref.requestId}`;
-    const mapped = mapClientError(error, what);
-    if (mapped?.status === 404) {
+    if (error instanceof FalApiError && error.status === 404) {
       throw new NotFoundError(
         `fal knows no job ${ref.requestId} under ${appRoot(ref.endpointId)} (HTTP 404).`,
         "Check the request_id, and that endpoint_id is the model the job was submitted to.",
       );
     }
-    if (mapped) throw mapped;
-    if (timeout.aborted) throw new FalNetworkError(`${what}: fal did not answer within ${Math.round(timeoutMs / 1000)} s.`, "timeout");
-    throw new FalNetworkError(`${what}: the connection to fal failed (${describe(error)}).`, "connection");
+    throw error;
   }
-  return parseStatus(answer);
 }
 
 export function parseStatus(answer: unknown): QueueStatus {
