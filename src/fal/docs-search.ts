@@ -195,32 +195,6 @@ async function searchViaMcp(options: SearchDocsOptions): Promise<DocsResult[]> {
   return parseDocsContent(answer.result?.content ?? []).slice(0, options.limit);
 }
 
-const MAX_INDEX_BYTES = 8 * 1024 * 1024;
-
-/**
- * GET of a plain-text document (the JSON client cannot read text bodies): same upstream redirect
- * (the fetch is fal's), a time budget, a size cap, and typed errors.
- */
-async function fetchText(fetchFn: typeof fetch, url: string, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetchFn(url, { headers: { accept: "text/plain, text/markdown;q=0.9, */*;q=0.1" }, signal: AbortSignal.any([signal, timeout]) });
-    const length = Number(response.headers.get("content-length") ?? "0");
-    if (length > MAX_INDEX_BYTES) throw new FalResponseError(`fal's docs index is unexpectedly large (${length} bytes).`);
-    text = await response.text();
-  } catch (error) {
-    if (signal.aborted) throw signal.reason as Error;
-    if (error instanceof FalResponseError) throw error;
-    throw timeout.aborted
-      ? new FalNetworkError(`fal's docs index did not answer within ${Math.round(timeoutMs / 1000)} s.`, "timeout")
-      : new FalNetworkError(`the connection to fal's docs index failed (${error instanceof Error ? error.message : String(error)}).`, "connection");
-  }
-  if (!response.ok) throw new FalApiError({ status: response.status, message: `fal's docs index answered HTTP ${response.status}.` });
-  return text.slice(0, MAX_INDEX_BYTES);
-}
-
 export async function searchDocs(options: SearchDocsOptions): Promise<DocsSearchAnswer> {
   let mcpError: unknown;
   try {
@@ -231,7 +205,16 @@ export async function searchDocs(options: SearchDocsOptions): Promise<DocsSearch
   }
   const reason = mcpError instanceof Error ? mcpError.message : String(mcpError);
   try {
-    const text = await fetchText(options.http.fetch, DOCS_INDEX_URL, options.timeoutMs, options.signal);
+    const { data: text } = await options.http.request({
+      method: "GET",
+      url: DOCS_INDEX_URL,
+      what: "fal's docs index",
+      idempotent: true,
+      responseFormat: "text",
+      schema: z.string(),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
     const results = searchDocsIndex(parseDocsIndex(text), options.query, options.limit);
     return { results, source: "llms.txt", fallbackReason: reason };
   } catch (error) {

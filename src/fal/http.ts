@@ -34,8 +34,8 @@ export interface FalRequest<T> {
   schema: z.ZodType<T>;
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
-  /** How the body is read: JSON (default) or server-sent events whose first `data:` line is JSON. */
-  responseFormat?: "json" | "sse-or-json";
+  /** How the body is read: JSON (default), server-sent events whose first `data:` line is JSON, or plain text. */
+  responseFormat?: "json" | "sse-or-json" | "text";
 }
 
 export interface FalResponse<T> {
@@ -46,6 +46,14 @@ export interface FalResponse<T> {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** No answer of fal's APIs is near this; a larger one is refused rather than held in memory. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** "1.5 s", "30 s": budgets are often below 10 s in tests and settings. */
+function seconds(ms: number): string {
+  return `${ms < 10_000 && ms % 1000 !== 0 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)} s`;
+}
 
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
   const url = new URL(base);
@@ -128,13 +136,13 @@ export class FalHttpClient {
         await this.#options.sleep(delay, request.signal);
       }
     }
-    throw lastError ?? new FalNetworkError(`${request.what}: no answer from fal within ${Math.round(budgetMs / 1000)} s.`, "timeout");
+    throw lastError ?? new FalNetworkError(`${request.what}: no answer from fal within ${seconds(budgetMs)}.`, "timeout");
   }
 
   async #attempt<T>(request: FalRequest<T>, remainingMs: number, budgetMs: number): Promise<FalResponse<T>> {
     const timeout = AbortSignal.timeout(remainingMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { accept: "application/json", ...request.headers };
+    const headers: Record<string, string> = { accept: request.responseFormat === "text" ? "text/plain, text/markdown;q=0.9, */*;q=0.1" : "application/json", ...request.headers };
     if (request.key) headers.authorization = `Key ${request.key.reveal()}`;
     let body: string | undefined;
     if (request.body !== undefined) {
@@ -150,11 +158,16 @@ export class FalHttpClient {
         body,
         signal,
       });
+      if (Number(response.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
+        await response.body?.cancel();
+        throw new FalResponseError(`${request.what}: fal's answer is unexpectedly large (${response.headers.get("content-length")} bytes).`);
+      }
       text = await response.text();
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason as Error;
+      if (error instanceof FalResponseError) throw error;
       const failure = timeout.aborted
-        ? new FalNetworkError(`${request.what}: fal did not answer within ${Math.round(budgetMs / 1000)} s.`, "timeout")
+        ? new FalNetworkError(`${request.what}: fal did not answer within ${seconds(budgetMs)}.`, "timeout")
         : new FalNetworkError(`${request.what}: the connection to fal failed (${describeCause(error)}).`, "connection");
       throw request.idempotent ? new RetryableError(failure) : failure;
     }
@@ -192,7 +205,8 @@ function describeCause(error: unknown): string {
   return String(error);
 }
 
-function parseBody(text: string, format: "json" | "sse-or-json"): unknown {
+function parseBody(text: string, format: "json" | "sse-or-json" | "text"): unknown {
+  if (format === "text") return text.slice(0, MAX_BODY_BYTES);
   if (format === "sse-or-json") {
     const dataLine = text.split(/\r?\n/).find((line) => line.startsWith("data:"));
     if (dataLine) return tryJson(dataLine.slice(5).trim());

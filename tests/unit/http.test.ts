@@ -179,3 +179,30 @@ describe("apiErrorFrom", () => {
     expect(locked.nextStep).toMatch(/billing/);
   });
 });
+
+describe("FalHttpClient text and size limits", () => {
+  it("reads plain text when asked, through the same policy", async () => {
+    const { fetch, calls } = scriptedFetch([new Response("busy", { status: 503 }), new Response("- [Queue](https://fal.ai/docs/q): jobs\n", { status: 200 })]);
+    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const response = await client.request({ method: "GET", url: "https://fal.ai/docs/llms.txt", what: "docs index", idempotent: true, schema: z.string(), responseFormat: "text" });
+    expect(response.data).toContain("[Queue]");
+    expect(calls).toHaveLength(2);
+    expect((calls[1]?.init?.headers as Record<string, string>).accept).toMatch(/^text\/plain/);
+  });
+
+  it("refuses an answer larger than any fal API answer instead of holding it", async () => {
+    const huge = new Response("{}", { status: 200, headers: { "content-length": String(64 * 1024 * 1024) } });
+    const { fetch } = scriptedFetch([huge]);
+    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    await expect(client.request({ method: "GET", url: "https://api.fal.ai/v1/models", what: "the catalog", idempotent: true, schema })).rejects.toThrow(
+      /unexpectedly large/,
+    );
+  });
+
+  it("states sub-10-second budgets to the tenth", async () => {
+    const fetch = ((_input: string | URL | Request, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)))) as typeof globalThis.fetch;
+    const client = new FalHttpClient({ fetch, timeoutMs: 1_500, ...noSleep });
+    await expect(client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })).rejects.toThrow("within 1.5 s");
+  });
+});
