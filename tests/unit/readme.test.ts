@@ -11,9 +11,12 @@ describe("README", () => {
     expect(readme).toBe(withToolTable(readme, tools));
   });
 
-  it("documents every FAL_MCP_* setting the code reads", () => {
-    const configSource = fs.readFileSync(new URL("../../src/config.ts", import.meta.url), "utf8");
-    const settings = new Set(configSource.match(/FAL_MCP_[A-Z_]+/g));
+  it("documents every FAL_MCP_* setting the code mentions", () => {
+    const sources = fs
+      .readdirSync(new URL("../../src/", import.meta.url), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => fs.readFileSync(new URL(`../../src/${file}`, import.meta.url), "utf8"));
+    const settings = new Set(sources.join("\n").match(/(?<![A-Z_])FAL_MCP_[A-Z_]*[A-Z]/g));
     expect(settings.size).toBeGreaterThan(10);
     for (const setting of settings) expect(readme, setting).toContain(`\`${setting}\``);
   });
