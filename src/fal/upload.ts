@@ -11,6 +11,7 @@ import { AccessDeniedError, FalApiError, FalMcpError, FalNetworkError, FalRespon
 import { formatBytes } from "./file-access.js";
 import { apiErrorFrom, defaultSleep } from "./http.js";
 import { redirectUrl } from "./redirect.js";
+import { assertFetchableUrl, type Resolver } from "./url-guard.js";
 import type { Fal } from "./index.js";
 
 /**
@@ -417,19 +418,20 @@ export interface UrlUploadOptions extends UploadOptions {
   maxBytes: number;
   /** Called while downloading the source. */
   onDownload?: ((bytes: number, total: number | undefined) => void) | undefined;
+  /** FAL_MCP_ALLOW_PRIVATE_URLS: allow URLs on this machine or a private network. */
+  allowPrivateUrls: boolean;
+  /** Injectable DNS look-up (tests). */
+  resolve?: Resolver | undefined;
 }
+
+/** Redirect hops followed for a URL upload; each hop is checked like the first URL. */
+const MAX_REDIRECTS = 5;
 
 export interface UrlUploadResult extends Omit<UploadResult, "size"> {
   /** Unknown (null) when a fal CDN URL is returned as is. */
   size: number | null;
   /** True when the URL was already on fal's CDN and returned without any request. */
   already_on_cdn: boolean;
-}
-
-/** Link-local and cloud metadata addresses: never a legitimate media source, a classic SSRF target. */
-function isMetadataHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return /^169\.254\./.test(host) || /^fe[89ab][0-9a-f]:/.test(host) || host === "metadata.google.internal" || host === "metadata";
 }
 
 /**
@@ -452,10 +454,8 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
     const fileName = cleanFileName(options.fileName ?? urlName);
     return { url: url.href, file_name: fileName, content_type: options.contentType ?? contentTypeFor(fileName), size: null, already_on_cdn: true };
   }
-  if (isMetadataHost(url.hostname)) {
-    throw new AccessDeniedError(`fal-mcp does not fetch link-local or cloud-metadata addresses (${url.hostname}).`, "Download the file yourself and pass it as a `path`.");
-  }
   options.fal.requireKey("Uploading a file");
+  await assertFetchableUrl(url, options.allowPrivateUrls, options.resolve);
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-rehost-"));
   try {
@@ -492,10 +492,22 @@ async function download(url: URL, dir: string, name: string, options: UrlUploadO
   let response: Response;
   try {
     // fal.fetch redirects fal hosts to FAL_MCP_BASE_URL and leaves others to the platform's fetch.
-    response = await options.fal.fetch(url.href, { signal, redirect: "follow" });
+    // Redirects are followed by hand so that every hop passes the same address check.
+    response = await options.fal.fetch(url.href, { signal, redirect: "manual" });
+    for (let hop = 0; response.status >= 300 && response.status < 400 && response.headers.has("location"); hop++) {
+      await response.body?.cancel().catch(() => undefined);
+      const next = new URL(response.headers.get("location") ?? "", url);
+      if (hop >= MAX_REDIRECTS) throw new InvalidArgumentError(`${url.origin}${url.pathname} redirects more than ${MAX_REDIRECTS} times.`, "Give the file's final URL.");
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new AccessDeniedError(`${url.origin}${url.pathname} redirects to a "${next.protocol}" URL, which is refused.`, "Give an http(s) URL of the file itself.");
+      }
+      await assertFetchableUrl(next, options.allowPrivateUrls, options.resolve);
+      response = await options.fal.fetch(next.href, { signal, redirect: "manual" });
+    }
   } catch (error) {
     clearTimeout(timer);
     if (options.signal.aborted) throw options.signal.reason;
+    if (error instanceof FalMcpError) throw error;
     if (stall.signal.aborted) throw stalled();
     const cause = (error as { cause?: { code?: string } }).cause;
     throw new FalNetworkError(`Could not download ${url.origin}${url.pathname} (${cause?.code ?? (error instanceof Error ? error.message : String(error))}).`, "connection", "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.");

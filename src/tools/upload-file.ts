@@ -47,6 +47,7 @@ export const uploadFileTool = defineTool({
     "Use it for files to edit, upscale, animate or clone a voice from; run_model and submit_job also upload local paths in their input automatically, so call this only to get the URL first or to reuse it across calls. " +
     "The uploaded file becomes a PUBLIC URL on fal's CDN (anyone with the link can read it); uploading is free. " +
     "Only regular files inside the allowed folders are read: the client's workspace roots, else FAL_MCP_ALLOWED_DIRS, else the home folder and the fal-mcp output folder; hidden files (any path part starting with '.') are refused unless FAL_MCP_ALLOW_HIDDEN=1. " +
+    "A url must be public: addresses on this machine or a private network are refused unless FAL_MCP_ALLOW_PRIVATE_URLS=1. " +
     "Size limit: FAL_MCP_MAX_UPLOAD_BYTES (default 2 GiB). Large files are streamed from disk in parts with progress notifications. Never pass file contents as base64: give the path.",
   inputSchema,
   outputSchema,
@@ -91,6 +92,7 @@ export const uploadFileTool = defineTool({
       fileName: args.file_name,
       contentType: args.content_type,
       maxBytes: config.maxUploadBytes,
+      allowPrivateUrls: config.allowPrivateUrls,
       onProgress,
     });
     const { already_on_cdn: alreadyOnCdn, ...structured } = result;

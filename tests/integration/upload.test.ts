@@ -44,7 +44,8 @@ function output(result: Awaited<ReturnType<Harness["call"]>>): UploadOutput {
 
 beforeAll(async () => {
   fake = await startFakeFal();
-  harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_STALL_TIMEOUT_MS: "5000" } });
+  // The fake of fal lives on loopback, so re-hosting its files needs private URLs allowed.
+  harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_STALL_TIMEOUT_MS: "5000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" } });
   // Default allowed folders: home + output. The tool reads the home folder from os.homedir() ($HOME).
   home = await fs.realpath(path.join(harness.tempDir, "home"));
   vi.stubEnv("HOME", home);
@@ -198,6 +199,21 @@ describe("upload_file with a url", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it("refuses URLs on this machine or a private network by default, sending nothing", async () => {
+    const strict = await startHarness({ baseUrl: fake.url });
+    try {
+      fake.reset();
+      for (const url of [`${fake.url}/v3.fal.media/files/x.png`, "http://localhost:9/a.png", "http://10.1.2.3/a.png", "http://[::1]:9/a.png", "http://192.168.1.1/admin"]) {
+        const result = await strict.call("upload_file", { url });
+        expect(result.isError, url).toBe(true);
+        expect(textOf(result), url).toMatch(/private network[\s\S]*FAL_MCP_ALLOW_PRIVATE_URLS=1/);
+      }
+      expect(fake.requests).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("re-hosts a file from another host, streamed, byte for byte", async () => {
     const source = path.join(home, "source.jpg");
     const sha = await writeFile(source, 200 * 1024);
@@ -213,7 +229,7 @@ describe("upload_file with a url", () => {
   });
 
   it("refuses a source above FAL_MCP_MAX_UPLOAD_BYTES before uploading anything", async () => {
-    const capped = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_MAX_UPLOAD_BYTES: "1000" } });
+    const capped = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_MAX_UPLOAD_BYTES: "1000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" } });
     try {
       const source = path.join(home, "big.jpg");
       await writeFile(source, 5000);
