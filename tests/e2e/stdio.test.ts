@@ -80,6 +80,19 @@ describe("the stdio bin", () => {
     expect(exit.code).toBe(0);
   });
 
+  it("exits within 2 s when its stdout is closed (EPIPE)", async () => {
+    const server = spawnRaw(env);
+    server.send(INITIALIZE);
+    await server.response(0);
+    server.child.stdout.destroy();
+    const closedAt = Date.now();
+    // The next answers hit the closed pipe.
+    for (let id = 1; id <= 3; id++) server.send({ jsonrpc: "2.0", id, method: "ping" });
+    const exit = await server.exited;
+    expect(exit.at - closedAt).toBeLessThan(2_000);
+    expect(server.stderr()).toContain("shutting down: stdout closed (EPIPE)");
+  });
+
   it("starts without a key, warns once on stderr, and still answers", async () => {
     const server = spawnRaw({ ...env, FAL_KEY: undefined });
     server.send(INITIALIZE);
