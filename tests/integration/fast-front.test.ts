@@ -37,6 +37,8 @@ interface Session {
   debug: string[];
   loads: () => number;
   released: () => number;
+  /** notifications/initialized the full server received. */
+  initialized: () => number;
   server: () => FalMcpServer | undefined;
   /** Resolves once a line answering `id` was written. */
   answer(id: number | string, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -50,6 +52,7 @@ function start(options: { serve?: boolean } = {}): Session {
   const debug: string[] = [];
   let loads = 0;
   let released = 0;
+  let initialized = 0;
   let falMcp: FalMcpServer | undefined;
   let buffered = "";
   const waiters = new Map<string, (message: Record<string, unknown>) => void>();
@@ -80,6 +83,7 @@ function start(options: { serve?: boolean } = {}): Session {
       const config = loadConfig({ env: { FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url }, homeDir: "/nonexistent-home" });
       const server = (falMcp = createServer({ config, fal: createFal({ config }) }));
       handover.input.on("end", () => void server.close());
+      server.server.server.oninitialized = () => void initialized++;
       void falMcp.server.connect(new StdioServerTransport(guardStdin(handover.input), handover.output));
     },
     onRelease: () => released++,
@@ -91,6 +95,7 @@ function start(options: { serve?: boolean } = {}): Session {
     debug,
     loads: () => loads,
     released: () => released,
+    initialized: () => initialized,
     server: () => falMcp,
     answer: (id, timeoutMs = 10_000) => {
       const seen = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((message) => message.id === id);
@@ -142,6 +147,7 @@ describe("the fast front", () => {
     const server = session.server()!.server.server;
     await expect.poll(() => server.getClientCapabilities()).toEqual(capabilities);
     expect(server.getClientVersion()).toEqual({ name: "handshake-test", version: "1.0.0" });
+    expect(session.initialized()).toBe(1);
     session.stdin.write(line({ jsonrpc: "2.0", id: 2, method: "ping" }));
     await session.answer(2);
     expect(session.lines).toHaveLength(3);
