@@ -4,17 +4,24 @@
 // CommonJS bundle, hence this small loader. It writes nothing to stdout, and any cache problem
 // (unwritable folder, a cache from another Node, a corrupt file) falls back to a plain compile.
 //
+// Before loading, a plain start (no command) answers the client's handshake from the build's
+// manifest (src/fast-front.ts), so the client has the tool list in about the time Node needs to
+// start; the server loads right after and takes the connection over. Without a manifest that
+// matches the bundle (or with a command such as doctor) the server loads at once, as before.
+//
 // FAL_MCP_COMPILE_CACHE=0 turns the cache off. The cache lives in a per-user folder (never a
 // shared temp folder: bytecode from a file another user could write would run in this process).
-import { createHash } from "node:crypto";
+import type { createHash as CreateHash } from "node:crypto";
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
+import { parseManifest, startFastFront, type FrontManifest } from "./fast-front.js";
 
-const bundle = path.join(path.dirname(fileURLToPath(import.meta.url)), "server.cjs");
+const dist = path.dirname(fileURLToPath(import.meta.url));
+const bundle = path.join(dist, "server.cjs");
 
 /** The per-user cache folder for this platform, or undefined when there is no home. */
 function cacheFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string | undefined {
@@ -29,6 +36,8 @@ function cacheFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Plat
 
 /** Names the cache after everything that invalidates it: this bundle (size and time) and the Node build. */
 function cacheFileName(bundleSize: number, bundleMtimeMs: number, nodeVersion = process.version, arch = process.arch): string {
+  // Required here, not imported: node:crypto takes ~3 ms to load, and the fast front never needs it.
+  const { createHash } = createRequire(import.meta.url)("node:crypto") as { createHash: typeof CreateHash };
   const key = createHash("sha256").update(`${bundleSize}:${bundleMtimeMs}:${nodeVersion}:${arch}`).digest("hex").slice(0, 16);
   return `server-${key}.v8cache`;
 }
@@ -99,4 +108,43 @@ function load(): void {
   wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
 }
 
-load();
+/** The build's recorded handshake, when it belongs to this bundle; otherwise undefined (no fast front). */
+function readManifest(): FrontManifest | undefined {
+  try {
+    const manifest = parseManifest(readFileSync(path.join(dist, "manifest.json"), "utf8"));
+    return manifest && manifest.bundleBytes === statSync(bundle).size ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Serves the handshake from the manifest until the server loads. Until then this process has
+ * nothing to clean up, so a signal or a closed stdout ends it at once; the full program installs
+ * its own handlers when it loads, and these go first.
+ */
+function startFront(manifest: FrontManifest): void {
+  const debug = process.env.FAL_MCP_LOG_LEVEL === "debug" ? (message: string) => void process.stderr.write(`[fal-mcp] debug: ${message}\n`) : undefined;
+  const exitNow = (): void => process.exit(0);
+  const onStdoutError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === "EPIPE") exitNow();
+  };
+  const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+  for (const signal of signals) process.on(signal, exitNow);
+  process.stdout.on("error", onStdoutError);
+  startFastFront({
+    manifest,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    load() {
+      for (const signal of signals) process.off(signal, exitNow);
+      process.stdout.off("error", onStdoutError);
+      load();
+    },
+    ...(debug ? { debug } : {}),
+  });
+}
+
+const manifest = process.argv.length <= 2 ? readManifest() : undefined;
+if (manifest) startFront(manifest);
+else load();

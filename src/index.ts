@@ -7,6 +7,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { ConfigError, loadConfig } from "./config.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
 import { createFal } from "./fal/index.js";
+import { takeHandover, type FrontHandover } from "./handover.js";
 import { createServer } from "./server.js";
 import { guardStdin } from "./stdin-guard.js";
 import { VERSION } from "./version.js";
@@ -29,20 +30,25 @@ Settings come from environment variables (put them in the "env" block of your cl
   ...and more: see https://www.npmjs.com/package/fal-mcp#configuration
 `;
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the command in `argv`; resolves true when it serves MCP on stdio. `front` is the fast
+ * front's connection (src/fast-front.ts) when dist/index.js answered the handshake before loading
+ * this program; without it the server reads process.stdin itself.
+ */
+async function main(argv: string[], front: FrontHandover | undefined): Promise<boolean> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(HELP);
-    return;
+    return false;
   }
   if (argv.includes("--version") || argv.includes("-v")) {
     process.stdout.write(`${VERSION}\n`);
-    return;
+    return false;
   }
   const command = argv.find((arg) => !arg.startsWith("-"));
   if (command !== undefined && command !== "doctor") {
     process.stderr.write(`fal-mcp: unknown command "${command}"\n\n${HELP}`);
     process.exitCode = 2;
-    return;
+    return false;
   }
 
   let config;
@@ -52,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`fal-mcp: invalid configuration: ${error.message}\n`);
     process.exitCode = 2;
-    return;
+    return false;
   }
   redactSecret(config.falKey?.reveal());
   redactSecret(process.env.FAL_KEY_SECRET);
@@ -63,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
     const checks = await runDoctor(config, fal, process.version);
     process.stdout.write(formatDoctor(checks) + "\n");
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
-    return;
+    return false;
   }
 
   if (!config.falKey) {
@@ -73,7 +79,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const falMcp = createServer({ config, fal });
   // Oversized lines are dropped before the SDK reader, which would close the connection over one.
-  const transport = new StdioServerTransport(guardStdin(process.stdin));
+  const input = front?.input ?? process.stdin;
+  const transport = new StdioServerTransport(guardStdin(input), front?.output ?? process.stdout);
 
   // The SDK's stdio transport does not end the process when the client goes away; we do,
   // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are
@@ -89,8 +96,8 @@ async function main(argv: string[]): Promise<void> {
       .catch((error: unknown) => log.debug("close failed", error))
       .finally(() => process.exit(code));
   };
-  process.stdin.on("end", () => shutdown("stdin closed"));
-  process.stdin.on("close", () => shutdown("stdin closed"));
+  input.on("end", () => shutdown("stdin closed"));
+  input.on("close", () => shutdown("stdin closed"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGHUP", () => shutdown("SIGHUP"));
@@ -114,9 +121,17 @@ async function main(argv: string[]): Promise<void> {
       .catch(() => undefined);
   }, 250).unref();
   log.info(`fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`);
+  return true;
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  log.error("fatal", error);
-  process.exit(1);
-});
+const front = takeHandover();
+main(process.argv.slice(2), front).then(
+  (serving) => {
+    // Not serving (a bad setting): the front lets go of stdin, so the process exits as it would without it.
+    if (!serving) front?.release();
+  },
+  (error: unknown) => {
+    log.error("fatal", error);
+    process.exit(1);
+  },
+);
