@@ -145,6 +145,7 @@ function startFront(manifest: FrontManifest): void {
   });
 }
 
-const manifest = process.argv.length <= 2 ? readManifest() : undefined;
+// FAL_MCP_FAST_START=0 loads the full server before answering anything (for diagnosing a client).
+const manifest = process.argv.length <= 2 && process.env.FAL_MCP_FAST_START !== "0" ? readManifest() : undefined;
 if (manifest) startFront(manifest);
 else load();

@@ -105,6 +105,18 @@ describe("the fast start of the built bin", () => {
     expect(await fullServerHandshake(cases[1]!)).toBe(runs[1]!.lines.join(""));
   });
 
+  it("is off with FAL_MCP_FAST_START=0, and the answers are the same", async () => {
+    const messages = [initializeRequest(0, "2025-06-18", {}), INITIALIZED, { jsonrpc: "2.0", id: 1, method: "tools/list" }];
+    const server = spawnRaw({ ...env, FAL_MCP_FAST_START: "0" });
+    const answered = server.response(1);
+    for (const message of messages) server.send(message);
+    await answered;
+    server.child.stdin.end();
+    await server.exited;
+    expect(server.stderr()).not.toContain("fast front");
+    expect(server.stdoutLines.map((line) => line + "\n")).toEqual(await reference(messages));
+  });
+
   it("leaves an initialize the SDK would refuse to the full server", async () => {
     const refused = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "no-version" } } };
     const run = await handshake([refused, { jsonrpc: "2.0", id: 1, method: "ping" }], 1);
