@@ -22,7 +22,11 @@ export default tseslint.config(
     rules: { "no-console": "error" },
   },
   {
-    files: ["**/*.js", "**/*.mjs"],
+    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { process: "readonly", global: "readonly", require: "readonly", module: "writable" } },
   },
 );
