@@ -5,6 +5,7 @@ import type { Secret } from "../secret.js";
 import { searchDocs, type DocsSearchAnswer } from "./docs-search.js";
 import type { FalHttpClient } from "./http.js";
 import { parsePrices, pricesResponseSchema, type UnitPrice } from "./pricing.js";
+import { untilAborted } from "./abort.js";
 
 /**
  * fal's model catalog, schemas, prices and docs search, read through one in-memory cache.
@@ -114,25 +115,13 @@ export class TtlCache<V> {
   #wait(flight: InFlight<V>, signal: AbortSignal | undefined): Promise<V> {
     flight.waiters++;
     if (!signal) return flight.promise;
-    return new Promise<V>((resolve, reject) => {
-      const onAbort = () => {
-        flight.waiters--;
-        if (flight.waiters <= 0) flight.controller.abort(signal.reason);
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      flight.promise.then(
-        (value) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
+    // The load is shared: it is cancelled only when the last caller waiting for it has gone.
+    return untilAborted(flight.promise, signal, () => {
+      flight.waiters--;
+      if (flight.waiters <= 0) flight.controller.abort(signal.reason);
     });
   }
+
 }
 
 // ---------------------------------------------------------------- response shapes

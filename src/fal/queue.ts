@@ -3,6 +3,7 @@ import { AmbiguousSubmitError, FalApiError, FalNetworkError, FalResponseError, F
 import { SubmitNotConfirmedError } from "./client.js";
 import { apiErrorFrom, defaultSleep } from "./http.js";
 import type { Fal } from "./index.js";
+import { untilAborted } from "./abort.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),
@@ -205,29 +206,6 @@ export function parseStatus(answer: unknown): QueueStatus {
     error: error === "" ? undefined : error,
     errorType: data.error_type ?? undefined,
   };
-}
-
-/**
- * Settles as soon as `signal` fires. The official client sleeps between its retries without
- * watching the signal (up to 30 s for a status read), so without this a timed-out read could
- * overrun its budget by a whole backoff delay.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 /** True for a status that means fal has finished with the job (successfully or not). */

@@ -1,0 +1,26 @@
+/**
+ * Settles with `promise`, or rejects as soon as `signal` fires (at once if it already has), then
+ * calls `onAbort`. For work that does not watch a signal itself (the official client sleeps
+ * between its retries without looking at it), or that other callers still share (the catalog's
+ * in-flight requests), so one caller can stop waiting without ending the work for the others.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
+      reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
