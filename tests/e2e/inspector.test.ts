@@ -6,6 +6,7 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { BIN } from "../helpers/bin.js";
+import { TOOL_NAMES } from "../helpers/tool-names.js";
 
 /**
  * Drives the built bin with the MCP Inspector CLI (2.12.0, pinned), the way CI jobs and users
@@ -13,18 +14,6 @@ import { BIN } from "../helpers/bin.js";
  */
 const INSPECTOR = path.resolve(path.dirname(BIN), "../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
 const KEY = "test-key-id:test-key-secret";
-const EXPECTED_TOOLS = [
-  "search_models",
-  "get_model_schema",
-  "get_pricing",
-  "search_docs",
-  "run_model",
-  "submit_job",
-  "check_job",
-  "upload_file",
-  "recommend_model",
-];
-
 interface InspectorRun {
   code: number;
   stdout: string;
@@ -88,7 +77,7 @@ afterAll(async () => {
 
 describe("MCP Inspector CLI against the built bin", () => {
   it("lists exactly the nine tools, in order", () => {
-    expect([...outputSchemas.keys()]).toEqual(EXPECTED_TOOLS);
+    expect([...outputSchemas.keys()]).toEqual(TOOL_NAMES);
   });
 
   it("finds no schema problems with --strict", async () => {

@@ -5,19 +5,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { textOf } from "../helpers/harness.js";
 
-/** The tools in registry order (tools/list order). */
-export const TOOL_NAMES = [
-  "search_models",
-  "get_model_schema",
-  "get_pricing",
-  "search_docs",
-  "run_model",
-  "submit_job",
-  "check_job",
-  "upload_file",
-  "recommend_model",
-] as const;
-export type ToolName = (typeof TOOL_NAMES)[number];
+export { TOOL_NAMES, type ToolName } from "../helpers/tool-names.js";
+import type { ToolName } from "../helpers/tool-names.js";
 
 /** Short settings so every fault resolves in seconds: T (request budget) and S (stall timeout). */
 export const SHORT = {
