@@ -84,6 +84,11 @@ describe("the stdio bin", () => {
     const server = spawnRaw(env);
     server.send(INITIALIZE);
     await server.response(0);
+    server.send(INITIALIZED);
+    // A tool call makes the full program take over from the fast front (which exits on EPIPE too,
+    // silently: tests/e2e/fast-front.test.ts covers that phase).
+    server.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "search_models", arguments: { limit: 1 } } });
+    await server.response(9);
     server.child.stdout.destroy();
     const closedAt = Date.now();
     // The next answers hit the closed pipe.
