@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { startHarness, textOf, TEST_KEY, type Harness } from "../helpers/harness.js";
+import type { ResultFile } from "../../src/fal/results.js";
 
 let fake: FakeFal;
 let harness: Harness;
@@ -37,14 +38,7 @@ afterEach(async () => {
   expect(fake.authLeaks).toBe(0);
 });
 
-interface FileOut {
-  url: string;
-  field: string;
-  content_type: string | null;
-  size: number | null;
-  path: string | null;
-  error: string | null;
-}
+type FileOut = ResultFile;
 interface JobOut {
   request_id: string;
   endpoint_id: string;
