@@ -27,6 +27,9 @@ export default tseslint.config(
   },
   {
     files: ["**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { process: "readonly", global: "readonly", require: "readonly", module: "writable" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { process: "readonly", global: "readonly", require: "readonly", module: "writable" },
+    },
   },
 );

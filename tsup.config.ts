@@ -17,19 +17,29 @@ const require = createRequire(import.meta.url);
  * build ("No matching export"), never the run.
  */
 function lazyModules(specifiers: string[]): Plugin {
-  const filter = new RegExp(`^(${specifiers.map((s) => s.replace(/[/\\^$.*+?()[\]{}|-]/g, "\\$&")).join("|")})$`);
+  const filter = new RegExp(
+    `^(${specifiers.map((s) => s.replace(/[/\\^$.*+?()[\]{}|-]/g, "\\$&")).join("|")})$`,
+  );
   return {
     name: "lazy-modules",
     setup(build) {
-      build.onResolve({ filter }, (args) => (args.namespace === "lazy-module" ? undefined : { path: args.path, namespace: "lazy-module" }));
+      build.onResolve({ filter }, (args) =>
+        args.namespace === "lazy-module" ? undefined : { path: args.path, namespace: "lazy-module" },
+      );
       build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => {
         const builtin = isBuiltin(args.path);
         // Resolve as the SDK would (ajv is its dependency), falling back to the project root.
-        const target = builtin ? args.path : require.resolve(args.path, { paths: [require.resolve("@modelcontextprotocol/sdk/package.json"), process.cwd()] });
+        const target = builtin
+          ? args.path
+          : require.resolve(args.path, {
+              paths: [require.resolve("@modelcontextprotocol/sdk/package.json"), process.cwd()],
+            });
         const real = require(target) as Record<string, unknown> & ((...args: unknown[]) => unknown);
         const esModule = real.__esModule === true;
         const defaultValue: unknown = esModule ? real.default : real;
-        const names = Object.keys(real).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && typeof real[name] === "function");
+        const names = Object.keys(real).filter(
+          (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && typeof real[name] === "function",
+        );
         const lines = [
           `let loaded; const load = () => (loaded ??= require(${JSON.stringify(target)}));`,
           `const forward = (pick) => function (...args) { const f = pick(load()); return new.target ? Reflect.construct(f, args) : f.apply(this, args); };`,
@@ -69,11 +79,19 @@ async function writeManifest(): Promise<void> {
     { jsonrpc: "2.0", method: "notifications/initialized" },
     { jsonrpc: "2.0", id: 100, method: "tools/list" },
   ];
-  const env = { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), FAL_MCP_LOG_LEVEL: "error", FAL_MCP_COMPILE_CACHE: "0" };
+  const env = {
+    PATH: process.env.PATH ?? "",
+    HOME: os.tmpdir(),
+    FAL_MCP_LOG_LEVEL: "error",
+    FAL_MCP_COMPILE_CACHE: "0",
+  };
   const child = spawn(process.execPath, ["dist/server.cjs"], { env, stdio: ["pipe", "pipe", "inherit"] });
   const lines = new Map<unknown, string>();
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("manifest: the server did not answer within 20 s")), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error("manifest: the server did not answer within 20 s")),
+      20_000,
+    );
     let buffered = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
@@ -90,7 +108,9 @@ async function writeManifest(): Promise<void> {
       }
     });
     child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`manifest: the server exited (code ${code}) before answering`)));
+    child.on("exit", (code) =>
+      reject(new Error(`manifest: the server exited (code ${code}) before answering`)),
+    );
     child.stdin.write(requests.map((request) => JSON.stringify(request) + "\n").join(""));
   });
   child.stdin.end();
@@ -99,14 +119,21 @@ async function writeManifest(): Promise<void> {
     const line = lines.get(id) ?? "";
     const parsed = JSON.parse(line) as { result?: unknown };
     const json = JSON.stringify(parsed.result);
-    if (parsed.result === undefined || line !== `{"result":${json},"jsonrpc":"2.0","id":${id}}`) throw new Error(`manifest: unexpected answer ${line.slice(0, 200)}`);
+    if (parsed.result === undefined || line !== `{"result":${json},"jsonrpc":"2.0","id":${id}}`)
+      throw new Error(`manifest: unexpected answer ${line.slice(0, 200)}`);
     return json;
   };
-  const initialize = requested.map((version, i) => JSON.parse(result(i + 1)) as Record<string, unknown> & { protocolVersion: string });
+  const initialize = requested.map(
+    (version, i) => JSON.parse(result(i + 1)) as Record<string, unknown> & { protocolVersion: string },
+  );
   const protocolVersions = requested.filter((version, i) => initialize[i]!.protocolVersion === version);
   const fallback = initialize[initialize.length - 1]!;
   for (const answer of initialize) {
-    if (JSON.stringify({ ...answer, protocolVersion: "" }) !== JSON.stringify({ ...fallback, protocolVersion: "" })) throw new Error("manifest: initialize answers differ beyond protocolVersion");
+    if (
+      JSON.stringify({ ...answer, protocolVersion: "" }) !==
+      JSON.stringify({ ...fallback, protocolVersion: "" })
+    )
+      throw new Error("manifest: initialize answers differ beyond protocolVersion");
   }
   const manifest = {
     bundleBytes: statSync("dist/server.cjs").size,

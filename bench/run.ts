@@ -39,21 +39,27 @@ function parseArgs(argv: string[]): { quick: boolean; only: string[] | undefined
   const onlyArg = argv.find((a) => a.startsWith("--only="));
   const only = onlyArg ? onlyArg.slice("--only=".length).split(",").filter(Boolean) : undefined;
   const unknown = only?.filter((id) => !ROWS.some((row) => row.id === id));
-  if (unknown?.length) throw new Error(`unknown row ${unknown.join(", ")}; rows: ${ROWS.map((r) => r.id).join(", ")}`);
+  if (unknown?.length)
+    throw new Error(`unknown row ${unknown.join(", ")}; rows: ${ROWS.map((r) => r.id).join(", ")}`);
   return { quick, only };
 }
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|");
 
 export function renderTable(results: readonly RowResult[]): string {
-  const out = ["| Row | Measure | fal-mcp | Compared with | Difference | Target |", "|---|---|---|---|---|---|"];
+  const out = [
+    "| Row | Measure | fal-mcp | Compared with | Difference | Target |",
+    "|---|---|---|---|---|---|",
+  ];
   for (const result of results) {
     if (result.status !== "ok") {
       out.push(`| ${cell(result.title)} | ${result.status}: ${cell(result.reason ?? "")} | | | | |`);
       continue;
     }
     result.lines.forEach((line, i) =>
-      out.push(`| ${i === 0 ? cell(result.title) : ""} | ${cell(line.measure)} | ${cell(line.falMcp)} | ${cell(line.baseline)} | ${cell(line.comparison)} | ${cell(line.target)} |`),
+      out.push(
+        `| ${i === 0 ? cell(result.title) : ""} | ${cell(line.measure)} | ${cell(line.falMcp)} | ${cell(line.baseline)} | ${cell(line.comparison)} | ${cell(line.target)} |`,
+      ),
     );
   }
   return out.join("\n");
@@ -61,11 +67,15 @@ export function renderTable(results: readonly RowResult[]): string {
 
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
-  if (!existsSync(path.join(ROOT, "dist/index.js"))) throw new Error("dist/ is missing: run `npm run build` (npm run bench does it)");
+  if (!existsSync(path.join(ROOT, "dist/index.js")))
+    throw new Error("dist/ is missing: run `npm run build` (npm run bench does it)");
   const machine = describeMachine();
   const started = Date.now();
-  log(`fal-mcp bench${quick ? " (quick)" : ""}: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage.join(" ")}`);
-  if (machine.loadAverage[0]! > machine.cpus * 0.5) log("  note: the machine is busy (load average above half the cores); figures will be noisy");
+  log(
+    `fal-mcp bench${quick ? " (quick)" : ""}: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage.join(" ")}`,
+  );
+  if (machine.loadAverage[0]! > machine.cpus * 0.5)
+    log("  note: the machine is busy (load average above half the cores); figures will be noisy");
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), "fal-mcp-bench-"));
   // One fake for every row: 2,000 models (the fixture models first, so fake/* and flux exist).
@@ -94,10 +104,20 @@ async function main(): Promise<void> {
         await fake.reset();
         result = await row.run(context, fake);
       } catch (error) {
-        result = { id: row.id, title: row.title, status: "failed", reason: error instanceof Error ? error.message.split("\n")[0]! : String(error), lines: [], figures: {}, notes: [] };
+        result = {
+          id: row.id,
+          title: row.title,
+          status: "failed",
+          reason: error instanceof Error ? error.message.split("\n")[0]! : String(error),
+          lines: [],
+          figures: {},
+          notes: [],
+        };
       }
       result.durationMs = Math.round(performance.now() - rowStart);
-      log(`  ${result.status}${result.reason ? `: ${result.reason}` : ""} (${(result.durationMs / 1000).toFixed(1)} s)`);
+      log(
+        `  ${result.status}${result.reason ? `: ${result.reason}` : ""} (${(result.durationMs / 1000).toFixed(1)} s)`,
+      );
       results.push(result);
     }
   } finally {
@@ -113,7 +133,11 @@ async function main(): Promise<void> {
   const resultsDir = path.join(ROOT, "bench/results");
   await mkdir(resultsDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const json = JSON.stringify({ date: new Date().toISOString(), quick, machine, loadAverageAtEnd: os.loadavg(), results }, null, 2);
+  const json = JSON.stringify(
+    { date: new Date().toISOString(), quick, machine, loadAverageAtEnd: os.loadavg(), results },
+    null,
+    2,
+  );
   await writeFile(path.join(resultsDir, `${stamp}.json`), json);
   await writeFile(path.join(resultsDir, "latest.json"), json);
   log(`results: bench/results/${stamp}.json`);

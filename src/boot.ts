@@ -12,7 +12,18 @@
 // FAL_MCP_COMPILE_CACHE=0 turns the cache off. The cache lives in a per-user folder (never a
 // shared temp folder: bytecode from a file another user could write would run in this process).
 import type { createHash as CreateHash } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -24,21 +35,38 @@ const dist = path.dirname(fileURLToPath(import.meta.url));
 const bundle = path.join(dist, "server.cjs");
 
 /** The per-user cache folder for this platform, or undefined when there is no home. */
-function cacheFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string | undefined {
+function cacheFolder(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home = os.homedir(),
+): string | undefined {
   if (platform === "win32") {
     const base = env.LOCALAPPDATA || (home ? path.join(home, "AppData", "Local") : undefined);
     return base ? path.join(base, "fal-mcp", "Cache") : undefined;
   }
   if (platform === "darwin") return home ? path.join(home, "Library", "Caches", "fal-mcp") : undefined;
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : home ? path.join(home, ".cache") : undefined;
+  const base =
+    env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)
+      ? env.XDG_CACHE_HOME
+      : home
+        ? path.join(home, ".cache")
+        : undefined;
   return base ? path.join(base, "fal-mcp") : undefined;
 }
 
 /** Names the cache after everything that invalidates it: this bundle (size and time) and the Node build. */
-function cacheFileName(bundleSize: number, bundleMtimeMs: number, nodeVersion = process.version, arch = process.arch): string {
+function cacheFileName(
+  bundleSize: number,
+  bundleMtimeMs: number,
+  nodeVersion = process.version,
+  arch = process.arch,
+): string {
   // Required here, not imported: node:crypto takes ~3 ms to load, and the fast front never needs it.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as { createHash: typeof CreateHash };
-  const key = createHash("sha256").update(`${bundleSize}:${bundleMtimeMs}:${nodeVersion}:${arch}`).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(`${bundleSize}:${bundleMtimeMs}:${nodeVersion}:${arch}`)
+    .digest("hex")
+    .slice(0, 16);
   return `server-${key}.v8cache`;
 }
 
@@ -48,7 +76,8 @@ function readOwnCache(file: string): Buffer | undefined {
   try {
     fd = openSync(file, "r");
     const stat = fstatSync(fd);
-    if (typeof process.getuid === "function" && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0)) return undefined;
+    if (typeof process.getuid === "function" && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0))
+      return undefined;
     return readFileSync(fd);
   } catch {
     return undefined;
@@ -68,7 +97,8 @@ function writeCache(folder: string, file: string, data: Buffer): void {
     const stale = Date.now() - 7 * 86_400_000;
     for (const name of readdirSync(folder)) {
       const other = path.join(folder, name);
-      if (name.startsWith("server-") && other !== file && statSync(other).mtimeMs < stale) rmSync(other, { force: true });
+      if (name.startsWith("server-") && other !== file && statSync(other).mtimeMs < stale)
+        rmSync(other, { force: true });
     }
   } catch {
     // A read-only home or a full disk only costs the next start its speed.
@@ -104,7 +134,13 @@ function load(): void {
     process.once("exit", save);
   }
   const module = { exports: {} };
-  const wrapper = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  const wrapper = script.runInThisContext() as (
+    exports: object,
+    require: NodeJS.Require,
+    module: object,
+    filename: string,
+    dirname: string,
+  ) => void;
   wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
 }
 
@@ -124,7 +160,10 @@ function readManifest(): FrontManifest | undefined {
  * its own handlers when it loads, and these go first.
  */
 function startFront(manifest: FrontManifest): void {
-  const debug = process.env.FAL_MCP_LOG_LEVEL === "debug" ? (message: string) => void process.stderr.write(`[fal-mcp] debug: ${message}\n`) : undefined;
+  const debug =
+    process.env.FAL_MCP_LOG_LEVEL === "debug"
+      ? (message: string) => void process.stderr.write(`[fal-mcp] debug: ${message}\n`)
+      : undefined;
   const exitNow = (): void => process.exit(0);
   const onStdoutError = (error: NodeJS.ErrnoException): void => {
     if (error.code === "EPIPE") exitNow();
@@ -146,6 +185,7 @@ function startFront(manifest: FrontManifest): void {
 }
 
 // FAL_MCP_FAST_START=0 loads the full server before answering anything (for diagnosing a client).
-const manifest = process.argv.length <= 2 && process.env.FAL_MCP_FAST_START !== "0" ? readManifest() : undefined;
+const manifest =
+  process.argv.length <= 2 && process.env.FAL_MCP_FAST_START !== "0" ? readManifest() : undefined;
 if (manifest) startFront(manifest);
 else load();

@@ -60,7 +60,10 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
       if (raw === undefined || raw.trim() === "") return fallback;
       const value = Number(raw.trim());
       if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")` });
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")`,
+        });
         return z.NEVER;
       }
       return value;
@@ -122,7 +125,11 @@ export function defaultStateDir(env: Env, homeDir: string, platform: NodeJS.Plat
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homeDir, ".local", "state"), "fal-mcp");
 }
 
-export function loadConfig({ env, homeDir = os.homedir(), platform = process.platform }: LoadConfigOptions): Config {
+export function loadConfig({
+  env,
+  homeDir = os.homedir(),
+  platform = process.platform,
+}: LoadConfigOptions): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join("; "));
@@ -152,7 +159,9 @@ export function loadConfig({ env, homeDir = os.homedir(), platform = process.pla
         .filter((entry) => entry !== "")
         .map((entry) => resolveUserPath(entry, homeDir))
     : undefined;
-  const baseUrl = values.FAL_MCP_BASE_URL?.trim() ? values.FAL_MCP_BASE_URL.trim().replace(/\/+$/, "") : undefined;
+  const baseUrl = values.FAL_MCP_BASE_URL?.trim()
+    ? values.FAL_MCP_BASE_URL.trim().replace(/\/+$/, "")
+    : undefined;
 
   return Object.freeze({
     homeDir,

@@ -37,7 +37,10 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
   checks.push({
     name: "Node.js",
     ok: major >= 20,
-    detail: major >= 20 ? `${nodeVersion} (20 or newer is required)` : `${nodeVersion} is too old: install Node.js 20 or newer`,
+    detail:
+      major >= 20
+        ? `${nodeVersion} (20 or newer is required)`
+        : `${nodeVersion} is too old: install Node.js 20 or newer`,
   });
   checks.push(
     config.falKey
@@ -45,16 +48,29 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
       : {
           name: "API key",
           ok: false,
-          detail: 'FAL_KEY is not set: add it to the "env" block of this server in your MCP client config (key from https://fal.ai/dashboard/keys)',
+          detail:
+            'FAL_KEY is not set: add it to the "env" block of this server in your MCP client config (key from https://fal.ai/dashboard/keys)',
         },
   );
-  if (config.baseUrl) checks.push({ name: "Upstream redirect", ok: true, detail: `FAL_MCP_BASE_URL sends fal traffic to ${config.baseUrl}` });
+  if (config.baseUrl)
+    checks.push({
+      name: "Upstream redirect",
+      ok: true,
+      detail: `FAL_MCP_BASE_URL sends fal traffic to ${config.baseUrl}`,
+    });
 
   const reach = (host: string, url: string) =>
     check(`Reach ${host}`, async () => {
       const started = Date.now();
       try {
-        await fal.http.request({ method: "GET", url, what: host, idempotent: true, schema: anyJson, timeoutMs: 10_000 });
+        await fal.http.request({
+          method: "GET",
+          url,
+          what: host,
+          idempotent: true,
+          schema: anyJson,
+          timeoutMs: 10_000,
+        });
       } catch (error) {
         // Any HTTP answer proves the host is reachable; only network failures count here.
         if (!(error instanceof FalApiError)) throw error;
@@ -62,8 +78,15 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
       return `answered in ${Date.now() - started} ms`;
     });
   checks.push(await reach("api.fal.ai", "https://api.fal.ai/v1/models?limit=1"));
-  checks.push(await reach("queue.fal.run", "https://queue.fal.run/fal-ai/flux/requests/00000000-0000-0000-0000-000000000000/status"));
-  checks.push(await reach("rest.fal.ai", "https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3"));
+  checks.push(
+    await reach(
+      "queue.fal.run",
+      "https://queue.fal.run/fal-ai/flux/requests/00000000-0000-0000-0000-000000000000/status",
+    ),
+  );
+  checks.push(
+    await reach("rest.fal.ai", "https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3"),
+  );
 
   if (config.falKey) {
     const key = config.falKey;
@@ -83,7 +106,9 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
           return "fal accepted the key";
         } catch (error) {
           if (error instanceof FalApiError && error.status === 401) {
-            throw new Error("fal rejected the key (HTTP 401): check FAL_KEY; create a key at https://fal.ai/dashboard/keys");
+            throw new Error(
+              "fal rejected the key (HTTP 401): check FAL_KEY; create a key at https://fal.ai/dashboard/keys",
+            );
           }
           if (error instanceof FalApiError && error.status === 403) {
             throw new Error(`fal refused the key (HTTP 403): ${error.message}`);

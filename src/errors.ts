@@ -66,7 +66,8 @@ export class FalValidationError extends FalApiError {
   }) {
     super({
       status: 422,
-      nextStep: "Fix the fields named above; call get_model_schema with this endpoint_id to see each field's type, limits and allowed values.",
+      nextStep:
+        "Fix the fields named above; call get_model_schema with this endpoint_id to see each field's type, limits and allowed values.",
       ...options,
     });
     this.fieldErrors = options.fieldErrors;
@@ -90,7 +91,8 @@ export class FalNetworkError extends FalMcpError {
 /** fal answered 2xx with a body we cannot read (not JSON, truncated, or an unexpected shape). */
 export class FalResponseError extends FalMcpError {
   override name = "FalResponseError";
-  readonly nextStep = "Try again in a moment; if it persists, fal's API may have changed: please report it at the fal-mcp issue tracker.";
+  readonly nextStep =
+    "Try again in a moment; if it persists, fal's API may have changed: please report it at the fal-mcp issue tracker.";
 }
 
 /** The submit may or may not have reached fal: retrying blindly could pay for the same job twice. */
@@ -179,13 +181,16 @@ export function errorText(error: unknown): string {
     if (error instanceof FalValidationError || error instanceof JobFailedError) {
       for (const field of error.fieldErrors) lines.push(`- ${formatFieldError(field)}`);
     }
-    const requestId = error instanceof FalApiError || error instanceof JobFailedError ? error.requestId : undefined;
+    const requestId =
+      error instanceof FalApiError || error instanceof JobFailedError ? error.requestId : undefined;
     if (requestId) lines.push(`fal request id: ${requestId}`);
     if (error.nextStep) lines.push(`Next step: ${error.nextStep}`);
     return redact(lines.join("\n"));
   }
   const message = error instanceof Error ? error.message : String(error);
-  return redact(`Unexpected error in fal-mcp: ${message}\nNext step: try again; if it repeats, run \`npx fal-mcp doctor\` and report the message.`);
+  return redact(
+    `Unexpected error in fal-mcp: ${message}\nNext step: try again; if it repeats, run \`npx fal-mcp doctor\` and report the message.`,
+  );
 }
 
 export function formatFieldError(field: FalFieldError): string {

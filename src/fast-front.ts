@@ -38,8 +38,10 @@ const MAX_FRONT_LINE = 64 * 1024;
 /** Without a handshake to answer for this long (a client that never lists tools, a bad setting), load the full server anyway. */
 export const IDLE_LOAD_MS = 300;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-const isEmpty = (value: unknown): boolean => value === undefined || (isRecord(value) && Object.keys(value).length === 0);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isEmpty = (value: unknown): boolean =>
+  value === undefined || (isRecord(value) && Object.keys(value).length === 0);
 
 /** The manifest file's content, or undefined when it is missing a piece (then the front stays off). */
 export function parseManifest(text: string): FrontManifest | undefined {
@@ -51,8 +53,14 @@ export function parseManifest(text: string): FrontManifest | undefined {
   }
   if (!isRecord(value)) return undefined;
   const { bundleBytes, protocolVersions, fallbackProtocolVersion, initializeResult, toolsListResult } = value;
-  if (typeof bundleBytes !== "number" || typeof fallbackProtocolVersion !== "string" || typeof toolsListResult !== "string") return undefined;
-  if (!Array.isArray(protocolVersions) || !protocolVersions.every((v): v is string => typeof v === "string")) return undefined;
+  if (
+    typeof bundleBytes !== "number" ||
+    typeof fallbackProtocolVersion !== "string" ||
+    typeof toolsListResult !== "string"
+  )
+    return undefined;
+  if (!Array.isArray(protocolVersions) || !protocolVersions.every((v): v is string => typeof v === "string"))
+    return undefined;
   if (!isRecord(initializeResult) || typeof initializeResult.protocolVersion !== "string") return undefined;
   return { bundleBytes, protocolVersions, fallbackProtocolVersion, initializeResult, toolsListResult };
 }
@@ -76,9 +84,15 @@ function parseLine(line: Buffer): Message | undefined {
   }
   // The SDK reads requests and notifications strictly: no other top-level keys.
   if (!isRecord(value) || value.jsonrpc !== "2.0" || typeof value.method !== "string") return undefined;
-  if (!Object.keys(value).every((key) => key === "jsonrpc" || key === "id" || key === "method" || key === "params")) return undefined;
+  if (
+    !Object.keys(value).every(
+      (key) => key === "jsonrpc" || key === "id" || key === "method" || key === "params",
+    )
+  )
+    return undefined;
   const { id } = value;
-  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isSafeInteger(id))) return undefined;
+  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isSafeInteger(id)))
+    return undefined;
   return { id, method: value.method, params: value.params };
 }
 
@@ -89,21 +103,38 @@ const optionalString = (value: unknown): boolean => value === undefined || typeo
  * checking fully would cost more than it saves: anything unusual goes to the full server.
  */
 function plainInitializeParams(params: unknown): params is { protocolVersion: string } {
-  if (!isRecord(params) || typeof params.protocolVersion !== "string" || params._meta !== undefined) return false;
+  if (!isRecord(params) || typeof params.protocolVersion !== "string" || params._meta !== undefined)
+    return false;
   const { capabilities, clientInfo } = params;
-  if (!isRecord(clientInfo) || typeof clientInfo.name !== "string" || typeof clientInfo.version !== "string") return false;
-  if (!optionalString(clientInfo.title) || !optionalString(clientInfo.websiteUrl) || !optionalString(clientInfo.description) || clientInfo.icons !== undefined) return false;
+  if (!isRecord(clientInfo) || typeof clientInfo.name !== "string" || typeof clientInfo.version !== "string")
+    return false;
+  if (
+    !optionalString(clientInfo.title) ||
+    !optionalString(clientInfo.websiteUrl) ||
+    !optionalString(clientInfo.description) ||
+    clientInfo.icons !== undefined
+  )
+    return false;
   if (!isRecord(capabilities)) return false;
   for (const [name, capability] of Object.entries(capabilities)) {
     if (!isRecord(capability)) return false;
     // Known capabilities hold objects or booleans; an odd value is for the SDK to judge.
-    if (name !== "experimental" && !Object.values(capability).every((v) => typeof v === "boolean" || isRecord(v))) return false;
-    if (name === "roots" && !(capability.listChanged === undefined || typeof capability.listChanged === "boolean")) return false;
+    if (
+      name !== "experimental" &&
+      !Object.values(capability).every((v) => typeof v === "boolean" || isRecord(v))
+    )
+      return false;
+    if (
+      name === "roots" &&
+      !(capability.listChanged === undefined || typeof capability.listChanged === "boolean")
+    )
+      return false;
   }
   return true;
 }
 
-const answer = (id: RequestId, resultJson: string): string => `{"result":${resultJson},"jsonrpc":"2.0","id":${JSON.stringify(id)}}\n`;
+const answer = (id: RequestId, resultJson: string): string =>
+  `{"result":${resultJson},"jsonrpc":"2.0","id":${JSON.stringify(id)}}\n`;
 
 /**
  * Writes what the full server sends to `target`, except the answer to the replayed `initialize`.
@@ -122,7 +153,11 @@ class ReplayAnswerFilter extends Writable {
     this.#debug = debug;
   }
 
-  override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(
+    chunk: string | Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
     if (this.#waiting) {
       const text = typeof chunk === "string" ? chunk : chunk.toString("utf8");
       if (text.includes(REPLAY_ID)) {
@@ -134,7 +169,8 @@ class ReplayAnswerFilter extends Writable {
         }
         if (isRecord(message) && message.id === REPLAY_ID) {
           this.#waiting = false;
-          if (message.error !== undefined) this.#debug(`the full server refused the replayed initialize: ${JSON.stringify(message.error)}`);
+          if (message.error !== undefined)
+            this.#debug(`the full server refused the replayed initialize: ${JSON.stringify(message.error)}`);
           callback();
           return;
         }
@@ -163,7 +199,14 @@ export interface FastFront {
   handOver(reason: string): void;
 }
 
-export function startFastFront({ manifest, stdin, stdout, load, onRelease, debug = () => undefined }: FastFrontOptions): FastFront {
+export function startFastFront({
+  manifest,
+  stdin,
+  stdout,
+  load,
+  onRelease,
+  debug = () => undefined,
+}: FastFrontOptions): FastFront {
   const supported = new Set(manifest.protocolVersions);
   let initializeLine: string | undefined; // the client's initialize, re-addressed to REPLAY_ID
   let initializedLine: Buffer | undefined; // its notifications/initialized, as received
@@ -180,14 +223,27 @@ export function startFastFront({ manifest, stdin, stdout, load, onRelease, debug
     const message = parseLine(line);
     if (!message) return false;
     const { id, method, params } = message;
-    if (method === "initialize" && id !== undefined && initializeLine === undefined && plainInitializeParams(params)) {
-      const protocolVersion = supported.has(params.protocolVersion) ? params.protocolVersion : manifest.fallbackProtocolVersion;
+    if (
+      method === "initialize" &&
+      id !== undefined &&
+      initializeLine === undefined &&
+      plainInitializeParams(params)
+    ) {
+      const protocolVersion = supported.has(params.protocolVersion)
+        ? params.protocolVersion
+        : manifest.fallbackProtocolVersion;
       debug(`fast front answered initialize (${protocolVersion})`);
       stdout.write(answer(id, JSON.stringify({ ...manifest.initializeResult, protocolVersion })));
       initializeLine = JSON.stringify({ jsonrpc: "2.0", id: REPLAY_ID, method, params }) + "\n";
       return true;
     }
-    if (method === "notifications/initialized" && id === undefined && initializeLine !== undefined && initializedLine === undefined && isEmpty(params)) {
+    if (
+      method === "notifications/initialized" &&
+      id === undefined &&
+      initializeLine !== undefined &&
+      initializedLine === undefined &&
+      isEmpty(params)
+    ) {
       initializedLine = line;
       return true;
     }

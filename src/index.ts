@@ -110,7 +110,9 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
     // Stay up for the other calls; the failing one has already been answered or will time out.
     log.error("unexpected error (the server keeps running)", error);
   });
-  process.on("unhandledRejection", (reason) => log.error("unhandled rejection (the server keeps running)", reason));
+  process.on("unhandledRejection", (reason) =>
+    log.error("unhandled rejection (the server keeps running)", reason),
+  );
 
   await falMcp.server.connect(transport);
   // Node loads fetch (undici, ~25 ms) on its first use. Do that while the client is idle after
@@ -120,7 +122,9 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
       .then((response) => response.arrayBuffer())
       .catch(() => undefined);
   }, 250).unref();
-  log.info(`fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`);
+  log.info(
+    `fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`,
+  );
   return true;
 }
 

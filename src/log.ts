@@ -63,7 +63,9 @@ export const log = {
  */
 export function guardStdout(): void {
   const toStderr = (...args: unknown[]) => {
-    process.stderr.write(redact(args.map((a) => (typeof a === "string" ? a : safeStringify(a))).join(" ")) + "\n");
+    process.stderr.write(
+      redact(args.map((a) => (typeof a === "string" ? a : safeStringify(a))).join(" ")) + "\n",
+    );
   };
   console.log = toStderr;
   console.info = toStderr;

@@ -137,7 +137,8 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
         } catch (error) {
           const text = errorText(error);
           log.warn(`${tool.name} failed: ${text.split("\n")[0] ?? ""}`);
-          if (!(error instanceof Error) || !("nextStep" in error)) log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);
+          if (!(error instanceof Error) || !("nextStep" in error))
+            log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);
           return { isError: true, content: [{ type: "text", text }] };
         }
       },

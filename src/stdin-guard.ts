@@ -64,7 +64,9 @@ export class LineLengthGuard extends Transform {
     this.#dropped++;
     this.#pending = [];
     this.#pendingBytes = 0;
-    log.warn(`dropped an incoming message longer than ${this.#maxLineBytes} bytes (${this.#discarding ? "more than that" : `${bytes} bytes`}); the connection stays open`);
+    log.warn(
+      `dropped an incoming message longer than ${this.#maxLineBytes} bytes (${this.#discarding ? "more than that" : `${bytes} bytes`}); the connection stays open`,
+    );
   }
 }
 

@@ -4,7 +4,13 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ApiError, ValidationError, createFalClient } from "@fal-ai/client";
-import { CATALOG, generateCatalog, startFakeFal, type FakeFal, type FakeFalSettings } from "./fake-fal/server.js";
+import {
+  CATALOG,
+  generateCatalog,
+  startFakeFal,
+  type FakeFal,
+  type FakeFalSettings,
+} from "./fake-fal/server.js";
 
 const KEY = "test-key";
 const AUTH = { Authorization: `Key ${KEY}` };
@@ -29,12 +35,16 @@ afterEach(() => {
 });
 
 /** fetch against the fake, addressed by original host and path. */
-const call = (host: string, path: string, init: RequestInit = {}): Promise<Response> => fetch(`${fake.url}/${host}${path}`, init);
+const call = (host: string, path: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(`${fake.url}/${host}${path}`, init);
 const json = async <T = Record<string, unknown>>(res: Response): Promise<T> => (await res.json()) as T;
 
 /** Typed walk into parsed JSON: `dig(doc, "info", "title")`. */
 const dig = (v: unknown, ...keys: (string | number)[]): unknown =>
-  keys.reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string | number, unknown>)[k] : undefined), v);
+  keys.reduce<unknown>(
+    (o, k) => (o !== null && typeof o === "object" ? (o as Record<string | number, unknown>)[k] : undefined),
+    v,
+  );
 const str = (v: unknown): string => {
   expect(typeof v).toBe("string");
   return v as string;
@@ -47,7 +57,8 @@ const redirectingFetch =
     const u = new URL(input instanceof Request ? input.url : String(input));
     return fetch(`${base()}/${u.host}${u.pathname}${u.search}`, init);
   };
-const client = (credentials = KEY) => createFalClient({ credentials, fetch: redirectingFetch(() => fake.url) });
+const client = (credentials = KEY) =>
+  createFalClient({ credentials, fetch: redirectingFetch(() => fake.url) });
 
 /** Maps a fal URL handed out by the fake back to the fake. */
 const local = (falUrl: string): string => {
@@ -55,12 +66,26 @@ const local = (falUrl: string): string => {
   return `${fake.url}/${u.host}${u.pathname}${u.search}`;
 };
 
-async function submit(endpoint: string, input: unknown): Promise<{ request_id: string; status_url: string; response_url: string; cancel_url: string; queue_position: number }> {
-  const res = await call("queue.fal.run", `/${endpoint}`, { method: "POST", headers: JSON_AUTH, body: JSON.stringify(input) });
+async function submit(
+  endpoint: string,
+  input: unknown,
+): Promise<{
+  request_id: string;
+  status_url: string;
+  response_url: string;
+  cancel_url: string;
+  queue_position: number;
+}> {
+  const res = await call("queue.fal.run", `/${endpoint}`, {
+    method: "POST",
+    headers: JSON_AUTH,
+    body: JSON.stringify(input),
+  });
   expect(res.status).toBe(200);
   return json(res);
 }
-const getStatus = (statusUrl: string, logs = 0) => fetch(`${local(statusUrl)}?logs=${logs}`, { headers: AUTH });
+const getStatus = (statusUrl: string, logs = 0) =>
+  fetch(`${local(statusUrl)}?logs=${logs}`, { headers: AUTH });
 const getResult = (responseUrl: string) => fetch(local(responseUrl), { headers: AUTH });
 
 // ------------------------------------------------------------------------------------------------
@@ -71,12 +96,32 @@ describe("catalog: GET api.fal.ai/v1/models", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await call("api.fal.ai", `/v1/models?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const res = await call(
+        "api.fal.ai",
+        `/v1/models?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
       expect(res.status).toBe(200);
-      const body = await json<{ models: { endpoint_id: string; metadata: Record<string, unknown> }[]; next_cursor: string | null; has_more: boolean }>(res);
+      const body = await json<{
+        models: { endpoint_id: string; metadata: Record<string, unknown> }[];
+        next_cursor: string | null;
+        has_more: boolean;
+      }>(res);
       for (const m of body.models) {
         seen.push(m.endpoint_id);
-        for (const k of ["display_name", "category", "description", "status", "tags", "updated_at", "is_favorited", "thumbnail_url", "model_url", "date", "highlighted", "pinned"]) {
+        for (const k of [
+          "display_name",
+          "category",
+          "description",
+          "status",
+          "tags",
+          "updated_at",
+          "is_favorited",
+          "thumbnail_url",
+          "model_url",
+          "date",
+          "highlighted",
+          "pinned",
+        ]) {
           expect(m.metadata).toHaveProperty(k);
         }
         expect(m.metadata.model_url).toBe(`https://fal.ai/models/${m.endpoint_id}`);
@@ -90,13 +135,19 @@ describe("catalog: GET api.fal.ai/v1/models", () => {
   });
 
   it("searches q case-insensitively over id, name, description, category and tags", async () => {
-    const ids = async (qs: string) => (await json<{ models: { endpoint_id: string }[] }>(await call("api.fal.ai", `/v1/models?${qs}`))).models.map((m) => m.endpoint_id);
+    const ids = async (qs: string) =>
+      (
+        await json<{ models: { endpoint_id: string }[] }>(await call("api.fal.ai", `/v1/models?${qs}`))
+      ).models.map((m) => m.endpoint_id);
     expect(await ids("q=FLUX")).toContain("fal-ai/flux/dev");
     expect(await ids("q=background%20removal")).toEqual(["fal-ai/birefnet"]);
     expect(await ids("q=upscale%20video")).toContain("fal-ai/topaz/upscale/video");
     expect(await ids("category=image-to-3d")).toEqual(["fal-ai/trellis", "fal-ai/hunyuan3d/v2"]);
     expect(await ids("status=deprecated")).toEqual(["fal-ai/stable-diffusion-v15"]);
-    expect(await ids("endpoint_id=fal-ai/veo3&endpoint_id=fal-ai/whisper")).toEqual(["fal-ai/veo3", "fal-ai/whisper"]);
+    expect(await ids("endpoint_id=fal-ai/veo3&endpoint_id=fal-ai/whisper")).toEqual([
+      "fal-ai/veo3",
+      "fal-ai/whisper",
+    ]);
     expect(await ids("endpoint_id=fal-ai/does-not-exist")).toEqual([]);
     expect(await ids("q=flux&category=image-to-image")).toEqual(["fal-ai/flux/dev/image-to-image"]);
   });
@@ -110,50 +161,84 @@ describe("catalog: GET api.fal.ai/v1/models", () => {
     }
     const bad = await call("api.fal.ai", "/v1/models", { headers: { Authorization: "Key nope" } });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toEqual({ error: { type: "authorization_error", message: "Authentication required" } });
+    expect(await bad.json()).toEqual({
+      error: { type: "authorization_error", message: "Authentication required" },
+    });
   });
 
   it("expands openapi-3.0 in fal's shape, and reports expansion_failed", async () => {
-    const res = await call("api.fal.ai", "/v1/models?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/broken-schema&expand=openapi-3.0");
+    const res = await call(
+      "api.fal.ai",
+      "/v1/models?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/broken-schema&expand=openapi-3.0",
+    );
     const { models } = await json<{ models: { endpoint_id: string; openapi: unknown }[] }>(res);
     const doc = models.find((m) => m.endpoint_id === "fal-ai/flux/dev")!.openapi;
     const schemas = dig(doc, "components", "schemas");
     const paths = dig(doc, "paths");
-    const jsonSchema = (path: string, ...rest: string[]) => dig(paths, path, ...rest, "content", "application/json", "schema");
+    const jsonSchema = (path: string, ...rest: string[]) =>
+      dig(paths, path, ...rest, "content", "application/json", "schema");
     expect(dig(doc, "openapi")).toBe("3.0.4");
     expect(dig(doc, "info", "title")).toBe("Queue OpenAPI for fal-ai/flux/dev");
-    expect(dig(doc, "info", "x-fal-metadata")).toMatchObject({ endpointId: "fal-ai/flux/dev", category: "text-to-image" });
+    expect(dig(doc, "info", "x-fal-metadata")).toMatchObject({
+      endpointId: "fal-ai/flux/dev",
+      category: "text-to-image",
+    });
     expect(dig(doc, "servers")).toEqual([{ url: "https://queue.fal.run" }]);
     const input = dig(schemas, "FluxDevInput");
     expect(dig(input, "x-fal-order-properties", 0)).toBe("prompt");
     expect(dig(input, "required")).toEqual(["prompt"]);
-    expect(dig(input, "properties", "image_size", "anyOf", 0)).toEqual({ $ref: "#/components/schemas/ImageSize" });
+    expect(dig(input, "properties", "image_size", "anyOf", 0)).toEqual({
+      $ref: "#/components/schemas/ImageSize",
+    });
     expect(dig(input, "properties", "seed", "anyOf")).toContainEqual({ type: "null" });
-    expect(dig(input, "properties", "num_images")).toMatchObject({ type: "integer", minimum: 1, maximum: 4, default: 1 });
+    expect(dig(input, "properties", "num_images")).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 4,
+      default: 1,
+    });
     expect(dig(schemas, "ImageSize", "properties", "width", "type")).toBe("integer");
-    expect(dig(schemas, "QueueStatus", "properties", "status", "enum")).toEqual(["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]);
-    expect(jsonSchema("/fal-ai/flux/dev", "post", "requestBody")).toEqual({ $ref: "#/components/schemas/FluxDevInput" });
-    expect(jsonSchema("/fal-ai/flux/dev/requests/{request_id}", "get", "responses", "200")).toEqual({ $ref: "#/components/schemas/FluxDevOutput" });
+    expect(dig(schemas, "QueueStatus", "properties", "status", "enum")).toEqual([
+      "IN_QUEUE",
+      "IN_PROGRESS",
+      "COMPLETED",
+    ]);
+    expect(jsonSchema("/fal-ai/flux/dev", "post", "requestBody")).toEqual({
+      $ref: "#/components/schemas/FluxDevInput",
+    });
+    expect(jsonSchema("/fal-ai/flux/dev/requests/{request_id}", "get", "responses", "200")).toEqual({
+      $ref: "#/components/schemas/FluxDevOutput",
+    });
     expect(paths).toHaveProperty(["/fal-ai/flux/dev/requests/{request_id}/status"]);
     expect(paths).toHaveProperty(["/fal-ai/flux/dev/requests/{request_id}/cancel"]);
-    expect(dig(schemas, "FluxDevOutput", "properties", "images", "items")).toEqual({ $ref: "#/components/schemas/Image" });
-    expect(dig(models.find((m) => m.endpoint_id === "fal-ai/broken-schema")!.openapi, "error", "code")).toBe("expansion_failed");
+    expect(dig(schemas, "FluxDevOutput", "properties", "images", "items")).toEqual({
+      $ref: "#/components/schemas/Image",
+    });
+    expect(dig(models.find((m) => m.endpoint_id === "fal-ai/broken-schema")!.openapi, "error", "code")).toBe(
+      "expansion_failed",
+    );
 
     const pub = await call("fal.ai", "/api/openapi/queue/openapi.json?endpoint_id=fal-ai/flux/dev");
     expect(pub.status).toBe(200);
     expect(await pub.json()).toEqual(doc);
     expect((await call("fal.ai", "/api/openapi/queue/openapi.json?endpoint_id=nope/nope")).status).toBe(404);
-    expect((await call("fal.ai", "/api/openapi/queue/openapi.json?endpoint_id=fal-ai/broken-schema")).status).toBe(500);
+    expect(
+      (await call("fal.ai", "/api/openapi/queue/openapi.json?endpoint_id=fal-ai/broken-schema")).status,
+    ).toBe(500);
   });
 
   it("serves llms.txt fallbacks", async () => {
     const index = await (await call("fal.ai", "/docs/llms.txt")).text();
-    expect(index).toContain("[Asynchronous Inference](https://fal.ai/docs/documentation/model-apis/inference/queue.md)");
+    expect(index).toContain(
+      "[Asynchronous Inference](https://fal.ai/docs/documentation/model-apis/inference/queue.md)",
+    );
     const model = await call("fal.ai", "/models/fal-ai/flux/dev/llms.txt");
     expect(model.status).toBe(200);
     expect(await model.text()).toContain("`num_images` (integer, optional, default: 1, min: 1, max: 4)");
     expect((await call("fal.ai", "/models/nope/x/llms.txt")).status).toBe(404);
-    expect(await (await call("fal.ai", "/docs/documentation/model-apis/inference/queue.md")).text()).toContain("# Asynchronous Inference");
+    expect(
+      await (await call("fal.ai", "/docs/documentation/model-apis/inference/queue.md")).text(),
+    ).toContain("# Asynchronous Inference");
   });
 
   it("pads a 2,000-model catalog with unique, plausible entries", async () => {
@@ -176,9 +261,19 @@ describe("pricing and estimates", () => {
   it("requires a key (401 envelope) and takes comma or repeated ids", async () => {
     const anon = await call("api.fal.ai", "/v1/models/pricing?endpoint_id=fal-ai/flux/dev");
     expect(anon.status).toBe(401);
-    expect(await anon.json()).toEqual({ error: { type: "authorization_error", message: "Authentication required" } });
-    const a = await json<{ prices: unknown[] }>(await call("api.fal.ai", "/v1/models/pricing?endpoint_id=fal-ai/flux/dev,fal-ai/veo3", { headers: AUTH }));
-    const b = await json(await call("api.fal.ai", "/v1/models/pricing?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/veo3", { headers: AUTH }));
+    expect(await anon.json()).toEqual({
+      error: { type: "authorization_error", message: "Authentication required" },
+    });
+    const a = await json<{ prices: unknown[] }>(
+      await call("api.fal.ai", "/v1/models/pricing?endpoint_id=fal-ai/flux/dev,fal-ai/veo3", {
+        headers: AUTH,
+      }),
+    );
+    const b = await json(
+      await call("api.fal.ai", "/v1/models/pricing?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/veo3", {
+        headers: AUTH,
+      }),
+    );
     expect(a).toEqual(b);
     expect(a).toEqual({
       prices: [
@@ -194,17 +289,43 @@ describe("pricing and estimates", () => {
   });
 
   it("estimates with both estimate types", async () => {
-    const post = (body: unknown) => call("api.fal.ai", "/v1/models/pricing/estimate", { method: "POST", headers: JSON_AUTH, body: JSON.stringify(body) });
-    expect(await json(await post({ estimate_type: "unit_price", endpoints: { "fal-ai/flux-pro/v1.1-ultra": { unit_quantity: 4 } } }))).toEqual({
+    const post = (body: unknown) =>
+      call("api.fal.ai", "/v1/models/pricing/estimate", {
+        method: "POST",
+        headers: JSON_AUTH,
+        body: JSON.stringify(body),
+      });
+    expect(
+      await json(
+        await post({
+          estimate_type: "unit_price",
+          endpoints: { "fal-ai/flux-pro/v1.1-ultra": { unit_quantity: 4 } },
+        }),
+      ),
+    ).toEqual({
       estimate_type: "unit_price",
       total_cost: 0.24,
       currency: "USD",
     });
-    const hist = await json<{ total_cost: number }>(await post({ estimate_type: "historical_api_price", endpoints: { "fal-ai/veo3": { call_quantity: 2 } } }));
+    const hist = await json<{ total_cost: number }>(
+      await post({
+        estimate_type: "historical_api_price",
+        endpoints: { "fal-ai/veo3": { call_quantity: 2 } },
+      }),
+    );
     expect(hist.total_cost).toBeCloseTo(0.75 * 8 * 2);
     expect((await post({ estimate_type: "guess", endpoints: {} })).status).toBe(400);
-    expect((await post({ estimate_type: "historical_api_price", endpoints: { "fal-ai/veo3": { call_quantity: 0.5 } } })).status).toBe(400);
-    expect((await call("api.fal.ai", "/v1/models/pricing/estimate", { method: "POST", body: "{}" })).status).toBe(401);
+    expect(
+      (
+        await post({
+          estimate_type: "historical_api_price",
+          endpoints: { "fal-ai/veo3": { call_quantity: 0.5 } },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call("api.fal.ai", "/v1/models/pricing/estimate", { method: "POST", body: "{}" })).status,
+    ).toBe(401);
   });
 });
 
@@ -229,7 +350,9 @@ describe("queue with plain fetch", () => {
     expect(res.status).toBe(202);
     expect(noLogs.status).toBe("IN_PROGRESS");
     expect(noLogs.logs ?? null).toBeNull();
-    const withLogs = await json<{ logs: { message: string; level: string }[] }>(await getStatus(sub.status_url, 1));
+    const withLogs = await json<{ logs: { message: string; level: string }[] }>(
+      await getStatus(sub.status_url, 1),
+    );
     expect(withLogs.logs.map((l) => l.message)).toEqual(["Loading model", "Model loaded"]);
     fake.advanceTime(5_000);
     const later = await json<{ logs: unknown[] }>(await getStatus(sub.status_url, 1));
@@ -242,7 +365,12 @@ describe("queue with plain fetch", () => {
     fake.advanceTime(5_000);
     res = await getStatus(sub.status_url, 1);
     expect(res.status).toBe(200);
-    const done = await json<{ status: string; metrics: { inference_time: number }; logs: unknown[]; error?: unknown }>(res);
+    const done = await json<{
+      status: string;
+      metrics: { inference_time: number };
+      logs: unknown[];
+      error?: unknown;
+    }>(res);
     expect(done.status).toBe("COMPLETED");
     expect(done.metrics.inference_time).toBe(10);
     expect(done.logs).toHaveLength(7);
@@ -251,8 +379,16 @@ describe("queue with plain fetch", () => {
     res = await getResult(sub.response_url);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-fal-request-id")).toBe(sub.request_id);
-    expect(res.headers.get("x-fal-billable-units")).toBe(String(Math.round(((2 * 512 * 512) / 1e6) * 100) / 100));
-    const out = await json<{ images: { url: string; width: number; height: number; content_type: string }[]; seed: number; has_nsfw_concepts: boolean[]; prompt: string; timings: { inference: number } }>(res);
+    expect(res.headers.get("x-fal-billable-units")).toBe(
+      String(Math.round(((2 * 512 * 512) / 1e6) * 100) / 100),
+    );
+    const out = await json<{
+      images: { url: string; width: number; height: number; content_type: string }[];
+      seed: number;
+      has_nsfw_concepts: boolean[];
+      prompt: string;
+      timings: { inference: number };
+    }>(res);
     expect(out.images).toHaveLength(2);
     expect(out.has_nsfw_concepts).toEqual([false, false]);
     expect(out.prompt).toBe("a cat");
@@ -272,16 +408,31 @@ describe("queue with plain fetch", () => {
 
   it("answers 404 on the full endpoint id and records it as a wrong root", async () => {
     const sub = await submit("fake/instant", { prompt: "x" });
-    const res = await call("queue.fal.run", `/fake/instant/requests/${sub.request_id}/status`, { headers: AUTH });
+    const res = await call("queue.fal.run", `/fake/instant/requests/${sub.request_id}/status`, {
+      headers: AUTH,
+    });
     expect(res.status).toBe(200); // fake/instant: the root IS the full id
-    const flux = await submit("fal-ai/flux/dev/image-to-image", { prompt: "x", image_url: "https://v3.fal.media/files/a/b/c.png" });
-    const wrong = await call("queue.fal.run", `/fal-ai/flux/dev/image-to-image/requests/${flux.request_id}`, { headers: AUTH });
+    const flux = await submit("fal-ai/flux/dev/image-to-image", {
+      prompt: "x",
+      image_url: "https://v3.fal.media/files/a/b/c.png",
+    });
+    const wrong = await call("queue.fal.run", `/fal-ai/flux/dev/image-to-image/requests/${flux.request_id}`, {
+      headers: AUTH,
+    });
     expect(wrong.status).toBe(404);
     expect(fake.wrongRootRequests).toEqual([
-      { method: "GET", path: `/fal-ai/flux/dev/image-to-image/requests/${flux.request_id}`, requestId: flux.request_id, usedRoot: "fal-ai/flux/dev/image-to-image", expectedRoot: "fal-ai/flux" },
+      {
+        method: "GET",
+        path: `/fal-ai/flux/dev/image-to-image/requests/${flux.request_id}`,
+        requestId: flux.request_id,
+        usedRoot: "fal-ai/flux/dev/image-to-image",
+        expectedRoot: "fal-ai/flux",
+      },
     ]);
     const wf = await submit("workflows/alice/my-flow", { prompt: "x" });
-    expect(wf.status_url).toBe(`https://queue.fal.run/workflows/alice/my-flow/requests/${wf.request_id}/status`);
+    expect(wf.status_url).toBe(
+      `https://queue.fal.run/workflows/alice/my-flow/requests/${wf.request_id}/status`,
+    );
   });
 
   it("decreases queue_position over time", async () => {
@@ -293,7 +444,9 @@ describe("queue with plain fetch", () => {
     expect(second.queue_position).toBe(1 + 5);
     const positions: number[] = [];
     for (let i = 0; i < 4; i++) {
-      positions.push((await json<{ queue_position: number }>(await getStatus(sub.status_url))).queue_position);
+      positions.push(
+        (await json<{ queue_position: number }>(await getStatus(sub.status_url))).queue_position,
+      );
       fake.advanceTime(2_500);
     }
     expect(positions[0]).toBe(5);
@@ -302,7 +455,8 @@ describe("queue with plain fetch", () => {
   });
 
   it("refuses missing, wrong and locked keys, unknown apps and malformed JSON", async () => {
-    const post = (path: string, headers: Record<string, string>, body = "{}") => call("queue.fal.run", path, { method: "POST", headers, body });
+    const post = (path: string, headers: Record<string, string>, body = "{}") =>
+      call("queue.fal.run", path, { method: "POST", headers, body });
     let res = await post("/fal-ai/flux/dev", { "Content-Type": "application/json" });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ detail: "Unauthorized" });
@@ -318,7 +472,11 @@ describe("queue with plain fetch", () => {
 
     const locked = await startFakeFal({ lockedKeys: ["locked-key"] });
     try {
-      const r = await fetch(`${locked.url}/queue.fal.run/fal-ai/flux/dev`, { method: "POST", headers: { Authorization: "Key locked-key" }, body: "{}" });
+      const r = await fetch(`${locked.url}/queue.fal.run/fal-ai/flux/dev`, {
+        method: "POST",
+        headers: { Authorization: "Key locked-key" },
+        body: "{}",
+      });
       expect(r.status).toBe(403);
       expect(((await r.json()) as { detail: string }).detail).toMatch(/^User is locked/);
     } finally {
@@ -333,16 +491,26 @@ describe("queue with plain fetch", () => {
     expect(status).toMatchObject({ status: "COMPLETED", error: "Field required", error_type: "missing" });
     const res = await getResult(sub.response_url);
     expect(res.status).toBe(422);
-    const { detail } = await json<{ detail: { loc: string[]; type: string; ctx?: unknown; input?: unknown; url: string; msg: string }[] }>(res);
+    const { detail } = await json<{
+      detail: { loc: string[]; type: string; ctx?: unknown; input?: unknown; url: string; msg: string }[];
+    }>(res);
     expect(detail.map((d) => [d.loc.join("."), d.type])).toEqual([
       ["body.prompt", "missing"],
       ["body.image_size", "literal_error"],
       ["body.num_images", "less_than_equal"],
     ]);
-    expect(detail[2]).toMatchObject({ ctx: { le: 4 }, input: 9, url: "https://docs.fal.ai/errors/#less_than_equal" });
+    expect(detail[2]).toMatchObject({
+      ctx: { le: 4 },
+      input: 9,
+      url: "https://docs.fal.ai/errors/#less_than_equal",
+    });
 
     fake.settings.validateAtSubmit = true;
-    const bad = await call("queue.fal.run", "/fal-ai/flux/dev", { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ prompt: 3 }) });
+    const bad = await call("queue.fal.run", "/fal-ai/flux/dev", {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: JSON.stringify({ prompt: 3 }),
+    });
     expect(bad.status).toBe(422);
     expect((await json<{ detail: { type: string }[] }>(bad)).detail[0]!.type).toBe("string_type");
     expect(fake.jobsFor("fal-ai/flux/dev")).toHaveLength(1);
@@ -355,9 +523,14 @@ describe("queue with plain fetch", () => {
     expect(typeof status.error).toBe("string");
     const res = await getResult(sub.response_url);
     expect(res.status).toBe(422);
-    expect((await json<{ detail: { type: string; input: unknown }[] }>(res)).detail[0]).toMatchObject({ type: "content_policy_violation", input: "forbidden" });
+    expect((await json<{ detail: { type: string; input: unknown }[] }>(res)).detail[0]).toMatchObject({
+      type: "content_policy_violation",
+      input: "forbidden",
+    });
 
-    fake.setBehavior("fake/fails", { failure: { kind: "flat", status: 504, detail: "Request timed out", errorType: "request_timeout" } });
+    fake.setBehavior("fake/fails", {
+      failure: { kind: "flat", status: 504, detail: "Request timed out", errorType: "request_timeout" },
+    });
     const sub2 = await submit("fake/fails", { prompt: "x" });
     const r2 = await getResult(sub2.response_url);
     expect(r2.status).toBe(504);
@@ -372,7 +545,10 @@ describe("queue with plain fetch", () => {
     let res = await put(queued.cancel_url);
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ status: "CANCELLATION_REQUESTED" });
-    expect(await json(await getStatus(queued.status_url))).toMatchObject({ status: "COMPLETED", error_type: "client_cancelled" });
+    expect(await json(await getStatus(queued.status_url))).toMatchObject({
+      status: "COMPLETED",
+      error_type: "client_cancelled",
+    });
     expect((await getResult(queued.response_url)).status).toBe(499);
     res = await put(queued.cancel_url);
     expect(res.status).toBe(400);
@@ -382,7 +558,10 @@ describe("queue with plain fetch", () => {
     const running = await submit("fal-ai/flux/dev", { prompt: "x" });
     fake.advanceTime(15_000);
     expect((await put(running.cancel_url)).status).toBe(202);
-    expect(await json(await getStatus(running.status_url))).toMatchObject({ status: "COMPLETED", error_type: "client_cancelled" });
+    expect(await json(await getStatus(running.status_url))).toMatchObject({
+      status: "COMPLETED",
+      error_type: "client_cancelled",
+    });
 
     fake.settings.runningJobsCompleteOnCancel = true;
     const survivor = await submit("fal-ai/flux/dev", { prompt: "x" });
@@ -393,7 +572,10 @@ describe("queue with plain fetch", () => {
     const result = await getResult(survivor.response_url);
     expect(result.status).toBe(200);
 
-    res = await call("queue.fal.run", "/fal-ai/flux/requests/00000000-0000-0000-0000-000000000000/cancel", { method: "PUT", headers: AUTH });
+    res = await call("queue.fal.run", "/fal-ai/flux/requests/00000000-0000-0000-0000-000000000000/cancel", {
+      method: "PUT",
+      headers: AUTH,
+    });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ status: "NOT_FOUND" });
   });
@@ -414,8 +596,14 @@ describe("queue with plain fetch", () => {
     expect((await getStatus(sub.status_url)).status).toBe(200);
     const res = await getResult(sub.response_url);
     expect(res.headers.get("x-fal-billable-units")).toBe("10");
-    const { video } = await json<{ video: { url: string; content_type: string; file_name: string; file_size: number } }>(res);
-    expect(video).toMatchObject({ content_type: "video/mp4", file_name: "output.mp4", file_size: 256 * 1024 });
+    const { video } = await json<{
+      video: { url: string; content_type: string; file_name: string; file_size: number };
+    }>(res);
+    expect(video).toMatchObject({
+      content_type: "video/mp4",
+      file_name: "output.mp4",
+      file_size: 256 * 1024,
+    });
     const file = await fetch(local(video.url));
     expect(file.headers.get("content-length")).toBe(String(256 * 1024));
     const bytes = Buffer.from(await file.arrayBuffer());
@@ -435,7 +623,9 @@ describe("queue with plain fetch", () => {
     const tts = await result("fal-ai/elevenlabs/tts/multilingual-v2", { text: "hello" });
     expect(dig(tts, "audio", "content_type")).toBe("audio/wav");
     expect((await download(dig(tts, "audio", "url"))).subarray(0, 4).toString()).toBe("RIFF");
-    expect(str(dig(await result("fal-ai/stable-audio", { prompt: "rain" }), "audio_file", "url"))).toMatch(/\.wav$/);
+    expect(str(dig(await result("fal-ai/stable-audio", { prompt: "rain" }), "audio_file", "url"))).toMatch(
+      /\.wav$/,
+    );
     const stt = await result("fal-ai/whisper", { audio_url: "https://v3.fal.media/files/a/b/c.mp3" });
     expect(typeof stt.text).toBe("string");
     expect(Array.isArray(stt.chunks)).toBe(true);
@@ -445,9 +635,14 @@ describe("queue with plain fetch", () => {
     const input = { prompt: "echo me", nested: { a: [1, 2] } };
     expect(await result("fake/echo", input)).toEqual(input);
     expect(str((await result("fake/text", { prompt: "hi" })).text)).toContain("hi");
-    const up = await result("fal-ai/clarity-upscaler", { image_url: "https://v3.fal.media/files/a/b/c.png", upscale_factor: 2 });
+    const up = await result("fal-ai/clarity-upscaler", {
+      image_url: "https://v3.fal.media/files/a/b/c.png",
+      upscale_factor: 2,
+    });
     expect(up.image).toMatchObject({ width: 1024, height: 1024, content_type: "image/png" });
-    const lora = await result("fal-ai/flux-lora-fast-training", { images_data_url: "https://v3.fal.media/files/a/b/imgs.zip" });
+    const lora = await result("fal-ai/flux-lora-fast-training", {
+      images_data_url: "https://v3.fal.media/files/a/b/imgs.zip",
+    });
     expect(dig(lora, "diffusers_lora_file", "file_name")).toBe("pytorch_lora_weights.safetensors");
     expect(dig(lora, "config_file", "content_type")).toBe("application/json");
   });
@@ -479,23 +674,43 @@ describe("queue with plain fetch", () => {
   it("lists request history by endpoint, with filters and payloads", async () => {
     const ok = await submit("fake/instant", { prompt: "a" });
     await submit("fake/fails", { prompt: "b" });
-    const get = (qs: string) => call("api.fal.ai", `/v1/models/requests/by-endpoint?${qs}`, { headers: AUTH });
-    expect((await call("api.fal.ai", "/v1/models/requests/by-endpoint?endpoint_id=fake/instant")).status).toBe(401);
-    const all = await json<{ items: { request_id: string; status_code: number; json_input?: unknown }[] }>(await get("endpoint_id=fake/instant,fake/fails&expand=payloads"));
+    const get = (qs: string) =>
+      call("api.fal.ai", `/v1/models/requests/by-endpoint?${qs}`, { headers: AUTH });
+    expect(
+      (await call("api.fal.ai", "/v1/models/requests/by-endpoint?endpoint_id=fake/instant")).status,
+    ).toBe(401);
+    const all = await json<{ items: { request_id: string; status_code: number; json_input?: unknown }[] }>(
+      await get("endpoint_id=fake/instant,fake/fails&expand=payloads"),
+    );
     expect(all.items).toHaveLength(2);
-    expect(all.items.find((i) => i.request_id === ok.request_id)).toMatchObject({ status_code: 200, json_input: { prompt: "a" } });
-    const errs = await json<{ items: { status_code: number }[] }>(await get("endpoint_id=fake/instant&endpoint_id=fake/fails&status=user_error"));
+    expect(all.items.find((i) => i.request_id === ok.request_id)).toMatchObject({
+      status_code: 200,
+      json_input: { prompt: "a" },
+    });
+    const errs = await json<{ items: { status_code: number }[] }>(
+      await get("endpoint_id=fake/instant&endpoint_id=fake/fails&status=user_error"),
+    );
     expect(errs.items.map((i) => i.status_code)).toEqual([422]);
-    const byId = await json<{ items: unknown[] }>(await get(`endpoint_id=fake/instant&request_id=${ok.request_id}`));
+    const byId = await json<{ items: unknown[] }>(
+      await get(`endpoint_id=fake/instant&request_id=${ok.request_id}`),
+    );
     expect(byId.items).toHaveLength(1);
   });
 
   it("runs synchronously on fal.run", async () => {
-    const res = await call("fal.run", "/fake/instant", { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ prompt: "now" }) });
+    const res = await call("fal.run", "/fake/instant", {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: JSON.stringify({ prompt: "now" }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-fal-request-id")).toBeTruthy();
     expect((await json<{ images: unknown[] }>(res)).images).toHaveLength(1);
-    const invalid = await call("fal.run", "/fal-ai/flux/dev", { method: "POST", headers: JSON_AUTH, body: "{}" });
+    const invalid = await call("fal.run", "/fal-ai/flux/dev", {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: "{}",
+    });
     expect(invalid.status).toBe(422);
   });
 });
@@ -508,17 +723,30 @@ describe("the official @fal-ai/client against the fake", () => {
     expect(out.requestId).toMatch(/^[0-9a-f-]{36}$/);
 
     fake.setBehavior("fal-ai/kling-video/v2.1/master/image-to-video", { queueMs: 60_000 });
-    const { request_id } = await fal.queue.submit("fal-ai/kling-video/v2.1/master/image-to-video", { input: { prompt: "pan", image_url: "https://v3.fal.media/files/a/b/c.png" } });
-    const st = await fal.queue.status("fal-ai/kling-video/v2.1/master/image-to-video", { requestId: request_id, logs: true });
+    const { request_id } = await fal.queue.submit("fal-ai/kling-video/v2.1/master/image-to-video", {
+      input: { prompt: "pan", image_url: "https://v3.fal.media/files/a/b/c.png" },
+    });
+    const st = await fal.queue.status("fal-ai/kling-video/v2.1/master/image-to-video", {
+      requestId: request_id,
+      logs: true,
+    });
     expect(st.status).toBe("IN_QUEUE");
     await fal.queue.cancel("fal-ai/kling-video/v2.1/master/image-to-video", { requestId: request_id });
-    const err = await fal.queue.cancel("fal-ai/kling-video/v2.1/master/image-to-video", { requestId: request_id }).catch((e: unknown) => e);
+    const err = await fal.queue
+      .cancel("fal-ai/kling-video/v2.1/master/image-to-video", { requestId: request_id })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError<unknown>).status).toBe(400);
     expect((err as ApiError<unknown>).body).toEqual({ status: "ALREADY_COMPLETED" });
 
     expect(fake.wrongRootRequests).toEqual([]);
-    expect(fake.countRequests({ host: "queue.fal.run", method: "PUT", path: /^\/fal-ai\/kling-video\/requests\/[^/]+\/cancel$/ })).toBe(2);
+    expect(
+      fake.countRequests({
+        host: "queue.fal.run",
+        method: "PUT",
+        path: /^\/fal-ai\/kling-video\/requests\/[^/]+\/cancel$/,
+      }),
+    ).toBe(2);
     expect(fake.jobsFor("fal-ai/kling-video/v2.1/master/image-to-video")).toHaveLength(1);
     const logged = fake.requests.find((r) => r.host === "queue.fal.run" && r.method === "POST")!;
     expect(logged.headers.authorization).toBe("<redacted>");
@@ -532,11 +760,15 @@ describe("the official @fal-ai/client against the fake", () => {
     expect(run.data).toEqual({ prompt: "same" });
 
     fake.settings.validateAtSubmit = true;
-    const v = await fal.queue.submit("fal-ai/flux/dev", { input: { prompt: "x", num_images: 0 } }).catch((e: unknown) => e);
+    const v = await fal.queue
+      .submit("fal-ai/flux/dev", { input: { prompt: "x", num_images: 0 } })
+      .catch((e: unknown) => e);
     expect(v).toBeInstanceOf(ValidationError);
     expect((v as ValidationError).getFieldErrors("num_images")[0]!.type).toBe("greater_than_equal");
 
-    const anon = await client("wrong-key").queue.submit("fal-ai/flux/dev", { input: { prompt: "x" } }).catch((e: unknown) => e);
+    const anon = await client("wrong-key")
+      .queue.submit("fal-ai/flux/dev", { input: { prompt: "x" } })
+      .catch((e: unknown) => e);
     expect(anon).toBeInstanceOf(ApiError);
     expect((anon as ApiError<unknown>).status).toBe(401);
     expect((anon as ApiError<unknown>).body).toEqual({ detail: "Unauthorized" });
@@ -573,14 +805,25 @@ describe("the official @fal-ai/client against the fake", () => {
     const part = (n: number) => new RegExp(`^/upload/[0-9a-f]+/${n}$`);
 
     // A part that always fails: the client tries it 3 times, then gives up.
-    const removeAlways = fake.inject({ host: "*.fal.media", method: "PUT", path: part(1), fault: { kind: "status", status: 500 } });
+    const removeAlways = fake.inject({
+      host: "*.fal.media",
+      method: "PUT",
+      path: part(1),
+      fault: { kind: "status", status: 500 },
+    });
     await expect(fal.storage.upload(blob)).rejects.toThrow(/retries exhausted/);
     expect(fake.countRequests({ host: "v3.fal.media", method: "PUT" })).toBe(3);
     removeAlways();
     fake.reset();
 
     // A part that fails once is retried and the upload completes.
-    fake.inject({ host: "*.fal.media", method: "PUT", path: part(3), times: 1, fault: { kind: "drop-before" } });
+    fake.inject({
+      host: "*.fal.media",
+      method: "PUT",
+      path: part(3),
+      times: 1,
+      fault: { kind: "drop-before" },
+    });
     const url = await fal.storage.upload(blob);
     const rec = fake.uploads.get(url)!;
     expect(rec).toMatchObject({ size, multipart: true, parts: 10, contentType: "video/mp4" });
@@ -598,18 +841,33 @@ describe("the official @fal-ai/client against the fake", () => {
 
 describe("storage with plain fetch", () => {
   const initiate = async (multipart = false) => {
-    const res = await call("rest.fal.ai", `/storage/upload/initiate${multipart ? "-multipart" : ""}?storage_type=fal-cdn-v3`, {
-      method: "POST",
-      headers: JSON_AUTH,
-      body: JSON.stringify({ content_type: "application/octet-stream", file_name: "a.bin" }),
-    });
+    const res = await call(
+      "rest.fal.ai",
+      `/storage/upload/initiate${multipart ? "-multipart" : ""}?storage_type=fal-cdn-v3`,
+      {
+        method: "POST",
+        headers: JSON_AUTH,
+        body: JSON.stringify({ content_type: "application/octet-stream", file_name: "a.bin" }),
+      },
+    );
     expect(res.status).toBe(200);
     return json<{ upload_url: string; file_url: string }>(res);
   };
 
   it("needs a key to initiate and validates the body", async () => {
-    expect((await call("rest.fal.ai", "/storage/upload/initiate?storage_type=fal-cdn-v3", { method: "POST", body: "{}" })).status).toBe(401);
-    const res = await call("rest.fal.ai", "/storage/upload/initiate", { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ file_name: "x" }) });
+    expect(
+      (
+        await call("rest.fal.ai", "/storage/upload/initiate?storage_type=fal-cdn-v3", {
+          method: "POST",
+          body: "{}",
+        })
+      ).status,
+    ).toBe(401);
+    const res = await call("rest.fal.ai", "/storage/upload/initiate", {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: JSON.stringify({ file_name: "x" }),
+    });
     expect(res.status).toBe(422);
     const { upload_url, file_url } = await initiate();
     expect(upload_url).toMatch(/^https:\/\/v3\.fal\.media\/upload\/[0-9a-f]+\?sig=[0-9a-f]+$/);
@@ -625,7 +883,11 @@ describe("storage with plain fetch", () => {
     expect(res.status).toBe(403);
     expect(fake.uploads.has(file_url)).toBe(false);
     expect((await fetch(local(file_url))).status).toBe(404);
-    res = await fetch(local(upload_url), { method: "PUT", headers: { "Content-Type": "application/x-test" }, body: "abc" });
+    res = await fetch(local(upload_url), {
+      method: "PUT",
+      headers: { "Content-Type": "application/x-test" },
+      body: "abc",
+    });
     expect(res.status).toBe(200);
     expect(fake.uploads.get(file_url)).toMatchObject({ size: 3, contentType: "application/x-test" });
   });
@@ -634,10 +896,19 @@ describe("storage with plain fetch", () => {
     const { upload_url, file_url } = await initiate(true);
     const u = new URL(upload_url);
     const partUrl = (n: number | string) => local(`${u.origin}${u.pathname}/${n}${u.search}`);
-    const p1 = await json<{ partNumber: number; etag: string }>(await fetch(partUrl(1), { method: "PUT", body: "aaa" }));
-    const p2 = await json<{ partNumber: number; etag: string }>(await fetch(partUrl(2), { method: "PUT", body: "bbb" }));
+    const p1 = await json<{ partNumber: number; etag: string }>(
+      await fetch(partUrl(1), { method: "PUT", body: "aaa" }),
+    );
+    const p2 = await json<{ partNumber: number; etag: string }>(
+      await fetch(partUrl(2), { method: "PUT", body: "bbb" }),
+    );
     expect(p1).toEqual({ partNumber: 1, etag: createHash("md5").update("aaa").digest("hex") });
-    const complete = (parts: unknown) => fetch(partUrl("complete"), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ parts }) });
+    const complete = (parts: unknown) =>
+      fetch(partUrl("complete"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ parts }),
+      });
     expect((await complete([p2])).status).toBe(400);
     expect((await complete([p1, { ...p2, etag: "nope" }])).status).toBe(400);
     expect((await complete([p1, p2, { partNumber: 3, etag: "x" }])).status).toBe(400);
@@ -648,16 +919,31 @@ describe("storage with plain fetch", () => {
 });
 
 describe("faults", () => {
-  const submitRaw = () => call("queue.fal.run", "/fake/instant", { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ prompt: "x" }) });
+  const submitRaw = () =>
+    call("queue.fal.run", "/fake/instant", {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: JSON.stringify({ prompt: "x" }),
+    });
 
   it("status faults apply `times` times, in order, with headers and bodies", async () => {
     fake.inject({
       host: "queue.fal.run",
       method: "POST",
       times: 1,
-      fault: { kind: "status", status: 429, headers: { "X-Fal-Needs-Retry": "1" }, body: { detail: "Too many", error_type: "concurrent_requests_limit" } },
+      fault: {
+        kind: "status",
+        status: 429,
+        headers: { "X-Fal-Needs-Retry": "1" },
+        body: { detail: "Too many", error_type: "concurrent_requests_limit" },
+      },
     });
-    fake.inject({ host: "queue.fal.run", method: "POST", times: 1, fault: { kind: "status", status: 504, headers: { "X-Fal-Request-Timeout-Type": "user" } } });
+    fake.inject({
+      host: "queue.fal.run",
+      method: "POST",
+      times: 1,
+      fault: { kind: "status", status: 504, headers: { "X-Fal-Request-Timeout-Type": "user" } },
+    });
     let res = await submitRaw();
     expect(res.status).toBe(429);
     expect(res.headers.get("x-fal-needs-retry")).toBe("1");
@@ -713,14 +999,22 @@ describe("faults", () => {
     await expect(broken.arrayBuffer()).rejects.toThrow();
     const out = await json<{ images: { url: string }[] }>(await getResult(sub.response_url));
 
-    fake.inject({ host: "*.fal.media", path: "/files/*", times: 1, fault: { kind: "stall-body", afterBytes: 10 } });
+    fake.inject({
+      host: "*.fal.media",
+      path: "/files/*",
+      times: 1,
+      fault: { kind: "stall-body", afterBytes: 10 },
+    });
     const ac = new AbortController();
     const res = await fetch(local(out.images[0]!.url), { signal: ac.signal });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const first = await reader.read();
     expect((first.value as Uint8Array).length).toBe(10);
-    const stalled = await Promise.race([reader.read().then(() => "data"), new Promise((r) => setTimeout(() => r("stalled"), 300))]);
+    const stalled = await Promise.race([
+      reader.read().then(() => "data"),
+      new Promise((r) => setTimeout(() => r("stalled"), 300)),
+    ]);
     expect(stalled).toBe("stalled");
     ac.abort();
   });
@@ -728,9 +1022,17 @@ describe("faults", () => {
   it("close() ends stalled sockets and removes temp files", async () => {
     const f2 = await startFakeFal();
     const sub = (await (
-      await fetch(`${f2.url}/queue.fal.run/fake/instant`, { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ prompt: "x" }) })
+      await fetch(`${f2.url}/queue.fal.run/fake/instant`, {
+        method: "POST",
+        headers: JSON_AUTH,
+        body: JSON.stringify({ prompt: "x" }),
+      })
     ).json()) as { response_url: string };
-    const out = (await (await fetch(`${f2.url}/queue.fal.run/fake/instant/requests/${sub.response_url.split("/").pop()}`, { headers: AUTH })).json()) as {
+    const out = (await (
+      await fetch(`${f2.url}/queue.fal.run/fake/instant/requests/${sub.response_url.split("/").pop()}`, {
+        headers: AUTH,
+      })
+    ).json()) as {
       images: { url: string }[];
     };
     f2.inject({ host: "v3.fal.media", fault: { kind: "stall-body" } });
@@ -749,7 +1051,13 @@ describe("faults", () => {
   it("is driven over HTTP by /__control", async () => {
     const add = await fetch(`${fake.url}/__control/faults`, {
       method: "POST",
-      body: JSON.stringify({ host: "queue.fal.run", method: "POST", path: "/fake/instant", times: 2, fault: { kind: "status", status: 503 } }),
+      body: JSON.stringify({
+        host: "queue.fal.run",
+        method: "POST",
+        path: "/fake/instant",
+        times: 2,
+        fault: { kind: "status", status: 503 },
+      }),
     });
     expect(add.status).toBe(200);
     expect((await submitRaw()).status).toBe(503);
@@ -758,9 +1066,14 @@ describe("faults", () => {
 
     fake.setBehavior("fake/slow-video", {});
     const sub = await submit("fake/slow-video", { prompt: "x" });
-    await fetch(`${fake.url}/__control/advance`, { method: "POST", body: JSON.stringify({ ms: 10 * 60_000 }) });
+    await fetch(`${fake.url}/__control/advance`, {
+      method: "POST",
+      body: JSON.stringify({ ms: 10 * 60_000 }),
+    });
     expect((await getStatus(sub.status_url)).status).toBe(200);
-    const state = await json<{ jobs: Record<string, { total: number; COMPLETED: number }> }>(await fetch(`${fake.url}/__control/`));
+    const state = await json<{ jobs: Record<string, { total: number; COMPLETED: number }> }>(
+      await fetch(`${fake.url}/__control/`),
+    );
     expect(state.jobs["fake/slow-video"]).toMatchObject({ total: 1, COMPLETED: 1 });
     expect(state.jobs["fake/instant"]).toMatchObject({ total: 1 });
     // Control traffic is not part of the request log.
@@ -776,15 +1089,27 @@ describe("faults", () => {
 
 describe("docs search: POST docs.fal.ai/mcp", () => {
   const rpc = (body: unknown, accept = "application/json, text/event-stream") =>
-    call("docs.fal.ai", "/mcp", { method: "POST", headers: { "Content-Type": "application/json", Accept: accept }, body: JSON.stringify(body) });
+    call("docs.fal.ai", "/mcp", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: accept },
+      body: JSON.stringify(body),
+    });
   const dataLine = async (res: Response) => {
     const text = await res.text();
     const line = text.split("\n").find((l) => l.startsWith("data: "))!;
-    return JSON.parse(line.slice(6)) as { result?: { content?: { type: string; text: string }[]; tools?: { name: string }[] }; error?: { code: number; message: string } };
+    return JSON.parse(line.slice(6)) as {
+      result?: { content?: { type: string; text: string }[]; tools?: { name: string }[] };
+      error?: { code: number; message: string };
+    };
   };
 
   it("answers tools/call search_fal as one SSE message with Title/Link/Content items", async () => {
-    const res = await rpc({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "search_fal", arguments: { query: "queue webhooks" } } });
+    const res = await rpc({
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "search_fal", arguments: { query: "queue webhooks" } },
+    });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const msg = await dataLine(res);
     const items = msg.result!.content!;
@@ -794,16 +1119,37 @@ describe("docs search: POST docs.fal.ai/mcp", () => {
   });
 
   it("reports unknown tools, lists tools, renames the tool and can answer plain JSON", async () => {
-    let msg = await dataLine(await rpc({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "SearchFal", arguments: { query: "x" } } }));
+    let msg = await dataLine(
+      await rpc({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "SearchFal", arguments: { query: "x" } },
+      }),
+    );
     expect(msg.error!.code).toBe(-32602);
     fake.settings.docsToolName = "search_fal_docs_v2";
-    msg = await dataLine(await rpc({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "search_fal", arguments: { query: "x" } } }));
+    msg = await dataLine(
+      await rpc({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "search_fal", arguments: { query: "x" } },
+      }),
+    );
     expect(msg.error).toBeDefined();
     msg = await dataLine(await rpc({ jsonrpc: "2.0", id: 3, method: "tools/list" }));
     expect(msg.result!.tools!.map((t) => t.name)).toEqual(["search_fal_docs_v2"]);
     fake.settings.docsPlainJson = true;
-    const res = await rpc({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "search_fal_docs_v2", arguments: { query: "pricing" } } });
+    const res = await rpc({
+      jsonrpc: "2.0",
+      id: 4,
+      method: "tools/call",
+      params: { name: "search_fal_docs_v2", arguments: { query: "pricing" } },
+    });
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect(((await res.json()) as { id: number; result: { content: unknown[] } }).result.content.length).toBeGreaterThan(0);
+    expect(
+      ((await res.json()) as { id: number; result: { content: unknown[] } }).result.content.length,
+    ).toBeGreaterThan(0);
   });
 });

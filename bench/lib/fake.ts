@@ -18,7 +18,11 @@ export interface FakeProcess {
   pid: number;
   models: number;
   /** GET /__control/: the fake's state summary. */
-  summary(): Promise<{ requests: number; uploads: Record<string, UploadRecord>; jobs: Record<string, { total: number }> }>;
+  summary(): Promise<{
+    requests: number;
+    uploads: Record<string, UploadRecord>;
+    jobs: Record<string, { total: number }>;
+  }>;
   /** GET /__control/requests: the request log (times are the fake's wall clock, ms). */
   requests(): Promise<{ method: string; host: string; path: string; time: number }[]>;
   /** POST /__control/reset: forget requests and jobs (keeps the log from growing across rows). */
@@ -27,10 +31,14 @@ export interface FakeProcess {
 }
 
 export async function startFake(options: { models?: number } = {}): Promise<FakeProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/fake-child.ts"), JSON.stringify(options)], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "bench/fake-child.ts"), JSON.stringify(options)],
+    {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const first = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -38,7 +38,8 @@ export interface RowContext {
   log(message: string): void;
 }
 
-export const verdict = (met: boolean, target: string, by?: string): string => `${target}: ${met ? "met" : `MISSED${by ? ` (${by})` : ""}`}`;
+export const verdict = (met: boolean, target: string, by?: string): string =>
+  `${target}: ${met ? "met" : `MISSED${by ? ` (${by})` : ""}`}`;
 
 export function skipped(id: string, title: string, reason: string): RowResult {
   return { id, title, status: "skipped", reason, lines: [], figures: {}, notes: [] };

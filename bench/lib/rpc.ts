@@ -35,7 +35,10 @@ export class RpcChild {
   private pending = "";
   private nextId = 1;
   private stderrText = "";
-  private readonly waiters = new Map<string, { resolve(message: RpcMessage): void; reject(error: Error): void }>();
+  private readonly waiters = new Map<
+    string,
+    { resolve(message: RpcMessage): void; reject(error: Error): void }
+  >();
 
   constructor(command: string, args: string[], env: Record<string, string>) {
     this.spawnedAt = performance.now();
@@ -49,7 +52,10 @@ export class RpcChild {
     });
     this.exited = new Promise((resolve) =>
       this.child.on("exit", (code) => {
-        for (const waiter of this.waiters.values()) waiter.reject(new RpcError(`the process exited (code ${code}) before answering; stderr: ${this.stderrText}`));
+        for (const waiter of this.waiters.values())
+          waiter.reject(
+            new RpcError(`the process exited (code ${code}) before answering; stderr: ${this.stderrText}`),
+          );
         this.waiters.clear();
         resolve(code);
       }),
@@ -95,7 +101,11 @@ export class RpcChild {
   }
 
   /** Sends a request; resolves with its result, rejects on a JSON-RPC error or a timeout. */
-  request(method: string, params?: Record<string, unknown>, timeoutMs = 120_000): Promise<Record<string, unknown>> {
+  request(
+    method: string,
+    params?: Record<string, unknown>,
+    timeoutMs = 120_000,
+  ): Promise<Record<string, unknown>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -113,7 +123,9 @@ export class RpcChild {
           reject(error);
         },
       });
-      this.child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) }) + "\n");
+      this.child.stdin.write(
+        JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) }) + "\n",
+      );
     });
   }
 
@@ -134,7 +146,8 @@ export class RpcChild {
   /** Calls a tool; a tool-level error (isError) is thrown with its text, so a row never reports a failure as a figure. */
   async callTool(name: string, args: Record<string, unknown>, timeoutMs?: number): Promise<ToolResult> {
     const result = (await this.request("tools/call", { name, arguments: args }, timeoutMs)) as ToolResult;
-    if (result.isError) throw new RpcError(`${name} failed: ${result.content?.map((c) => c.text ?? "").join(" ") ?? ""}`);
+    if (result.isError)
+      throw new RpcError(`${name} failed: ${result.content?.map((c) => c.text ?? "").join(" ") ?? ""}`);
     return result;
   }
 
@@ -159,7 +172,10 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
 }
 
 /** Spawns the built server and completes the MCP handshake. */
-export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ server: RpcChild; tools: string[] }> {
+export async function startServer(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ server: RpcChild; tools: string[] }> {
   const server = new RpcChild(process.execPath, [...nodeArgs, BIN], env);
   await server.initialize();
   server.notify("notifications/initialized");
@@ -170,5 +186,7 @@ export async function startServer(env: Record<string, string>, nodeArgs: string[
 /** Why a row cannot run: the tools it needs that the registry does not have yet. */
 export function missingTools(available: readonly string[], needed: readonly string[]): string | undefined {
   const missing = needed.filter((name) => !available.includes(name));
-  return missing.length ? `${missing.join(", ")} not in the tool registry yet (src/tools/index.ts)` : undefined;
+  return missing.length
+    ? `${missing.join(", ")} not in the tool registry yet (src/tools/index.ts)`
+    : undefined;
 }

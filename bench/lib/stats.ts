@@ -13,9 +13,12 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export const ms = (value: number): string => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) + " ms" : "n/a");
-export const mib = (bytes: number): string => (Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) + " MiB" : "n/a");
-export const mibps = (bytesPerSecond: number): string => (Number.isFinite(bytesPerSecond) ? (bytesPerSecond / 1048576).toFixed(0) + " MiB/s" : "n/a");
+export const ms = (value: number): string =>
+  Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) + " ms" : "n/a";
+export const mib = (bytes: number): string =>
+  Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) + " MiB" : "n/a";
+export const mibps = (bytesPerSecond: number): string =>
+  Number.isFinite(bytesPerSecond) ? (bytesPerSecond / 1048576).toFixed(0) + " MiB/s" : "n/a";
 export const ratio = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) + "×" : "n/a");
 
 /** Runs `fn` `times` times in sequence and returns the results. */

@@ -87,7 +87,11 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
         falMcp: ms(cachedList),
         baseline: `${ms(floorList)} (bare node -e)`,
         comparison: `${ratio(listRatio)} (+${ms(cachedList - floorList)})`,
-        target: verdict(listRatio <= 2, "≤ 2× floor", `${ratio(listRatio)}, ${ms(cachedList - 2 * floorList)} over`),
+        target: verdict(
+          listRatio <= 2,
+          "≤ 2× floor",
+          `${ratio(listRatio)}, ${ms(cachedList - 2 * floorList)} over`,
+        ),
       },
       {
         measure: "spawn → tools/list, first start (no code cache yet)",

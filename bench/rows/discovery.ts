@@ -7,7 +7,23 @@ import { missingTools, serverEnv, startServer, type RpcChild } from "../lib/rpc.
 import { skipped, verdict, type RowContext, type RowResult, type TableLine } from "../lib/row.js";
 import { median, ms, ratio, repeat } from "../lib/stats.js";
 
-const QUERIES = ["flux", "video", "upscale", "speech", "lora", "nova", "aurora", "lumen", "prism", "zephyr", "cinematic", "photorealistic", "kling", "stylized", "detailed"];
+const QUERIES = [
+  "flux",
+  "video",
+  "upscale",
+  "speech",
+  "lora",
+  "nova",
+  "aurora",
+  "lumen",
+  "prism",
+  "zephyr",
+  "cinematic",
+  "photorealistic",
+  "kling",
+  "stylized",
+  "detailed",
+];
 const TASKS = [
   "animate this photo of my dog",
   "make a video of a cat surfing",
@@ -27,7 +43,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function rawFetch(url: string): Promise<number> {
   return timed(async () => {
-    const response = await fetch(url, { headers: { authorization: `Key ${KEY}`, accept: "application/json" } });
+    const response = await fetch(url, {
+      headers: { authorization: `Key ${KEY}`, accept: "application/json" },
+    });
     if (!response.ok) throw new Error(`raw fetch ${url}: HTTP ${response.status}`);
     await response.json();
   });
@@ -36,7 +54,8 @@ async function rawFetch(url: string): Promise<number> {
 async function searchCount(server: RpcChild, args: Record<string, unknown>): Promise<number> {
   const result = await server.callTool("search_models", args);
   const models = result.structuredContent?.models;
-  if (!Array.isArray(models) || models.length === 0) throw new Error(`search_models ${JSON.stringify(args)} found no model in the 2,000-model catalog`);
+  if (!Array.isArray(models) || models.length === 0)
+    throw new Error(`search_models ${JSON.stringify(args)} found no model in the 2,000-model catalog`);
   return models.length;
 }
 
@@ -79,7 +98,9 @@ export async function discovery(context: RowContext): Promise<RowResult> {
     const { server } = await startServer(env);
     try {
       await searchCount(server, { query: "warm-up", limit: 5 }).catch(() => 0);
-      const uncached = await repeat(QUERIES.length, (i) => timed(() => searchCount(server, { query: QUERIES[i], limit: 20 })));
+      const uncached = await repeat(QUERIES.length, (i) =>
+        timed(() => searchCount(server, { query: QUERIES[i], limit: 20 })),
+      );
       await searchCount(server, searchArgs);
       const warm = await repeat(warmRuns, () => timed(() => searchCount(server, searchArgs)));
       const ping = await repeat(warmRuns, () => timed(() => server.request("ping")));
@@ -117,16 +138,27 @@ export async function discovery(context: RowContext): Promise<RowResult> {
           target: verdict(warmMs < 5, "< 5 ms", ms(warmMs)),
         },
       );
-      Object.assign(figures, { coldMs: median(cold), coldIdleMs: median(coldIdle), uncachedMs: median(uncached), warmMs, pingMs: median(ping), rawFetchMs: median(raw), samples: { cold, coldIdle, uncached, warm } });
+      Object.assign(figures, {
+        coldMs: median(cold),
+        coldIdleMs: median(coldIdle),
+        uncachedMs: median(uncached),
+        warmMs,
+        pingMs: median(ping),
+        rawFetchMs: median(raw),
+        samples: { cold, coldIdle, uncached, warm },
+      });
 
       if (hasRecommend) {
         const recommend = async (task: string) => {
           const result = await server.callTool("recommend_model", { task });
           const list = result.structuredContent?.recommendations;
-          if (!Array.isArray(list) || list.length === 0) throw new Error(`recommend_model "${task}" recommended nothing`);
+          if (!Array.isArray(list) || list.length === 0)
+            throw new Error(`recommend_model "${task}" recommended nothing`);
         };
         const recommendCold = await repeat(TASKS.length, (i) => timed(() => recommend(TASKS[i]!)));
-        const recommendWarm = await repeat(warmRuns / 4, (i) => timed(() => recommend(TASKS[i % TASKS.length]!)));
+        const recommendWarm = await repeat(warmRuns / 4, (i) =>
+          timed(() => recommend(TASKS[i % TASKS.length]!)),
+        );
         const categoryUrl = `${context.fakeUrl}/api.fal.ai/v1/models?category=image-to-video&status=active&limit=100`;
         const rawCategory = await repeat(coldRuns * 4, () => rawFetch(categoryUrl));
         lines.push(
@@ -145,7 +177,11 @@ export async function discovery(context: RowContext): Promise<RowResult> {
             target: "(reported)",
           },
         );
-        Object.assign(figures, { recommendColdMs: median(recommendCold), recommendWarmMs: median(recommendWarm), rawCategoryMs: median(rawCategory) });
+        Object.assign(figures, {
+          recommendColdMs: median(recommendCold),
+          recommendWarmMs: median(recommendWarm),
+          rawCategoryMs: median(rawCategory),
+        });
       }
     } finally {
       await server.close();

@@ -9,7 +9,13 @@ import { mib } from "../lib/stats.js";
 
 const MiB = 1024 * 1024;
 const QUERIES = ["flux", "video", "upscale", "speech", "lora", "nova", "cinematic", "stylized"];
-const ENDPOINTS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fake/instant", "fake/echo", "fal-ai/kling-video/v2.1/master/image-to-video"];
+const ENDPOINTS = [
+  "fal-ai/flux/dev",
+  "fal-ai/flux/schnell",
+  "fake/instant",
+  "fake/echo",
+  "fal-ai/kling-video/v2.1/master/image-to-video",
+];
 
 type Call = [tool: string, args: Record<string, unknown>];
 
@@ -21,14 +27,24 @@ function mixedCalls(tools: readonly string[]): Call[] {
     calls.push(["search_models", { query: QUERIES[i % QUERIES.length], limit: 10 + (i % 3) }]);
     calls.push(["get_model_schema", { endpoint_id: endpoint }]);
     calls.push(["get_pricing", { endpoint_ids: [endpoint] }]);
-    calls.push(["recommend_model", { task: `make a ${["picture", "video", "song", "voiceover"][i % 4]} of a ${QUERIES[i % QUERIES.length]} cat` }]);
+    calls.push([
+      "recommend_model",
+      {
+        task: `make a ${["picture", "video", "song", "voiceover"][i % 4]} of a ${QUERIES[i % QUERIES.length]} cat`,
+      },
+    ]);
     calls.push(["run_model", { endpoint_id: "fake/echo", input: { prompt: `memory ${i}` } }]);
     calls.push(["submit_job", { endpoint_id: "fake/echo", input: { prompt: `memory ${i}` } }]);
   }
   return calls.filter(([tool]) => tools.includes(tool));
 }
 
-async function runCalls(server: RpcChild, calls: readonly Call[], count: number, checkJobs: boolean): Promise<{ errors: number; firstError?: string }> {
+async function runCalls(
+  server: RpcChild,
+  calls: readonly Call[],
+  count: number,
+  checkJobs: boolean,
+): Promise<{ errors: number; firstError?: string }> {
   let errors = 0;
   let firstError: string | undefined;
   let next = 0;
@@ -54,7 +70,11 @@ async function runCalls(server: RpcChild, calls: readonly Call[], count: number,
 export async function memory(context: RowContext): Promise<RowResult> {
   const id = "memory";
   const title = "Memory (1,000 mixed calls)";
-  const { server, tools } = await startServer(serverEnv(context.env), ["--expose-gc", "--require", path.join(ROOT, "bench/lib/gc-on-signal.cjs")]);
+  const { server, tools } = await startServer(serverEnv(context.env), [
+    "--expose-gc",
+    "--require",
+    path.join(ROOT, "bench/lib/gc-on-signal.cjs"),
+  ]);
   /** RSS after a full GC (the preload collects on SIGUSR2), so heap the GC has not reclaimed yet does not read as growth. */
   const settledRss = async (): Promise<number> => {
     server.child.kill("SIGUSR2");
@@ -81,7 +101,8 @@ export async function memory(context: RowContext): Promise<RowResult> {
       after.push(await settledRss());
     }
     const { hwm } = readMemory(server.pid);
-    if (errors > (rounds * count) / 10) throw new Error(`${errors} of ${rounds * count} calls failed; first: ${firstError}`);
+    if (errors > (rounds * count) / 10)
+      throw new Error(`${errors} of ${rounds * count} calls failed; first: ${firstError}`);
     const warm = after[0]!;
     const last = after[after.length - 1]!;
     const perRound = (last - warm) / (rounds - 1);
@@ -92,7 +113,13 @@ export async function memory(context: RowContext): Promise<RowResult> {
       status: "ok",
       lines: [
         { measure: "idle (after tools/list)", falMcp: mib(idle), baseline: "", comparison: "", target: "" },
-        { measure: `after ${count} mixed calls`, falMcp: mib(warm), baseline: `idle ${mib(idle)}`, comparison: `+${mib(warm - idle)} (warm-up)`, target: "" },
+        {
+          measure: `after ${count} mixed calls`,
+          falMcp: mib(warm),
+          baseline: `idle ${mib(idle)}`,
+          comparison: `+${mib(warm - idle)} (warm-up)`,
+          target: "",
+        },
         {
           measure: `after ${rounds * count} mixed calls`,
           falMcp: mib(last),
@@ -101,8 +128,19 @@ export async function memory(context: RowContext): Promise<RowResult> {
           target: verdict(perRound < 4 * MiB, `no growth (< 4 MiB per ${count} calls)`, mib(perRound)),
         },
       ],
-      figures: { idleRss: idle, afterRounds: after, perRound, hwm, calls: count, rounds, errors, tools: usedTools },
-      notes: [`mix: ${usedTools.join(", ")}${checkJobs ? " (+ check_job after each submit_job)" : ""}; 4 in flight; ${errors} tool errors; RSS after each round of ${count}.`],
+      figures: {
+        idleRss: idle,
+        afterRounds: after,
+        perRound,
+        hwm,
+        calls: count,
+        rounds,
+        errors,
+        tools: usedTools,
+      },
+      notes: [
+        `mix: ${usedTools.join(", ")}${checkJobs ? " (+ check_job after each submit_job)" : ""}; 4 in flight; ${errors} tool errors; RSS after each round of ${count}.`,
+      ],
     };
   } finally {
     await server.close();

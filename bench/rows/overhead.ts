@@ -48,10 +48,21 @@ async function measure(job: Job, sequential: number, rounds: number): Promise<Fi
 
 function rawFetchJob(fakeUrl: string): Job {
   const fetchFal = redirectingFetch(fakeUrl, fetch);
-  const headers = { authorization: `Key ${KEY}`, "content-type": "application/json", accept: "application/json" };
+  const headers = {
+    authorization: `Key ${KEY}`,
+    "content-type": "application/json",
+    accept: "application/json",
+  };
   return async () => {
-    const submit = await fetchFal(`https://queue.fal.run/${ENDPOINT}`, { method: "POST", headers, body: JSON.stringify(INPUT) });
-    const { status_url: statusUrl, response_url: responseUrl } = (await submit.json()) as { status_url: string; response_url: string };
+    const submit = await fetchFal(`https://queue.fal.run/${ENDPOINT}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(INPUT),
+    });
+    const { status_url: statusUrl, response_url: responseUrl } = (await submit.json()) as {
+      status_url: string;
+      response_url: string;
+    };
     for (;;) {
       const status = (await (await fetchFal(statusUrl, { headers })).json()) as { status: string };
       if (status.status === "COMPLETED") break;
@@ -70,13 +81,16 @@ function officialClientJob(fakeUrl: string): Job {
 
 async function serverJob(server: RpcChild): Promise<Job> {
   const list = await server.request("tools/list");
-  const runModel = (list.tools as { name: string; inputSchema?: { properties?: Record<string, unknown> } }[]).find((t) => t.name === "run_model");
+  const runModel = (
+    list.tools as { name: string; inputSchema?: { properties?: Record<string, unknown> } }[]
+  ).find((t) => t.name === "run_model");
   const args: Record<string, unknown> = { endpoint_id: ENDPOINT, input: INPUT };
   if (runModel?.inputSchema?.properties && "save" in runModel.inputSchema.properties) args.save = false;
   return async () => {
     const result = await server.callTool("run_model", args);
     const status = result.structuredContent?.status;
-    if (status !== undefined && status !== "COMPLETED") throw new Error(`run_model returned status ${JSON.stringify(status)}, not a completed job`);
+    if (status !== undefined && status !== "COMPLETED")
+      throw new Error(`run_model returned status ${JSON.stringify(status)}, not a completed job`);
   };
 }
 
@@ -109,7 +123,14 @@ export async function perCallOverhead(context: RowContext): Promise<RowResult> {
         line("32 concurrent: latency", (f) => f.concurrentMs),
         line("32 concurrent: wall time per call", (f) => f.concurrentPerCallMs),
       ],
-      figures: { endpoint: ENDPOINT, sequential, rounds, server: viaServer, officialClient: official, rawFetch: raw },
+      figures: {
+        endpoint: ENDPOINT,
+        sequential,
+        rounds,
+        server: viaServer,
+        officialClient: official,
+        rawFetch: raw,
+      },
       notes: [
         `${ENDPOINT} completes at once with no media; all three paths do submit → status → result against the same fake. The server path adds stdio JSON-RPC, input/output validation, the job record write and the child process hop.`,
       ],

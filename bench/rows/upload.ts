@@ -20,7 +20,9 @@ async function makeFile(file: string, size: number): Promise<string> {
   const hash = createHash("sha256");
   const out = createWriteStream(file);
   for (let offset = 0; offset < size; offset += MiB) {
-    const chunk = Buffer.from(block.subarray((offset % (8 * MiB)), (offset % (8 * MiB)) + Math.min(MiB, size - offset)));
+    const chunk = Buffer.from(
+      block.subarray(offset % (8 * MiB), (offset % (8 * MiB)) + Math.min(MiB, size - offset)),
+    );
     chunk.writeUInt32BE(offset / MiB, 0); // no two MiB alike
     hash.update(chunk);
     if (!out.write(chunk)) await once(out, "drain");
@@ -43,7 +45,13 @@ interface ServerUpload {
   idleRss: number;
 }
 
-async function uploadThroughServer(context: RowContext, fake: FakeProcess, file: string, size: number, sha256: string): Promise<ServerUpload> {
+async function uploadThroughServer(
+  context: RowContext,
+  fake: FakeProcess,
+  file: string,
+  size: number,
+  sha256: string,
+): Promise<ServerUpload> {
   const { server } = await startServer(serverEnv(context.env));
   try {
     const idleRss = readMemory(server.pid).rss;
@@ -62,11 +70,16 @@ async function uploadThroughServer(context: RowContext, fake: FakeProcess, file:
     const url = result.structuredContent?.url;
     const record = typeof url === "string" ? (await fake.summary()).uploads[url] : undefined;
     if (!record) throw new Error(`upload_file returned ${String(url)}, which the fake has no upload for`);
-    if (record.size !== size || record.sha256 !== sha256) throw new Error(`the fake received ${record.size} bytes (sha256 ${record.sha256}), expected ${size} (${sha256})`);
+    if (record.size !== size || record.sha256 !== sha256)
+      throw new Error(
+        `the fake received ${record.size} bytes (sha256 ${record.sha256}), expected ${size} (${sha256})`,
+      );
     // A single PUT is done when it is answered; a multipart upload when its complete request
     // arrives (what follows is the fake joining the parts, a step fal's storage does on its side).
     const requests = await fake.requests();
-    const complete = requests.filter((r) => r.method === "POST" && r.path.endsWith("/complete") && r.time >= startedAt).pop();
+    const complete = requests
+      .filter((r) => r.method === "POST" && r.path.endsWith("/complete") && r.time >= startedAt)
+      .pop();
     const transferSeconds = complete ? (complete.time - startedAt) / 1000 : seconds;
     return { seconds, transferSeconds, peakRss, hwm, idleRss };
   } finally {
@@ -80,19 +93,39 @@ interface CurlUpload {
   peakRss: number;
 }
 
-async function uploadWithCurl(fake: FakeProcess, file: string, size: number, sha256: string): Promise<CurlUpload> {
+async function uploadWithCurl(
+  fake: FakeProcess,
+  file: string,
+  size: number,
+  sha256: string,
+): Promise<CurlUpload> {
   // The same route the server uses: initiate on rest.fal.ai, then PUT to the signed URL.
   const initiate = await fetch(`${fake.url}/rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3`, {
     method: "POST",
     headers: { authorization: `Key ${KEY}`, "content-type": "application/json" },
     body: JSON.stringify({ content_type: "application/octet-stream", file_name: path.basename(file) }),
   });
-  const { upload_url: uploadUrl, file_url: fileUrl } = (await initiate.json()) as { upload_url: string; file_url: string };
+  const { upload_url: uploadUrl, file_url: fileUrl } = (await initiate.json()) as {
+    upload_url: string;
+    file_url: string;
+  };
   const signed = new URL(uploadUrl);
   const target = `${fake.url}/${signed.host}${signed.pathname}${signed.search}`;
   const timed = existsSync("/usr/bin/time");
   // `Expect:` off: no 100-continue round trip, the fastest curl can go.
-  const curlArgs = ["-sS", "--fail", "-H", "Expect:", "-H", "Content-Type: application/octet-stream", "-T", file, "-o", "/dev/null", target];
+  const curlArgs = [
+    "-sS",
+    "--fail",
+    "-H",
+    "Expect:",
+    "-H",
+    "Content-Type: application/octet-stream",
+    "-T",
+    file,
+    "-o",
+    "/dev/null",
+    target,
+  ];
   const start = performance.now();
   const child = timed ? spawn("/usr/bin/time", ["-f", "%M", "curl", ...curlArgs]) : spawn("curl", curlArgs);
   let stderr = "";
@@ -102,7 +135,8 @@ async function uploadWithCurl(fake: FakeProcess, file: string, size: number, sha
   const seconds = (performance.now() - start) / 1000;
   if (code !== 0) throw new Error(`curl failed (exit ${code}): ${stderr.trim()}`);
   const record = (await fake.summary()).uploads[fileUrl];
-  if (!record || record.size !== size || record.sha256 !== sha256) throw new Error(`curl's upload did not arrive intact (${JSON.stringify(record)})`);
+  if (!record || record.size !== size || record.sha256 !== sha256)
+    throw new Error(`curl's upload did not arrive intact (${JSON.stringify(record)})`);
   const kib = timed ? Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]) : Number.NaN;
   return { seconds, peakRss: kib * 1024 };
 }
@@ -123,7 +157,15 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
 
   const folder = path.join(context.scratch, "files");
   await mkdir(folder, { recursive: true });
-  const sizes = context.quick ? [{ size: 16 * MiB, runs: 2 }, { size: 128 * MiB, runs: 1 }] : [{ size: 100 * MiB, runs: 3 }, { size: 1024 * MiB, runs: 2 }];
+  const sizes = context.quick
+    ? [
+        { size: 16 * MiB, runs: 2 },
+        { size: 128 * MiB, runs: 1 },
+      ]
+    : [
+        { size: 100 * MiB, runs: 3 },
+        { size: 1024 * MiB, runs: 2 },
+      ];
   const lines: TableLine[] = [];
   const figures: Record<string, unknown> = {};
   const peaks: number[] = [];
@@ -171,7 +213,16 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
       comparison: `+${mib(peak - median(server.map((s) => s.idleRss)))} over idle`,
       target: "",
     });
-    figures[`${size / MiB}MiB`] = { runs, serverSeconds, transferSeconds, curlSeconds, throughputRatio, peakRss: peak, server, curl };
+    figures[`${size / MiB}MiB`] = {
+      runs,
+      serverSeconds,
+      transferSeconds,
+      curlSeconds,
+      throughputRatio,
+      peakRss: peak,
+      server,
+      curl,
+    };
   }
   const growth = peaks[peaks.length - 1]! - peaks[0]!;
   const flat = growth < 32 * MiB;

@@ -64,7 +64,12 @@ export class TtlCache<V> {
   }
 
   /** `keep` decides whether a loaded value is stored (e.g. not a degraded fallback answer). */
-  async get(key: string, load: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal, keep?: (value: V) => boolean): Promise<V> {
+  async get(
+    key: string,
+    load: (signal: AbortSignal) => Promise<V>,
+    signal?: AbortSignal,
+    keep?: (value: V) => boolean,
+  ): Promise<V> {
     signal?.throwIfAborted();
     const entry = this.#entries.get(key);
     if (entry) {
@@ -121,7 +126,6 @@ export class TtlCache<V> {
       if (flight.waiters <= 0) flight.controller.abort(signal.reason);
     });
   }
-
 }
 
 // ---------------------------------------------------------------- response shapes
@@ -265,9 +269,19 @@ export class Catalog {
     this.#cache.clear();
   }
 
-  #cached<T>(parts: unknown[], load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, keep?: (value: T) => boolean): Promise<T> {
+  #cached<T>(
+    parts: unknown[],
+    load: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal | undefined,
+    keep?: (value: T) => boolean,
+  ): Promise<T> {
     // The cache holds whatever the loader for this exact key returned: the key names the loader.
-    return this.#cache.get(JSON.stringify(parts), load, signal, keep as ((value: unknown) => boolean) | undefined) as Promise<T>;
+    return this.#cache.get(
+      JSON.stringify(parts),
+      load,
+      signal,
+      keep as ((value: unknown) => boolean) | undefined,
+    ) as Promise<T>;
   }
 
   #getModels(query: Query, what: string, signal: AbortSignal): Promise<z.infer<typeof modelsResponseSchema>> {
@@ -315,7 +329,11 @@ export class Catalog {
     const found = await this.#cached(
       ["find", ids],
       async (loadSignal) => {
-        const data = await this.#getModels({ endpoint_id: ids, limit: ids.length }, "the model catalog lookup", loadSignal);
+        const data = await this.#getModels(
+          { endpoint_id: ids, limit: ids.length },
+          "the model catalog lookup",
+          loadSignal,
+        );
         return data.models.map(toCatalogModel);
       },
       signal,
@@ -328,7 +346,11 @@ export class Catalog {
    * openapi.json when the expansion failed or the platform API could not be read.
    */
   modelSchema(endpointId: string, signal?: AbortSignal): Promise<ModelSchemaAnswer> {
-    return this.#cached(["schema", endpointId], (loadSignal) => this.#loadSchema(endpointId, loadSignal), signal);
+    return this.#cached(
+      ["schema", endpointId],
+      (loadSignal) => this.#loadSchema(endpointId, loadSignal),
+      signal,
+    );
   }
 
   async #loadSchema(endpointId: string, signal: AbortSignal): Promise<ModelSchemaAnswer> {
@@ -349,7 +371,13 @@ export class Catalog {
       if (expansionError.success) {
         fallbackReason = `fal's schema expansion failed (${expansionError.data.error.code ?? "error"}${expansionError.data.error.message ? `: ${expansionError.data.error.message}` : ""})`;
       } else if (document.success && document.data.paths && document.data.components?.schemas) {
-        return { endpoint_id: endpointId, model, document: document.data, source: "platform-api", fallbackReason: undefined };
+        return {
+          endpoint_id: endpointId,
+          model,
+          document: document.data,
+          source: "platform-api",
+          fallbackReason: undefined,
+        };
       } else {
         fallbackReason = "fal's catalog returned no schema for it";
       }
@@ -376,10 +404,17 @@ export class Catalog {
           nextStep: `Read the model's API page instead: ${modelPageUrl(endpointId)}/api`,
         });
       }
-      return { endpoint_id: endpointId, model, document: response.data, source: "public-openapi", fallbackReason };
+      return {
+        endpoint_id: endpointId,
+        model,
+        document: response.data,
+        source: "public-openapi",
+        fallbackReason,
+      };
     } catch (error) {
       if (signal.aborted) throw error;
-      if (error instanceof FalApiError && error.status === 404 && model === undefined) throw notFound(endpointId);
+      if (error instanceof FalApiError && error.status === 404 && model === undefined)
+        throw notFound(endpointId);
       if (error instanceof FalNetworkError && platformError !== undefined) throw platformError;
       const reason = error instanceof Error ? error.message : String(error);
       throw new FalApiError({
@@ -425,7 +460,11 @@ export class Catalog {
    * Prices of the ids fal knows, and the ids it does not. fal may refuse a whole pricing request
    * for one unknown id (404); the catalog then tells which ids exist, and those are priced.
    */
-  async pricesOf(endpointIds: readonly string[], key: Secret, signal?: AbortSignal): Promise<{ prices: UnitPrice[]; unknown: string[] }> {
+  async pricesOf(
+    endpointIds: readonly string[],
+    key: Secret,
+    signal?: AbortSignal,
+  ): Promise<{ prices: UnitPrice[]; unknown: string[] }> {
     const ids = [...new Set(endpointIds)];
     try {
       const prices = await this.prices(ids, key, signal);
@@ -433,7 +472,10 @@ export class Catalog {
       return { prices, unknown: ids.filter((id) => !priced.has(id)) };
     } catch (error) {
       if (!(error instanceof FalApiError && error.status === 404)) throw error;
-      const known = ids.length > 1 ? new Set((await this.find(ids, signal)).map((model) => model.endpoint_id)) : new Set<string>();
+      const known =
+        ids.length > 1
+          ? new Set((await this.find(ids, signal)).map((model) => model.endpoint_id))
+          : new Set<string>();
       const unknown = ids.filter((id) => !known.has(id));
       // Every id exists, yet fal said 404: nothing to narrow down, report fal's answer.
       if (unknown.length === 0) throw error;

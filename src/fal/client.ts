@@ -43,12 +43,23 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
     try {
       response = await inner(input, init);
     } catch (error) {
-      const reason = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.message) : String(error);
-      throw new SubmitNotConfirmedError(`the connection broke during the submit (${reason})`, undefined, undefined);
+      const reason =
+        error instanceof Error
+          ? ((error.cause as { code?: string } | undefined)?.code ?? error.message)
+          : String(error);
+      throw new SubmitNotConfirmedError(
+        `the connection broke during the submit (${reason})`,
+        undefined,
+        undefined,
+      );
     }
     if (RESENT_BY_CLIENT.has(response.status)) {
       const bodyText = await response.text().catch(() => "");
-      throw new SubmitNotConfirmedError(`fal answered the submit with HTTP ${response.status}`, response.status, bodyText);
+      throw new SubmitNotConfirmedError(
+        `fal answered the submit with HTTP ${response.status}`,
+        response.status,
+        bodyText,
+      );
     }
     // Read the whole body here: a connection reset mid-body would otherwise surface later, in
     // the client's own body read, as a "terminated" TypeError that its dispatcher resends.
@@ -56,14 +67,28 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
     try {
       body = await response.arrayBuffer();
     } catch (error) {
-      const reason = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.message) : String(error);
-      throw new SubmitNotConfirmedError(`the connection broke while fal answered the submit (${reason})`, undefined, undefined);
+      const reason =
+        error instanceof Error
+          ? ((error.cause as { code?: string } | undefined)?.code ?? error.message)
+          : String(error);
+      throw new SubmitNotConfirmedError(
+        `the connection broke while fal answered the submit (${reason})`,
+        undefined,
+        undefined,
+      );
     }
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
-export async function createOfficialClient(options: { key: () => Secret | undefined; fetch: typeof fetch }): Promise<FalClient> {
+export async function createOfficialClient(options: {
+  key: () => Secret | undefined;
+  fetch: typeof fetch;
+}): Promise<FalClient> {
   const { createFalClient } = await import("@fal-ai/client");
   return createFalClient({
     credentials: () => options.key()?.reveal() ?? "",

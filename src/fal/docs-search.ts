@@ -70,7 +70,9 @@ export function parseDocsItem(text: string): DocsResult | undefined {
 }
 
 /** The results in a `tools/call` answer. Several `Title:` blocks inside one item are split. */
-export function parseDocsContent(content: readonly { type?: string | null; text?: string | null }[]): DocsResult[] {
+export function parseDocsContent(
+  content: readonly { type?: string | null; text?: string | null }[],
+): DocsResult[] {
   const results: DocsResult[] = [];
   for (const item of content) {
     if (item.type && item.type !== "text") continue;
@@ -111,10 +113,49 @@ export function parseDocsIndex(text: string): DocsResult[] {
   return results;
 }
 
-const STOP_WORDS = new Set(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "of", "on", "or", "the", "to", "use", "using", "what", "when", "with", "my", "me", "fal"]);
+const STOP_WORDS = new Set([
+  "a",
+  "an",
+  "and",
+  "are",
+  "as",
+  "at",
+  "be",
+  "by",
+  "can",
+  "do",
+  "does",
+  "for",
+  "from",
+  "how",
+  "i",
+  "in",
+  "is",
+  "it",
+  "of",
+  "on",
+  "or",
+  "the",
+  "to",
+  "use",
+  "using",
+  "what",
+  "when",
+  "with",
+  "my",
+  "me",
+  "fal",
+]);
 
 export function keywords(text: string): string[] {
-  return [...new Set(text.toLowerCase().split(/[^a-z0-9]+/).filter((word) => word.length > 1 && !STOP_WORDS.has(word)))];
+  return [
+    ...new Set(
+      text
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter((word) => word.length > 1 && !STOP_WORDS.has(word)),
+    ),
+  ];
 }
 
 /** Ranks index entries by keyword hits (title counts double); entries without a hit are dropped. */
@@ -153,7 +194,12 @@ export interface SearchDocsOptions {
 
 let nextRpcId = 1;
 
-async function rpc(http: FalHttpClient, method: string, params: unknown, signal: AbortSignal): Promise<JsonRpcResponse> {
+async function rpc(
+  http: FalHttpClient,
+  method: string,
+  params: unknown,
+  signal: AbortSignal,
+): Promise<JsonRpcResponse> {
   const response = await http.request({
     method: "POST",
     url: DOCS_MCP_URL,
@@ -172,7 +218,12 @@ async function rpc(http: FalHttpClient, method: string, params: unknown, signal:
 function rpcFailure(answer: JsonRpcResponse): string | undefined {
   if (answer.error) return answer.error.message ?? `JSON-RPC error ${answer.error.code ?? ""}`.trim();
   if (answer.result?.isError) {
-    return (answer.result.content ?? []).map((item) => item.text ?? "").join(" ").trim() || "the docs tool reported an error";
+    return (
+      (answer.result.content ?? [])
+        .map((item) => item.text ?? "")
+        .join(" ")
+        .trim() || "the docs tool reported an error"
+    );
   }
   if (!answer.result) return "the answer has neither result nor error";
   return undefined;
@@ -186,7 +237,8 @@ async function searchViaMcp(options: SearchDocsOptions): Promise<DocsResult[]> {
     // The tool may have been renamed (fal did it once): ask for the list once and retry.
     const list = await rpc(http, "tools/list", {}, signal);
     const name = pickSearchTool((list.result?.tools ?? []).map((tool) => tool.name));
-    if (!name) throw new FalResponseError(`fal's docs search failed (${failure}) and offers no search tool any more.`);
+    if (!name)
+      throw new FalResponseError(`fal's docs search failed (${failure}) and offers no search tool any more.`);
     answer = await rpc(http, "tools/call", { name, arguments: { query } }, signal);
     failure = rpcFailure(answer);
     if (failure !== undefined) throw new FalResponseError(`fal's docs search failed: ${failure}.`);
@@ -221,8 +273,14 @@ export async function searchDocs(options: SearchDocsOptions): Promise<DocsSearch
     if (options.signal.aborted) throw error;
     const indexReason = error instanceof Error ? error.message : String(error);
     const message = `fal's documentation search is unreachable: ${reason}; the docs index failed too (${indexReason}).`;
-    const nextStep = "Try again in a moment, or read fal's documentation directly at https://fal.ai/docs (index: https://fal.ai/docs/llms.txt).";
-    if (error instanceof FalNetworkError || mcpError instanceof FalNetworkError) throw new FalNetworkError(message, error instanceof FalNetworkError ? error.kind : "connection", nextStep);
+    const nextStep =
+      "Try again in a moment, or read fal's documentation directly at https://fal.ai/docs (index: https://fal.ai/docs/llms.txt).";
+    if (error instanceof FalNetworkError || mcpError instanceof FalNetworkError)
+      throw new FalNetworkError(
+        message,
+        error instanceof FalNetworkError ? error.kind : "connection",
+        nextStep,
+      );
     throw new FalApiError({ status: error instanceof FalApiError ? error.status : 502, message, nextStep });
   }
 }

@@ -93,7 +93,10 @@ export async function downloadToFile(options: DownloadOptions): Promise<Download
   try {
     const contentType = pickContentType(response.headers.get("content-type"), options.contentTypeHint);
     const ext = extensionFor(contentType, options.url);
-    const temp = path.join(directory, `.${sanitizeName(options.baseName, 60)}.${randomBytes(6).toString("hex")}.part`);
+    const temp = path.join(
+      directory,
+      `.${sanitizeName(options.baseName, 60)}.${randomBytes(6).toString("hex")}.part`,
+    );
     if (!isInside(directory, temp)) throw new DownloadError("refusing to write outside the output folder");
     let size = 0;
     try {
@@ -114,7 +117,9 @@ export async function downloadToFile(options: DownloadOptions): Promise<Download
 }
 
 /** Downloads into memory, for small previews only; throws when the file exceeds `maxBytes`. */
-export async function downloadToBuffer(options: Omit<DownloadOptions, "directory" | "baseName">): Promise<{ data: Buffer; contentType: string | undefined }> {
+export async function downloadToBuffer(
+  options: Omit<DownloadOptions, "directory" | "baseName">,
+): Promise<{ data: Buffer; contentType: string | undefined }> {
   const { response, stall, cleanup } = await open(options);
   try {
     const chunks: Buffer[] = [];
@@ -125,11 +130,18 @@ export async function downloadToBuffer(options: Omit<DownloadOptions, "directory
           callback();
         },
       });
-      await pipeline(Readable.fromWeb(bodyOf(response)), counter(options.maxBytes, stall, () => undefined), collect);
+      await pipeline(
+        Readable.fromWeb(bodyOf(response)),
+        counter(options.maxBytes, stall, () => undefined),
+        collect,
+      );
     } catch (error) {
       throw stall.explain(error);
     }
-    return { data: Buffer.concat(chunks), contentType: pickContentType(response.headers.get("content-type"), options.contentTypeHint) };
+    return {
+      data: Buffer.concat(chunks),
+      contentType: pickContentType(response.headers.get("content-type"), options.contentTypeHint),
+    };
   } finally {
     cleanup();
   }
@@ -141,14 +153,17 @@ interface Stall {
   explain(error: unknown): Error;
 }
 
-async function open(options: Omit<DownloadOptions, "directory" | "baseName">): Promise<{ response: Response; stall: Stall; cleanup: () => void }> {
+async function open(
+  options: Omit<DownloadOptions, "directory" | "baseName">,
+): Promise<{ response: Response; stall: Stall; cleanup: () => void }> {
   let parsed: URL;
   try {
     parsed = new URL(options.url);
   } catch {
     throw new DownloadError("not a valid URL");
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new DownloadError(`only http(s) URLs are downloaded, not ${parsed.protocol}`);
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    throw new DownloadError(`only http(s) URLs are downloaded, not ${parsed.protocol}`);
   const controller = new AbortController();
   const stalledMessage = `the download stalled: no data for ${seconds(options.stallTimeoutMs)} (FAL_MCP_STALL_TIMEOUT_MS)`;
   let stalled = false;
@@ -168,7 +183,8 @@ async function open(options: Omit<DownloadOptions, "directory" | "baseName">): P
     explain(error) {
       if (error instanceof DownloadError) return error;
       if (stalled) return new DownloadError(stalledMessage);
-      if (options.signal?.aborted) return new DownloadError("the download was stopped because the call was cancelled");
+      if (options.signal?.aborted)
+        return new DownloadError("the download was stopped because the call was cancelled");
       return new DownloadError(`the download failed (${describe(error)})`);
     },
   };
@@ -184,13 +200,17 @@ async function open(options: Omit<DownloadOptions, "directory" | "baseName">): P
   if (!response.ok) {
     cleanup();
     await response.body?.cancel().catch(() => undefined);
-    throw new DownloadError(`the server answered HTTP ${response.status}${response.status === 404 || response.status === 403 ? " (the file may have expired)" : ""}`);
+    throw new DownloadError(
+      `the server answered HTTP ${response.status}${response.status === 404 || response.status === 403 ? " (the file may have expired)" : ""}`,
+    );
   }
   const length = Number(response.headers.get("content-length") ?? "");
   if (Number.isFinite(length) && length > options.maxBytes) {
     cleanup();
     await response.body?.cancel().catch(() => undefined);
-    throw new DownloadError(`the file is ${length} bytes, more than the limit of ${options.maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`);
+    throw new DownloadError(
+      `the file is ${length} bytes, more than the limit of ${options.maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
+    );
   }
   if (!response.body) {
     cleanup();
@@ -212,7 +232,11 @@ function counter(maxBytes: number, stall: Stall, onCount: (bytes: number) => voi
       onCount(total);
       stall.touch();
       if (total > maxBytes) {
-        callback(new DownloadError(`the file is larger than the limit of ${maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`));
+        callback(
+          new DownloadError(
+            `the file is larger than the limit of ${maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
+          ),
+        );
         return;
       }
       callback(null, chunk);
@@ -222,7 +246,8 @@ function counter(maxBytes: number, stall: Stall, onCount: (bytes: number) => voi
 
 function pickContentType(header: string | null, hint: string | undefined): string | undefined {
   const fromHeader = header?.split(";")[0]?.trim().toLowerCase();
-  if (fromHeader && fromHeader !== "application/octet-stream" && fromHeader !== "binary/octet-stream") return fromHeader;
+  if (fromHeader && fromHeader !== "application/octet-stream" && fromHeader !== "binary/octet-stream")
+    return fromHeader;
   return hint?.split(";")[0]?.trim().toLowerCase() || fromHeader || undefined;
 }
 
@@ -241,7 +266,13 @@ async function placeFile(temp: string, directory: string, base: string, ext: str
       if (errnoCode(error) === "EEXIST") continue;
       if (errnoCode(error) === "EPERM" || errnoCode(error) === "ENOTSUP" || errnoCode(error) === "EXDEV") {
         // File systems without hard links: check, then rename.
-        if (await fsp.stat(target).then(() => true, () => false)) continue;
+        if (
+          await fsp.stat(target).then(
+            () => true,
+            () => false,
+          )
+        )
+          continue;
         await fsp.rename(temp, target);
         return target;
       }
@@ -258,13 +289,16 @@ function seconds(ms: number): string {
 }
 
 function errnoCode(error: unknown): string | undefined {
-  return error && typeof error === "object" && "code" in error && typeof error.code === "string" ? error.code : undefined;
+  return error && typeof error === "object" && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined;
 }
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause: unknown = error.cause;
-    if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
+    if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string")
+      return cause.code;
     return error.message;
   }
   return String(error);

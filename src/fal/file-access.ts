@@ -22,7 +22,12 @@ import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError 
  */
 export async function allowedFolders(config: Config, roots: string[] | undefined): Promise<string[]> {
   const home = config.homeDir;
-  const raw = roots && roots.length > 0 ? roots : config.allowedDirs && config.allowedDirs.length > 0 ? [...config.allowedDirs] : [home, config.outputDir];
+  const raw =
+    roots && roots.length > 0
+      ? roots
+      : config.allowedDirs && config.allowedDirs.length > 0
+        ? [...config.allowedDirs]
+        : [home, config.outputDir];
   const resolved: string[] = [];
   for (const entry of raw) {
     const absolute = expandPath(entry, home, undefined);
@@ -50,7 +55,8 @@ export interface ReadableFile {
   size: number;
 }
 
-const HIDDEN_HINT = "Set FAL_MCP_ALLOW_HIDDEN=1 in this server's env block to allow hidden files, or copy the file to a normal folder.";
+const HIDDEN_HINT =
+  "Set FAL_MCP_ALLOW_HIDDEN=1 in this server's env block to allow hidden files, or copy the file to a normal folder.";
 
 /** Turns `~/x`, `file:///x`, a relative path (against `base`) or an absolute path into an absolute path. */
 export function expandPath(raw: string, homeDir: string, base: string | undefined): string | undefined {
@@ -89,12 +95,15 @@ export function pathFromReference(raw: string): string {
 function isInside(folder: string, target: string): string | undefined {
   const relative = path.relative(folder, target);
   if (relative === "") return "";
-  if (relative === ".." || relative.startsWith(".." + path.sep) || path.isAbsolute(relative)) return undefined;
+  if (relative === ".." || relative.startsWith(".." + path.sep) || path.isAbsolute(relative))
+    return undefined;
   return relative;
 }
 
 function hiddenSegment(relative: string): string | undefined {
-  return relative.split(/[\\/]/).find((segment) => segment.startsWith(".") && segment !== "." && segment !== "..");
+  return relative
+    .split(/[\\/]/)
+    .find((segment) => segment.startsWith(".") && segment !== "." && segment !== "..");
 }
 
 function outsideError(absolute: string, real: string, folders: readonly string[]): AccessDeniedError {
@@ -121,7 +130,9 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
   const absolute = expandPath(written, home, folders[0]);
   if (absolute === undefined) {
     throw new InvalidArgumentError(
-      written === "" ? "The file path is empty." : `"${written}" is a relative path, and there is no allowed folder to resolve it against.`,
+      written === ""
+        ? "The file path is empty."
+        : `"${written}" is a relative path, and there is no allowed folder to resolve it against.`,
       "Give an absolute path, e.g. /Users/me/Pictures/photo.png.",
     );
   }
@@ -134,10 +145,15 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
 
   // Hidden segments as written (before symlinks are followed), relative to the allowed folder that
   // contains the path; a path outside every folder is checked whole (it will be refused anyway).
-  const lexicalRelative = folders.map((folder) => isInside(folder, absolute)).find((relative) => relative !== undefined);
+  const lexicalRelative = folders
+    .map((folder) => isInside(folder, absolute))
+    .find((relative) => relative !== undefined);
   const writtenHidden = hiddenSegment(lexicalRelative ?? absolute);
   if (writtenHidden && !policy.allowHidden) {
-    throw new AccessDeniedError(`fal-mcp does not read hidden files or folders: "${absolute}" goes through "${writtenHidden}".`, HIDDEN_HINT);
+    throw new AccessDeniedError(
+      `fal-mcp does not read hidden files or folders: "${absolute}" goes through "${writtenHidden}".`,
+      HIDDEN_HINT,
+    );
   }
 
   let real: string;
@@ -148,31 +164,58 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
     // A missing path outside every folder is refused as outside: existence outside is none of our business.
     if (lexicalRelative === undefined) throw outsideError(absolute, absolute, folders);
     if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new NotFoundError(`No file at "${absolute}".`, "Check the path (it is case-sensitive on most systems); give an absolute path to an existing file.");
+      throw new NotFoundError(
+        `No file at "${absolute}".`,
+        "Check the path (it is case-sensitive on most systems); give an absolute path to an existing file.",
+      );
     }
-    if (code === "ELOOP") throw new AccessDeniedError(`"${absolute}" is a symlink loop.`, "Point to the real file instead.");
-    throw new LocalFileError(`Cannot read "${absolute}" (${code ?? String(error)}).`, "Check the file's permissions.");
+    if (code === "ELOOP")
+      throw new AccessDeniedError(`"${absolute}" is a symlink loop.`, "Point to the real file instead.");
+    throw new LocalFileError(
+      `Cannot read "${absolute}" (${code ?? String(error)}).`,
+      "Check the file's permissions.",
+    );
   }
 
-  const realRelative = folders.map((folder) => isInside(folder, real)).find((relative) => relative !== undefined);
+  const realRelative = folders
+    .map((folder) => isInside(folder, real))
+    .find((relative) => relative !== undefined);
   if (realRelative === undefined) throw outsideError(absolute, real, folders);
   const realHidden = hiddenSegment(realRelative);
   if (realHidden && !policy.allowHidden) {
-    throw new AccessDeniedError(`fal-mcp does not read hidden files or folders: "${absolute}" resolves to "${real}", inside "${realHidden}".`, HIDDEN_HINT);
+    throw new AccessDeniedError(
+      `fal-mcp does not read hidden files or folders: "${absolute}" resolves to "${real}", inside "${realHidden}".`,
+      HIDDEN_HINT,
+    );
   }
 
   let stats;
   try {
     stats = await fs.stat(real);
   } catch (error) {
-    throw new LocalFileError(`Cannot read "${absolute}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, "Check the file's permissions.");
+    throw new LocalFileError(
+      `Cannot read "${absolute}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+      "Check the file's permissions.",
+    );
   }
   if (stats.isDirectory()) {
-    throw new InvalidArgumentError(`"${absolute}" is a folder, not a file.`, "Give the path of one file inside it; upload each file separately.");
+    throw new InvalidArgumentError(
+      `"${absolute}" is a folder, not a file.`,
+      "Give the path of one file inside it; upload each file separately.",
+    );
   }
   if (!stats.isFile()) {
-    const kind = stats.isFIFO() ? "a named pipe (FIFO)" : stats.isSocket() ? "a socket" : stats.isCharacterDevice() || stats.isBlockDevice() ? "a device" : "not a regular file";
-    throw new AccessDeniedError(`"${absolute}" is ${kind}; only regular files are uploaded.`, "Save the data to a regular file and give that path.");
+    const kind = stats.isFIFO()
+      ? "a named pipe (FIFO)"
+      : stats.isSocket()
+        ? "a socket"
+        : stats.isCharacterDevice() || stats.isBlockDevice()
+          ? "a device"
+          : "not a regular file";
+    throw new AccessDeniedError(
+      `"${absolute}" is ${kind}; only regular files are uploaded.`,
+      "Save the data to a regular file and give that path.",
+    );
   }
   if (stats.size > policy.maxBytes) {
     throw new AccessDeniedError(
@@ -181,7 +224,10 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
     );
   }
   if (stats.size === 0) {
-    throw new InvalidArgumentError(`"${absolute}" is empty (0 bytes).`, "Check that the file finished writing, then try again.");
+    throw new InvalidArgumentError(
+      `"${absolute}" is empty (0 bytes).`,
+      "Check that the file finished writing, then try again.",
+    );
   }
   return { realPath: real, size: stats.size };
 }

@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import { FalApiError, FalNetworkError, FalResponseError, FalValidationError, type FalFieldError } from "../errors.js";
+import {
+  FalApiError,
+  FalNetworkError,
+  FalResponseError,
+  FalValidationError,
+  type FalFieldError,
+} from "../errors.js";
 import type { Secret } from "../secret.js";
 
 /**
@@ -59,7 +65,8 @@ export function buildUrl(base: string, query: FalRequest<unknown>["query"]): str
   const url = new URL(base);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value as readonly string[]) url.searchParams.append(name, item);
+    if (Array.isArray(value))
+      for (const item of value as readonly string[]) url.searchParams.append(name, item);
     else url.searchParams.set(name, String(value));
   }
   return url.href;
@@ -136,13 +143,20 @@ export class FalHttpClient {
         await this.#options.sleep(delay, request.signal);
       }
     }
-    throw lastError ?? new FalNetworkError(`${request.what}: no answer from fal within ${seconds(budgetMs)}.`, "timeout");
+    throw (
+      lastError ??
+      new FalNetworkError(`${request.what}: no answer from fal within ${seconds(budgetMs)}.`, "timeout")
+    );
   }
 
   async #attempt<T>(request: FalRequest<T>, remainingMs: number, budgetMs: number): Promise<FalResponse<T>> {
     const timeout = AbortSignal.timeout(remainingMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { accept: request.responseFormat === "text" ? "text/plain, text/markdown;q=0.9, */*;q=0.1" : "application/json", ...request.headers };
+    const headers: Record<string, string> = {
+      accept:
+        request.responseFormat === "text" ? "text/plain, text/markdown;q=0.9, */*;q=0.1" : "application/json",
+      ...request.headers,
+    };
     if (request.key) headers.authorization = `Key ${request.key.reveal()}`;
     let body: string | undefined;
     if (request.body !== undefined) {
@@ -160,7 +174,9 @@ export class FalHttpClient {
       });
       if (Number(response.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
         await response.body?.cancel();
-        throw new FalResponseError(`${request.what}: fal's answer is unexpectedly large (${response.headers.get("content-length")} bytes).`);
+        throw new FalResponseError(
+          `${request.what}: fal's answer is unexpectedly large (${response.headers.get("content-length")} bytes).`,
+        );
       }
       text = await response.text();
     } catch (error) {
@@ -168,7 +184,10 @@ export class FalHttpClient {
       if (error instanceof FalResponseError) throw error;
       const failure = timeout.aborted
         ? new FalNetworkError(`${request.what}: fal did not answer within ${seconds(budgetMs)}.`, "timeout")
-        : new FalNetworkError(`${request.what}: the connection to fal failed (${describeCause(error)}).`, "connection");
+        : new FalNetworkError(
+            `${request.what}: the connection to fal failed (${describeCause(error)}).`,
+            "connection",
+          );
       throw request.idempotent ? new RetryableError(failure) : failure;
     }
     const requestId = response.headers.get("x-fal-request-id") ?? undefined;
@@ -237,7 +256,9 @@ export function apiErrorFrom(status: number, headers: Headers, text: string, wha
     const record = body as Record<string, unknown>;
     if (Array.isArray(record.detail)) {
       fieldErrors = record.detail.filter(isObject).map((entry) => ({
-        loc: Array.isArray(entry.loc) ? entry.loc.filter((p): p is string | number => typeof p === "string" || typeof p === "number") : [],
+        loc: Array.isArray(entry.loc)
+          ? entry.loc.filter((p): p is string | number => typeof p === "string" || typeof p === "number")
+          : [],
         msg: typeof entry.msg === "string" ? entry.msg : JSON.stringify(entry),
         type: typeof entry.type === "string" ? entry.type : "value_error",
         ctx: isObject(entry.ctx) ? entry.ctx : undefined,
@@ -270,7 +291,8 @@ export function apiErrorFrom(status: number, headers: Headers, text: string, wha
       return new FalApiError({
         ...base,
         message: `fal refused the API key (HTTP 401) for ${what}${reason}.`,
-        nextStep: "Check FAL_KEY in your MCP client config: it must be a current key from https://fal.ai/dashboard/keys (FAL_KEY_ID:FAL_KEY_SECRET form also works).",
+        nextStep:
+          "Check FAL_KEY in your MCP client config: it must be a current key from https://fal.ai/dashboard/keys (FAL_KEY_ID:FAL_KEY_SECRET form also works).",
       });
     case status === 403:
       return new FalApiError({
@@ -281,23 +303,37 @@ export function apiErrorFrom(status: number, headers: Headers, text: string, wha
           : "The key may lack the scope for this call (some need an ADMIN key), or the model is private.",
       });
     case status === 404:
-      return new FalApiError({ ...base, message: `fal found nothing (HTTP 404) for ${what}${reason}.`, nextStep: "Check the id; search_models finds endpoint ids." });
+      return new FalApiError({
+        ...base,
+        message: `fal found nothing (HTTP 404) for ${what}${reason}.`,
+        nextStep: "Check the id; search_models finds endpoint ids.",
+      });
     case status === 429:
       return new FalApiError({
         ...base,
         message: `fal is rate limiting this key (HTTP 429) for ${what}${reason}.`,
-        nextStep: "fal limits how many jobs run at once per account (2 for new accounts, up to 40): wait for running jobs to finish, or raise the limit by adding credits. Then try again.",
+        nextStep:
+          "fal limits how many jobs run at once per account (2 for new accounts, up to 40): wait for running jobs to finish, or raise the limit by adding credits. Then try again.",
       });
     case status === 504 && headers.get("x-fal-request-timeout-type") === "user":
-      return new FalApiError({ ...base, message: `The job did not start before its start deadline (HTTP 504) for ${what}${reason}.`, nextStep: "Try again later, or without a start timeout." });
+      return new FalApiError({
+        ...base,
+        message: `The job did not start before its start deadline (HTTP 504) for ${what}${reason}.`,
+        nextStep: "Try again later, or without a start timeout.",
+      });
     case status >= 500:
       return new FalApiError({
         ...base,
         message: `fal had a server error (HTTP ${status}) for ${what}${reason}.`,
-        nextStep: "This is on fal's side and is not billed; try again in a moment (see https://status.fal.ai).",
+        nextStep:
+          "This is on fal's side and is not billed; try again in a moment (see https://status.fal.ai).",
       });
     default:
-      return new FalApiError({ ...base, message: `fal answered HTTP ${status} for ${what}${reason}.`, nextStep: undefined });
+      return new FalApiError({
+        ...base,
+        message: `fal answered HTTP ${status} for ${what}${reason}.`,
+        nextStep: undefined,
+      });
   }
 }
 

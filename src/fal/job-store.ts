@@ -79,7 +79,12 @@ export interface UploadInput {
 }
 
 function uploadEntries(uploads: readonly UploadInput[] | undefined): JobUpload[] {
-  return (uploads ?? []).map(({ path: file, url, size, content_type }) => ({ path: file, url, size, content_type }));
+  return (uploads ?? []).map(({ path: file, url, size, content_type }) => ({
+    path: file,
+    url,
+    size,
+    content_type,
+  }));
 }
 
 export type JobLookup =
@@ -151,7 +156,14 @@ export class JobStore {
    * Records a submit whose outcome is unknown (the connection broke or fal answered 502/503/504
    * after the request was sent): the job may exist on fal without us knowing its request id.
    */
-  async recordUnconfirmed(entry: { endpointId: string; tool: string; input: unknown; uploads?: readonly UploadInput[]; reason: string; now?: Date }): Promise<JobRecord> {
+  async recordUnconfirmed(entry: {
+    endpointId: string;
+    tool: string;
+    input: unknown;
+    uploads?: readonly UploadInput[];
+    reason: string;
+    now?: Date;
+  }): Promise<JobRecord> {
     const now = (entry.now ?? new Date()).toISOString();
     const attemptId = newAttemptId();
     const record: JobRecord = {
@@ -180,7 +192,10 @@ export class JobStore {
    * Applies `patch` to a job's record and writes the whole record back. Returns the new record,
    * or undefined when there is no usable record (missing, corrupt, or from a newer version).
    */
-  async update(requestId: string, patch: Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>): Promise<JobRecord | undefined> {
+  async update(
+    requestId: string,
+    patch: Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>,
+  ): Promise<JobRecord | undefined> {
     return this.#withLock(requestId, async () => {
       const file = this.#fileFor(requestId);
       const found = await this.#read(file);
@@ -231,7 +246,9 @@ export class JobStore {
   async #recordNames(): Promise<string[]> {
     try {
       const entries = await fs.readdir(this.directory, { withFileTypes: true });
-      return entries.filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")).map((entry) => entry.name);
+      return entries
+        .filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith("."))
+        .map((entry) => entry.name);
     } catch (error) {
       if (isErrno(error, "ENOENT")) return [];
       throw error;
@@ -272,20 +289,27 @@ export class JobStore {
     const parsed = recordSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return this.#quarantine(file, `it does not have the shape of a job record (${issue?.message ?? "unknown"} at ${issue?.path.join(".") || "top level"})`);
+      return this.#quarantine(
+        file,
+        `it does not have the shape of a job record (${issue?.message ?? "unknown"} at ${issue?.path.join(".") || "top level"})`,
+      );
     }
     return { kind: "found", record: parsed.data };
   }
 
   async #quarantine(file: string, reason: string): Promise<JobLookup> {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const movedTo = path.join(this.quarantineDirectory, `${path.basename(file, ".json")}.${stamp}.${randomBytes(3).toString("hex")}.json`);
+    const movedTo = path.join(
+      this.quarantineDirectory,
+      `${path.basename(file, ".json")}.${stamp}.${randomBytes(3).toString("hex")}.json`,
+    );
     try {
       await fs.mkdir(this.quarantineDirectory, { recursive: true, mode: 0o700 });
       await fs.rename(file, movedTo);
     } catch (error) {
       // Another process may have moved it first; either way the record stays on disk.
-      if (!isErrno(error, "ENOENT")) log.warn(`could not move the unreadable job record ${file} aside`, error);
+      if (!isErrno(error, "ENOENT"))
+        log.warn(`could not move the unreadable job record ${file} aside`, error);
       this.#report({ file, reason });
       return { kind: "unreadable", file, reason };
     }
@@ -294,16 +318,22 @@ export class JobStore {
   }
 
   #report(problem: RecordProblem): void {
-    if (this.#problems.some((known) => known.file === problem.file && known.reason === problem.reason)) return;
+    if (this.#problems.some((known) => known.file === problem.file && known.reason === problem.reason))
+      return;
     this.#problems.push(problem);
-    log.warn(`job record ${problem.file} is unusable: ${problem.reason}${problem.movedTo ? `; it was kept aside as ${problem.movedTo}` : "; it was left in place"}`);
+    log.warn(
+      `job record ${problem.file} is unusable: ${problem.reason}${problem.movedTo ? `; it was kept aside as ${problem.movedTo}` : "; it was left in place"}`,
+    );
   }
 
   async #write(file: string, record: JobRecord): Promise<void> {
     const existing = await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
     await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const temp = path.join(this.directory, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    const temp = path.join(
+      this.directory,
+      `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+    );
     const handle = await fs.open(temp, "wx", 0o600);
     try {
       await handle.writeFile(JSON.stringify(record, null, 2) + "\n", "utf8");
@@ -325,7 +355,8 @@ export class JobStore {
     if (text === undefined) return undefined;
     try {
       const version = z.looseObject({ version: z.number() }).safeParse(JSON.parse(text));
-      if (version.success && version.data.version > JOB_RECORD_VERSION) return `it was written by a newer fal-mcp (record version ${version.data.version})`;
+      if (version.success && version.data.version > JOB_RECORD_VERSION)
+        return `it was written by a newer fal-mcp (record version ${version.data.version})`;
     } catch {
       // A corrupt file may be replaced: the new record holds everything known.
     }
@@ -377,11 +408,13 @@ function isErrno(error: unknown, code: string): boolean {
 }
 
 function errnoCode(error: unknown): string {
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") return error.code;
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string")
+    return error.code;
   return error instanceof Error ? error.message : String(error);
 }
 
-const SECRET_KEY = /(^|_|-)(api_?key|key|token|secret|password|passwd|authorization|auth|credentials?|cookie)$/i;
+const SECRET_KEY =
+  /(^|_|-)(api_?key|key|token|secret|password|passwd|authorization|auth|credentials?|cookie)$/i;
 const MAX_STRING = 300;
 const MAX_ITEMS = 20;
 const MAX_KEYS = 50;
@@ -406,7 +439,8 @@ export function summarizeInput(value: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     const entries = Object.entries(value);
     for (const [key, item] of entries.slice(0, MAX_KEYS)) {
-      out[key] = SECRET_KEY.test(key) && item !== null && item !== "" ? "<redacted>" : summarizeInput(item, depth + 1);
+      out[key] =
+        SECRET_KEY.test(key) && item !== null && item !== "" ? "<redacted>" : summarizeInput(item, depth + 1);
     }
     if (entries.length > MAX_KEYS) out["<omitted>"] = `${entries.length - MAX_KEYS} more fields`;
     return out;

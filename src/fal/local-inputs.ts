@@ -39,7 +39,8 @@ export function localReferenceKind(value: string): Candidate["kind"] | undefined
   if (/^file:/i.test(value)) return "file-url";
   if (value.startsWith("/") || value.startsWith("~/") || value.startsWith("~\\")) return "path";
   // Windows drive paths (C:\… or C:/…) and UNC paths, meaningful only on Windows.
-  if (process.platform === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\"))) return "path";
+  if (process.platform === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\")))
+    return "path";
   return undefined;
 }
 
@@ -76,11 +77,13 @@ export async function uploadLocalInputs(
     });
     realPathOf.set(raw, checked.realPath);
     if (!byRealPath.has(checked.realPath)) {
-      const shown = kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
+      const shown =
+        kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
       byRealPath.set(checked.realPath, { reference: raw, size: checked.size, shown });
     }
   }
-  if (byRealPath.size === 0) return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
+  if (byRealPath.size === 0)
+    return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
 
   // 3. Upload each distinct file once, one after another (bandwidth, not latency, is the limit).
   const urlOf = new Map<string, string>();
@@ -89,7 +92,9 @@ export async function uploadLocalInputs(
   for (const [realPath, file] of byRealPath) {
     index++;
     const label = byRealPath.size > 1 ? ` (file ${index} of ${byRealPath.size})` : "";
-    options.onProgress?.(`Uploading ${path.basename(file.shown)} (${formatBytes(file.size)}) to fal's CDN${label}`);
+    options.onProgress?.(
+      `Uploading ${path.basename(file.shown)} (${formatBytes(file.size)}) to fal's CDN${label}`,
+    );
     const result = await uploadLocalFile(realPath, file.size, {
       fal: options.fal,
       signal: options.signal,
@@ -112,7 +117,10 @@ export async function uploadLocalInputs(
 }
 
 function tooDeep(): InvalidArgumentError {
-  return new InvalidArgumentError(`The input is nested more than ${MAX_DEPTH} levels deep.`, "Flatten the input; model inputs are rarely more than a few levels deep.");
+  return new InvalidArgumentError(
+    `The input is nested more than ${MAX_DEPTH} levels deep.`,
+    "Flatten the input; model inputs are rarely more than a few levels deep.",
+  );
 }
 
 function collect(value: unknown, found: Set<string>, depth: number): void {
@@ -138,7 +146,12 @@ function copy(value: unknown, replacements: Map<string, string>, depth: number):
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (key === "__proto__") continue;
-      Object.defineProperty(out, key, { value: copy(value[key], replacements, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: copy(value[key], replacements, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -82,7 +82,9 @@ function findComponent(components: Record<string, unknown>, kind: "input" | "out
   return (
     names.find((name) => exact.includes(name.toLowerCase())) ??
     names.find((name) => name.toLowerCase().endsWith(kind)) ??
-    (kind === "input" ? names.find((name) => /request$/i.test(name)) : names.find((name) => /response$/i.test(name) && !/queue/i.test(name)))
+    (kind === "input"
+      ? names.find((name) => /request$/i.test(name))
+      : names.find((name) => /response$/i.test(name) && !/queue/i.test(name)))
   );
 }
 
@@ -92,7 +94,8 @@ function findComponent(components: Record<string, unknown>, kind: "input" | "out
  */
 export function findIoSchemas(document: unknown, endpointId?: string): IoSchemas {
   const doc = isObject(document) ? document : {};
-  const components = isObject(doc.components) && isObject(doc.components.schemas) ? doc.components.schemas : {};
+  const components =
+    isObject(doc.components) && isObject(doc.components.schemas) ? doc.components.schemas : {};
   const paths = isObject(doc.paths) ? doc.paths : {};
   let inputRef: unknown;
   let outputRef: unknown;
@@ -106,7 +109,12 @@ export function findIoSchemas(document: unknown, endpointId?: string): IoSchemas
       inputRef = jsonSchemaAt(post.requestBody.content);
     }
     const get = item.get;
-    if (outputRef === undefined && isObject(get) && /\/requests\/\{[^}]+\}$/.test(path) && isObject(get.responses)) {
+    if (
+      outputRef === undefined &&
+      isObject(get) &&
+      /\/requests\/\{[^}]+\}$/.test(path) &&
+      isObject(get.responses)
+    ) {
       const ok = get.responses["200"];
       if (isObject(ok)) outputRef = jsonSchemaAt(ok.content);
     }
@@ -133,7 +141,11 @@ function primitiveTypes(schema: Json): string[] {
 }
 
 function isNullSchema(schema: unknown): boolean {
-  return isObject(schema) && (schema.type === "null" || (Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === null));
+  return (
+    isObject(schema) &&
+    (schema.type === "null" ||
+      (Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === null))
+  );
 }
 
 function variantsOf(schema: Json): unknown[] | undefined {
@@ -149,14 +161,17 @@ export function describeType(schema: unknown, components: Record<string, unknown
   if (!resolved) return isObject(schema) && refName(schema.$ref) ? (refName(schema.$ref) ?? "object") : "any";
   const variants = variantsOf(resolved);
   if (variants) {
-    const parts = variants.filter((variant) => !isNullSchema(variant)).map((variant) => describeType(variant, components, depth));
+    const parts = variants
+      .filter((variant) => !isNullSchema(variant))
+      .map((variant) => describeType(variant, components, depth));
     const unique = [...new Set(parts)];
     return unique.length > 0 ? unique.join(" | ") : "null";
   }
   if (resolved.const !== undefined) return JSON.stringify(resolved.const);
   const types = primitiveTypes(resolved).filter((type) => type !== "null");
   if (Array.isArray(resolved.enum)) {
-    const valueType = types[0] ?? (typeof resolved.enum.find((value) => value !== null) === "number" ? "number" : "string");
+    const valueType =
+      types[0] ?? (typeof resolved.enum.find((value) => value !== null) === "number" ? "number" : "string");
     return `${valueType} enum`;
   }
   if (types.includes("array") || resolved.items !== undefined) {
@@ -170,7 +185,8 @@ export function describeType(schema: unknown, components: Record<string, unknown
         .join(", ");
       return `object {${inner}}`;
     }
-    if (isObject(resolved.additionalProperties)) return `object (map of ${describeType(resolved.additionalProperties, components, depth + 1)})`;
+    if (isObject(resolved.additionalProperties))
+      return `object (map of ${describeType(resolved.additionalProperties, components, depth + 1)})`;
     return "object";
   }
   if (types.length > 0) return types.join(" | ");
@@ -181,7 +197,9 @@ export function describeType(schema: unknown, components: Record<string, unknown
 export function orderedProperties(schema: Json): [string, unknown][] {
   const properties = isObject(schema.properties) ? schema.properties : {};
   const order = Array.isArray(schema["x-fal-order-properties"])
-    ? schema["x-fal-order-properties"].filter((name): name is string => typeof name === "string" && name in properties)
+    ? schema["x-fal-order-properties"].filter(
+        (name): name is string => typeof name === "string" && name in properties,
+      )
     : [];
   const rest = Object.keys(properties).filter((name) => !order.includes(name));
   return [...order, ...rest].map((name) => [name, properties[name]]);
@@ -192,14 +210,18 @@ function numberOf(value: unknown): number | undefined {
 }
 
 /** Every enum value reachable through anyOf/oneOf (image_size presets sit in one variant). */
-function collectEnum(schema: Json, components: Record<string, unknown>): (string | number | boolean)[] | undefined {
+function collectEnum(
+  schema: Json,
+  components: Record<string, unknown>,
+): (string | number | boolean)[] | undefined {
   const values: (string | number | boolean)[] = [];
   const visit = (node: unknown, depth: number): void => {
     const resolved = deref(node, components);
     if (!resolved || depth > 4) return;
     if (Array.isArray(resolved.enum)) {
       for (const value of resolved.enum) {
-        if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") values.push(value);
+        if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+          values.push(value);
       }
     }
     for (const variant of variantsOf(resolved) ?? []) visit(variant, depth + 1);
@@ -221,12 +243,18 @@ function oneLine(text: string, max = DESCRIPTION_CHARS): string {
   return clean.length <= max ? clean : `${clean.slice(0, max - 1).trimEnd()}…`;
 }
 
-export function summarizeField(name: string, schema: unknown, required: boolean, components: Record<string, unknown>): FieldSummary {
+export function summarizeField(
+  name: string,
+  schema: unknown,
+  required: boolean,
+  components: Record<string, unknown>,
+): FieldSummary {
   const resolved = deref(schema, components) ?? {};
   const main = mainVariant(resolved, components);
   const summary: FieldSummary = { name, type: describeType(schema, components), required };
   const variants = variantsOf(resolved);
-  if (variants?.some(isNullSchema) || primitiveTypes(resolved).includes("null") || resolved.nullable === true) summary.nullable = true;
+  if (variants?.some(isNullSchema) || primitiveTypes(resolved).includes("null") || resolved.nullable === true)
+    summary.nullable = true;
   if (resolved.default !== undefined) summary.default = resolved.default;
   const values = collectEnum(resolved, components);
   if (values) summary.enum = values;
@@ -238,27 +266,43 @@ export function summarizeField(name: string, schema: unknown, required: boolean,
   const maxItems = numberOf(main.maxItems);
   if (minItems !== undefined) summary.min_items = minItems;
   if (maxItems !== undefined) summary.max_items = maxItems;
-  const description = typeof resolved.description === "string" ? resolved.description : typeof resolved.title === "string" && resolved.title !== name ? resolved.title : undefined;
+  const description =
+    typeof resolved.description === "string"
+      ? resolved.description
+      : typeof resolved.title === "string" && resolved.title !== name
+        ? resolved.title
+        : undefined;
   if (description) summary.description = oneLine(description);
   if (/_urls$/.test(name)) summary.accepts = MEDIA_URLS_HINT;
   else if (/_url$/.test(name)) summary.accepts = MEDIA_URL_HINT;
-  if (Array.isArray(resolved.examples) && resolved.examples.length > 0) summary.example = resolved.examples[0];
+  if (Array.isArray(resolved.examples) && resolved.examples.length > 0)
+    summary.example = resolved.examples[0];
   else if (resolved.example !== undefined) summary.example = resolved.example;
   return summary;
 }
 
 /** Per-field summaries of an object schema, in display order. */
-export function summarizeObject(schema: Json | undefined, components: Record<string, unknown>): FieldSummary[] {
+export function summarizeObject(
+  schema: Json | undefined,
+  components: Record<string, unknown>,
+): FieldSummary[] {
   if (!schema) return [];
-  const required = new Set(Array.isArray(schema.required) ? schema.required.filter((n): n is string => typeof n === "string") : []);
-  return orderedProperties(schema).map(([name, value]) => summarizeField(name, value, required.has(name), components));
+  const required = new Set(
+    Array.isArray(schema.required) ? schema.required.filter((n): n is string => typeof n === "string") : [],
+  );
+  return orderedProperties(schema).map(([name, value]) =>
+    summarizeField(name, value, required.has(name), components),
+  );
 }
 
 /**
  * A copy of `schema` with every `$ref` inlined. A reference back into a schema that is being
  * inlined (a cycle) stays a `$ref`; its name is reported so the caller can attach the component.
  */
-export function inlineRefs(schema: unknown, components: Record<string, unknown>): { schema: unknown; unresolved: string[] } {
+export function inlineRefs(
+  schema: unknown,
+  components: Record<string, unknown>,
+): { schema: unknown; unresolved: string[] } {
   const unresolved = new Set<string>();
   const walk = (node: unknown, stack: string[]): unknown => {
     if (Array.isArray(node)) return node.map((item) => walk(item, stack));
@@ -282,7 +326,10 @@ export function inlineRefs(schema: unknown, components: Record<string, unknown>)
 }
 
 /** The components a set of unresolved names needs, following their own references. */
-export function componentsFor(names: readonly string[], components: Record<string, unknown>): Record<string, unknown> {
+export function componentsFor(
+  names: readonly string[],
+  components: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const queue = [...names];
   while (queue.length > 0) {
@@ -301,7 +348,7 @@ export function componentsFor(names: readonly string[], components: Record<strin
 }
 
 function formatValue(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
@@ -314,8 +361,10 @@ export function formatField(field: FieldSummary): string {
   const details: string[] = [];
   if (field.description) details.push(field.description.replace(/\.?$/, "."));
   if (field.enum) details.push(`One of: ${field.enum.map((value) => String(value)).join(", ")}.`);
-  if (field.minimum !== undefined || field.maximum !== undefined) details.push(`Range ${field.minimum ?? "…"}–${field.maximum ?? "…"}.`);
-  if (field.min_items !== undefined || field.max_items !== undefined) details.push(`Items ${field.min_items ?? 0}–${field.max_items ?? "…"}.`);
+  if (field.minimum !== undefined || field.maximum !== undefined)
+    details.push(`Range ${field.minimum ?? "…"}–${field.maximum ?? "…"}.`);
+  if (field.min_items !== undefined || field.max_items !== undefined)
+    details.push(`Items ${field.min_items ?? 0}–${field.max_items ?? "…"}.`);
   if (field.default !== undefined) details.push(`Default ${formatValue(field.default)}.`);
   if (field.accepts) details.push(`Accepts ${field.accepts}.`);
   return details.length > 0 ? `${parts[0]}: ${details.join(" ")}` : (parts[0] ?? "");

@@ -12,21 +12,24 @@ export interface UnitPrice {
 
 /** fal's pricing answer. `prices` is required, so an answer of another shape is an error, not "no price". */
 export const pricesResponseSchema = z.looseObject({
-  prices: z
-    .array(
-      z.looseObject({
-        endpoint_id: z.string().nullish(),
-        unit_price: z.union([z.number(), z.string()]).nullish(),
-        unit: z.string().nullish(),
-        currency: z.string().nullish(),
-      }),
-    ),
+  prices: z.array(
+    z.looseObject({
+      endpoint_id: z.string().nullish(),
+      unit_price: z.union([z.number(), z.string()]).nullish(),
+      unit: z.string().nullish(),
+      currency: z.string().nullish(),
+    }),
+  ),
   next_cursor: z.string().nullish(),
   has_more: z.boolean().nullish(),
 });
 
 /** Reads fal's pricing answer leniently: entries without an id or a numeric price are skipped. */
-export function parsePrices(data: z.output<typeof pricesResponseSchema>): { prices: UnitPrice[]; next_cursor: string | null; has_more: boolean } {
+export function parsePrices(data: z.output<typeof pricesResponseSchema>): {
+  prices: UnitPrice[];
+  next_cursor: string | null;
+  has_more: boolean;
+} {
   const prices: UnitPrice[] = [];
   for (const entry of data.prices) {
     const price = typeof entry.unit_price === "string" ? Number(entry.unit_price) : entry.unit_price;
@@ -60,7 +63,11 @@ export function roundMoney(value: number): number {
 }
 
 /** Prices in the order asked, with `unit_price × quantity` estimates when a quantity is given. */
-export function buildPriceReport(endpointIds: readonly string[], prices: readonly UnitPrice[], quantity?: number): PriceReport {
+export function buildPriceReport(
+  endpointIds: readonly string[],
+  prices: readonly UnitPrice[],
+  quantity?: number,
+): PriceReport {
   const byId = new Map(prices.map((price) => [price.endpoint_id, price]));
   const lines: PriceLine[] = [];
   const notFound: string[] = [];
@@ -70,18 +77,23 @@ export function buildPriceReport(endpointIds: readonly string[], prices: readonl
       notFound.push(id);
       continue;
     }
-    lines.push(quantity === undefined ? { ...price } : { ...price, estimated_cost: roundMoney(price.unit_price * quantity) });
+    lines.push(
+      quantity === undefined
+        ? { ...price }
+        : { ...price, estimated_cost: roundMoney(price.unit_price * quantity) },
+    );
   }
   const report: PriceReport = {
     prices: lines,
     not_found: notFound,
-    note:
-      "fal lists one unit price per endpoint; variants priced by resolution, duration, audio or mode are not expressed, so estimates are approximate. Prices may reflect your account's discounts.",
+    note: "fal lists one unit price per endpoint; variants priced by resolution, duration, audio or mode are not expressed, so estimates are approximate. Prices may reflect your account's discounts.",
   };
   const currencies = new Set(lines.map((line) => line.currency));
   if (currencies.size === 1) report.currency = lines[0]?.currency;
   if (quantity !== undefined && currencies.size === 1) {
-    report.total_estimated_cost = roundMoney(lines.reduce((sum, line) => sum + (line.estimated_cost ?? 0), 0));
+    report.total_estimated_cost = roundMoney(
+      lines.reduce((sum, line) => sum + (line.estimated_cost ?? 0), 0),
+    );
     if (lines.length > 1) report.note += ` The total assumes ${quantity} units of each endpoint.`;
   }
   return report;
@@ -89,7 +101,10 @@ export function buildPriceReport(endpointIds: readonly string[], prices: readonl
 
 /** `$0.025 per image` */
 export function formatPrice(price: UnitPrice): string {
-  const amount = price.currency === "USD" ? `$${formatNumber(price.unit_price)}` : `${formatNumber(price.unit_price)} ${price.currency}`;
+  const amount =
+    price.currency === "USD"
+      ? `$${formatNumber(price.unit_price)}`
+      : `${formatNumber(price.unit_price)} ${price.currency}`;
   return `${amount} per ${price.unit}`;
 }
 

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { AmbiguousSubmitError, FalApiError, FalNetworkError, FalResponseError, FalValidationError, JobFailedError, NotFoundError, type FalFieldError } from "../errors.js";
+import {
+  AmbiguousSubmitError,
+  FalApiError,
+  FalNetworkError,
+  FalResponseError,
+  FalValidationError,
+  JobFailedError,
+  NotFoundError,
+  type FalFieldError,
+} from "../errors.js";
 import { SubmitNotConfirmedError } from "./client.js";
 import { apiErrorFrom, defaultSleep } from "./http.js";
 import type { Fal } from "./index.js";
@@ -110,7 +119,11 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
       AMBIGUOUS_NEXT_STEP,
     );
   }
-  return { requestId: parsed.data.request_id, status: parsed.data.status ?? "IN_QUEUE", queuePosition: parsed.data.queue_position ?? undefined };
+  return {
+    requestId: parsed.data.request_id,
+    status: parsed.data.status ?? "IN_QUEUE",
+    queuePosition: parsed.data.queue_position ?? undefined,
+  };
 }
 
 const AMBIGUOUS_NEXT_STEP =
@@ -123,7 +136,10 @@ function submitError(error: unknown, endpointId: string, timedOut: boolean): Err
       return apiErrorFrom(429, new Headers(), error.bodyText ?? "", `the submit to ${endpointId}`);
     }
     const what = timedOut ? "fal did not answer the submit in time" : error.message;
-    return new AmbiguousSubmitError(`The job for ${endpointId} may or may not have been created: ${what}.`, AMBIGUOUS_NEXT_STEP);
+    return new AmbiguousSubmitError(
+      `The job for ${endpointId} may or may not have been created: ${what}.`,
+      AMBIGUOUS_NEXT_STEP,
+    );
   }
   const mapped = mapClientError(error, `the submit to ${endpointId}`);
   if (mapped) return mapped;
@@ -141,7 +157,8 @@ export function mapClientError(error: unknown, what: string): FalApiError | unde
   const headers = new Headers();
   if (parsed.data.requestId) headers.set("x-fal-request-id", parsed.data.requestId);
   const body = parsed.data.body;
-  const text = body === undefined ? (parsed.data.message ?? "") : typeof body === "string" ? body : JSON.stringify(body);
+  const text =
+    body === undefined ? (parsed.data.message ?? "") : typeof body === "string" ? body : JSON.stringify(body);
   return apiErrorFrom(parsed.data.status, headers, text, what);
 }
 
@@ -157,7 +174,10 @@ export interface JobRef {
  * on 500), which overran run_model's wait budget and hid fal's real answer behind a timeout. Ours
  * applies the one network policy (budget, backoff with jitter, Retry-After) and keeps the cause.
  */
-export async function getQueueStatus(fal: Fal, ref: JobRef & { logs?: boolean; timeoutMs?: number }): Promise<QueueStatus> {
+export async function getQueueStatus(
+  fal: Fal,
+  ref: JobRef & { logs?: boolean; timeoutMs?: number },
+): Promise<QueueStatus> {
   const key = fal.requireKey("Checking a job");
   const what = `the status of job ${ref.requestId}`;
   try {
@@ -187,17 +207,25 @@ export async function getQueueStatus(fal: Fal, ref: JobRef & { logs?: boolean; t
 export function parseStatus(answer: unknown): QueueStatus {
   const parsed = statusSchema.safeParse(answer);
   if (!parsed.success) {
-    throw new FalResponseError(`fal answered a status read in an unexpected shape (${parsed.error.issues[0]?.message ?? "unknown"}).`);
+    throw new FalResponseError(
+      `fal answered a status read in an unexpected shape (${parsed.error.issues[0]?.message ?? "unknown"}).`,
+    );
   }
   const data = parsed.data;
   const logs: QueueLogLine[] = [];
   for (const entry of data.logs ?? []) {
     const line = logSchema.safeParse(entry);
     if (!line.success) continue;
-    const message = typeof line.data.message === "string" ? line.data.message : JSON.stringify(line.data.message);
+    const message =
+      typeof line.data.message === "string" ? line.data.message : JSON.stringify(line.data.message);
     logs.push({ message, level: line.data.level ?? undefined, timestamp: line.data.timestamp ?? undefined });
   }
-  const error = data.error === undefined || data.error === null ? undefined : typeof data.error === "string" ? data.error : JSON.stringify(data.error);
+  const error =
+    data.error === undefined || data.error === null
+      ? undefined
+      : typeof data.error === "string"
+        ? data.error
+        : JSON.stringify(data.error);
   return {
     status: data.status,
     queuePosition: data.queue_position ?? undefined,
@@ -238,7 +266,10 @@ export async function getQueueResult(fal: Fal, ref: JobRef): Promise<ResultAnswe
     });
     const units = Number(response.headers.get("x-fal-billable-units") ?? "");
     const header = response.headers.get("x-fal-billable-units");
-    return { output: response.data, billableUnits: header !== null && header.trim() !== "" && Number.isFinite(units) ? units : undefined };
+    return {
+      output: response.data,
+      billableUnits: header !== null && header.trim() !== "" && Number.isFinite(units) ? units : undefined,
+    };
   } catch (error) {
     throw resultError(error, ref);
   }
@@ -262,12 +293,17 @@ function resultError(error: unknown, ref: JobRef): unknown {
       "fal keeps a result for 1 hour (6 minutes when it is 10 KB or more). If the job finished earlier, its output may still be in fal's request history (https://fal.ai/dashboard/requests).",
     );
   }
-  if (error.status === 400 && error.errorType === undefined && /not\s*(yet\s*)?(completed|finished|ready)|in.?progress|in.?queue/i.test(error.message)) {
+  if (
+    error.status === 400 &&
+    error.errorType === undefined &&
+    /not\s*(yet\s*)?(completed|finished|ready)|in.?progress|in.?queue/i.test(error.message)
+  ) {
     return new FalApiError({
       status: 400,
       requestId: ref.requestId,
       message: `Job ${ref.requestId} has not completed yet, so it has no result.`,
-      nextStep: 'Call check_job with action "status" to see how far it is, and ask for the result once it says COMPLETED.',
+      nextStep:
+        'Call check_job with action "status" to see how far it is, and ask for the result once it says COMPLETED.',
     });
   }
   // A 5xx without a model error type is fal's infrastructure, not the job: report it as such.
@@ -312,20 +348,28 @@ export async function cancelQueueJob(fal: Fal, ref: JobRef): Promise<CancelOutco
   const timeout = AbortSignal.timeout(fal.config.requestTimeoutMs);
   const signal = ref.signal ? AbortSignal.any([ref.signal, timeout]) : timeout;
   try {
-    await untilAborted(client.queue.cancel(ref.endpointId, { requestId: ref.requestId, abortSignal: signal }), signal);
+    await untilAborted(
+      client.queue.cancel(ref.endpointId, { requestId: ref.requestId, abortSignal: signal }),
+      signal,
+    );
     return "CANCELLATION_REQUESTED";
   } catch (error) {
     const parsed = clientApiErrorSchema.safeParse(error);
     if (parsed.success) {
       const body = z.looseObject({ status: z.string().nullish() }).safeParse(parsed.data.body);
       const said = body.success ? body.data.status : undefined;
-      if (said === "ALREADY_COMPLETED" || (parsed.data.status === 400 && said !== "NOT_FOUND")) return "ALREADY_COMPLETED";
+      if (said === "ALREADY_COMPLETED" || (parsed.data.status === 400 && said !== "NOT_FOUND"))
+        return "ALREADY_COMPLETED";
       if (said === "NOT_FOUND" || parsed.data.status === 404) return "NOT_FOUND";
     }
     const mapped = mapClientError(error, `cancelling job ${ref.requestId}`);
     if (mapped) throw mapped;
-    if (timeout.aborted) throw new FalNetworkError(`Cancelling job ${ref.requestId}: fal did not answer in time.`, "timeout");
-    throw new FalNetworkError(`Cancelling job ${ref.requestId}: the connection to fal failed (${describe(error)}).`, "connection");
+    if (timeout.aborted)
+      throw new FalNetworkError(`Cancelling job ${ref.requestId}: fal did not answer in time.`, "timeout");
+    throw new FalNetworkError(
+      `Cancelling job ${ref.requestId}: the connection to fal failed (${describe(error)}).`,
+      "connection",
+    );
   }
 }
 
@@ -408,7 +452,8 @@ export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOu
 /** Errors worth another status read: network trouble, timeouts, 429, 5xx, unreadable bodies. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof FalNetworkError || error instanceof FalResponseError) return true;
-  if (error instanceof FalApiError) return error.status === 408 || error.status === 429 || error.status >= 500;
+  if (error instanceof FalApiError)
+    return error.status === 408 || error.status === 429 || error.status >= 500;
   return false;
 }
 

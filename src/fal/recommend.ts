@@ -33,8 +33,10 @@ export interface CategoryInference {
 // An existing picture the task refers to ("this photo", "my selfie", "from an image").
 const EXISTING_IMAGE =
   /\b(?:this|that|these|my|our|an? existing|uploaded|attached|given|input|source|from (?:an?|my|this|the|a))\s+(?:\w+\s+)?(?:image|images|photo|photos|picture|pictures|pic|pics|selfie|portrait|still|drawing|screenshot|logo|png|jpe?g)\b|\bimage[- ]to[- ]|\bfrom (?:an? )?(?:image|photo|picture)\b/;
-const EXISTING_VIDEO = /\b(?:this|that|my|our|the|your|an? existing|uploaded|attached|given|input|source)\s+(?:\w+\s+)?(?:video|clip|footage|movie)\b|\bvideo[- ]to[- ]video\b/;
-const IMAGE_WORD = /\b(?:image|images|photo|photos|picture|pictures|pic|selfie|portrait|still|drawing|screenshot)\b/;
+const EXISTING_VIDEO =
+  /\b(?:this|that|my|our|the|your|an? existing|uploaded|attached|given|input|source)\s+(?:\w+\s+)?(?:video|clip|footage|movie)\b|\bvideo[- ]to[- ]video\b/;
+const IMAGE_WORD =
+  /\b(?:image|images|photo|photos|picture|pictures|pic|selfie|portrait|still|drawing|screenshot)\b/;
 
 interface Rule {
   category: Category | ((task: string) => Category);
@@ -43,18 +45,48 @@ interface Rule {
 
 // First match wins: the more specific intents come first.
 const RULES: Rule[] = [
-  { category: "training", pattern: /\b(?:train(?:ing)?\s+(?:an?\s+|my\s+|own\s+)?(?:lora|model|style)|fine[- ]?tun\w*|dreambooth|lora training|train a lora)\b/ },
-  { category: "speech-to-text", pattern: /\b(?:transcrib\w*|transcription|speech[- ]to[- ]text|stt|subtitles?\s+(?:for|from)|dictation|diariz\w*|what (?:is|was) said)\b/ },
+  {
+    category: "training",
+    pattern:
+      /\b(?:train(?:ing)?\s+(?:an?\s+|my\s+|own\s+)?(?:lora|model|style)|fine[- ]?tun\w*|dreambooth|lora training|train a lora)\b/,
+  },
+  {
+    category: "speech-to-text",
+    pattern:
+      /\b(?:transcrib\w*|transcription|speech[- ]to[- ]text|stt|subtitles?\s+(?:for|from)|dictation|diariz\w*|what (?:is|was) said)\b/,
+  },
   {
     category: "text-to-speech",
-    pattern: /\b(?:read (?:this|it|that|the \w+)?\s*(?:aloud|out loud|out)|aloud|out loud|voice[- ]?over|narrat\w*|text[- ]to[- ]speech|tts|speak|say (?:this|it)|spoken|audiobook)\b/,
+    pattern:
+      /\b(?:read (?:this|it|that|the \w+)?\s*(?:aloud|out loud|out)|aloud|out loud|voice[- ]?over|narrat\w*|text[- ]to[- ]speech|tts|speak|say (?:this|it)|spoken|audiobook)\b/,
   },
-  { category: (task) => (IMAGE_WORD.test(task) || /\bfrom (?:a|an|my|this)\b/.test(task) ? "image-to-3d" : "text-to-3d"), pattern: /\b(?:3d|3-d|mesh|glb|obj model|three[- ]dimensional)\b/ },
-  { category: "text-to-audio", pattern: /\b(?:music|song|songs|soundtrack|sound effects?|sfx|jingle|beat|melody|ambient sound|audio clip|foley)\b/ },
-  { category: "audio-to-audio", pattern: /\b(?:denois\w*|remove (?:the )?noise|voice (?:changer|conversion|clone|cloning)|change (?:the|my) voice|separate (?:the )?(?:vocals|stems)|stem separation)\b/ },
-  { category: "video-to-video", pattern: /\b(?:upscale|restyle|edit|enhance|extend|retime|interpolate|lip ?sync)\s+(?:this|that|my|the|a)\s+(?:\w+\s+)?(?:video|clip|footage)\b|\bvideo[- ]to[- ]video\b/ },
   {
-    category: (task) => (EXISTING_VIDEO.test(task) ? "video-to-video" : EXISTING_IMAGE.test(task) || /\banimat\w*\b/.test(task) ? "image-to-video" : "text-to-video"),
+    category: (task) =>
+      IMAGE_WORD.test(task) || /\bfrom (?:a|an|my|this)\b/.test(task) ? "image-to-3d" : "text-to-3d",
+    pattern: /\b(?:3d|3-d|mesh|glb|obj model|three[- ]dimensional)\b/,
+  },
+  {
+    category: "text-to-audio",
+    pattern:
+      /\b(?:music|song|songs|soundtrack|sound effects?|sfx|jingle|beat|melody|ambient sound|audio clip|foley)\b/,
+  },
+  {
+    category: "audio-to-audio",
+    pattern:
+      /\b(?:denois\w*|remove (?:the )?noise|voice (?:changer|conversion|clone|cloning)|change (?:the|my) voice|separate (?:the )?(?:vocals|stems)|stem separation)\b/,
+  },
+  {
+    category: "video-to-video",
+    pattern:
+      /\b(?:upscale|restyle|edit|enhance|extend|retime|interpolate|lip ?sync)\s+(?:this|that|my|the|a)\s+(?:\w+\s+)?(?:video|clip|footage)\b|\bvideo[- ]to[- ]video\b/,
+  },
+  {
+    category: (task) =>
+      EXISTING_VIDEO.test(task)
+        ? "video-to-video"
+        : EXISTING_IMAGE.test(task) || /\banimat\w*\b/.test(task)
+          ? "image-to-video"
+          : "text-to-video",
     pattern: /\b(?:video|videos|animat\w*|clip|movie|film|footage|motion|cinematic shot|gif)\b/,
   },
   {
@@ -65,7 +97,8 @@ const RULES: Rule[] = [
   { category: "image-to-image", pattern: EXISTING_IMAGE },
   {
     category: "text-to-image",
-    pattern: /\b(?:image|images|picture|pictures|logo|photo|photos|illustration|poster|drawing|painting|icon|portrait|wallpaper|artwork|render|sticker|avatar|sketch|banner|thumbnail|text[- ]to[- ]image)\b/,
+    pattern:
+      /\b(?:image|images|picture|pictures|logo|photo|photos|illustration|poster|drawing|painting|icon|portrait|wallpaper|artwork|render|sticker|avatar|sketch|banner|thumbnail|text[- ]to[- ]image)\b/,
   },
 ];
 
@@ -91,7 +124,14 @@ const TASK_STOP_WORDS = new Set(
 
 /** Content words of a task, lower-cased, without stop words and duplicates. */
 export function taskKeywords(task: string): string[] {
-  return [...new Set(task.toLowerCase().split(/[^a-z0-9]+/).filter((word) => word.length > 1 && !TASK_STOP_WORDS.has(word)))];
+  return [
+    ...new Set(
+      task
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter((word) => word.length > 1 && !TASK_STOP_WORDS.has(word)),
+    ),
+  ];
 }
 
 /** A crude stem so "animate" meets "animation" and "upscale" meets "upscaler". */
@@ -125,10 +165,14 @@ export function rankModels(candidates: readonly CatalogModel[], options: RankOpt
   // Recency as a rank among the candidates: the newest gets the full bonus.
   const dated = models.filter((model) => model.date && !Number.isNaN(Date.parse(model.date)));
   dated.sort((a, b) => Date.parse(b.date ?? "") - Date.parse(a.date ?? ""));
-  const recencyRank = new Map(dated.map((model, index) => [model.endpoint_id, dated.length > 1 ? 1 - index / (dated.length - 1) : 1]));
+  const recencyRank = new Map(
+    dated.map((model, index) => [model.endpoint_id, dated.length > 1 ? 1 - index / (dated.length - 1) : 1]),
+  );
   // Words naming the category itself ("video" for text-to-video) match every candidate: no signal.
   const categoryWords = new Set(options.category?.split("-") ?? []);
-  const stems = options.keywords.filter((word) => !categoryWords.has(word) && !categoryWords.has(stem(word))).map((word) => ({ word, stem: stem(word) }));
+  const stems = options.keywords
+    .filter((word) => !categoryWords.has(word) && !categoryWords.has(stem(word)))
+    .map((word) => ({ word, stem: stem(word) }));
 
   const ranked = models.map((model, index) => {
     const name = model.display_name.toLowerCase();
@@ -158,8 +202,17 @@ export function rankModels(candidates: readonly CatalogModel[], options: RankOpt
     if (model.kind === "training" && options.category !== "training") score -= 3;
 
     const reasons: string[] = [];
-    if (model.category) reasons.push(inCategory && options.categoryNote ? `${model.category} (${options.categoryNote})` : model.category);
-    if (matched.length > 0) reasons.push(`matches ${matched.slice(0, 4).map((word) => `'${word}'`).join(", ")}`);
+    if (model.category)
+      reasons.push(
+        inCategory && options.categoryNote ? `${model.category} (${options.categoryNote})` : model.category,
+      );
+    if (matched.length > 0)
+      reasons.push(
+        `matches ${matched
+          .slice(0, 4)
+          .map((word) => `'${word}'`)
+          .join(", ")}`,
+      );
     if (model.highlighted) reasons.push("highlighted by fal");
     if (model.pinned) reasons.push("pinned by fal");
     if (recency >= 0.75 && model.date) reasons.push(`recent (${model.date.slice(0, 7)})`);

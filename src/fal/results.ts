@@ -1,7 +1,15 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
-import { DownloadError, downloadToBuffer, downloadToFile, extensionFor, isInside, sanitizeName, urlExtension } from "./download.js";
+import {
+  DownloadError,
+  downloadToBuffer,
+  downloadToFile,
+  extensionFor,
+  isInside,
+  sanitizeName,
+  urlExtension,
+} from "./download.js";
 import type { JobFileEntry } from "./job-store.js";
 import type { Fal } from "./index.js";
 import { LocalFileError } from "../errors.js";
@@ -35,11 +43,53 @@ export interface ResultFile {
 }
 
 const MEDIA_EXTENSIONS = new Set([
-  "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "avif", "heic", "svg", "ico", "exr",
-  "mp4", "webm", "mov", "mkv", "avi", "m4v", "gifv",
-  "mp3", "wav", "ogg", "flac", "m4a", "aac", "opus", "weba",
-  "glb", "gltf", "obj", "fbx", "stl", "ply", "usdz", "splat",
-  "zip", "tar", "safetensors", "ckpt", "pt", "bin", "json", "txt", "srt", "vtt", "pdf",
+  "png",
+  "jpg",
+  "jpeg",
+  "webp",
+  "gif",
+  "bmp",
+  "tif",
+  "tiff",
+  "avif",
+  "heic",
+  "svg",
+  "ico",
+  "exr",
+  "mp4",
+  "webm",
+  "mov",
+  "mkv",
+  "avi",
+  "m4v",
+  "gifv",
+  "mp3",
+  "wav",
+  "ogg",
+  "flac",
+  "m4a",
+  "aac",
+  "opus",
+  "weba",
+  "glb",
+  "gltf",
+  "obj",
+  "fbx",
+  "stl",
+  "ply",
+  "usdz",
+  "splat",
+  "zip",
+  "tar",
+  "safetensors",
+  "ckpt",
+  "pt",
+  "bin",
+  "json",
+  "txt",
+  "srt",
+  "vtt",
+  "pdf",
 ]);
 
 const MAX_WALK_NODES = 50_000;
@@ -61,7 +111,14 @@ export function extractMedia(output: unknown): MediaRef[] {
   const walk = (value: unknown, field: string, key: string) => {
     if (++visited > MAX_WALK_NODES) return;
     if (typeof value === "string") {
-      if (looksLikeMediaUrl(value, key)) add({ url: value, field, contentType: dataUriType(value) ?? lookupType(value), size: undefined, fileName: undefined });
+      if (looksLikeMediaUrl(value, key))
+        add({
+          url: value,
+          field,
+          contentType: dataUriType(value) ?? lookupType(value),
+          size: undefined,
+          fileName: undefined,
+        });
       return;
     }
     if (Array.isArray(value)) {
@@ -72,8 +129,10 @@ export function extractMedia(output: unknown): MediaRef[] {
     const record: Record<string, unknown> = Object.fromEntries(Object.entries(value));
     const url = record.url;
     if (typeof url === "string" && isFetchable(url)) {
-      const contentType = typeof record.content_type === "string" && record.content_type ? record.content_type : undefined;
-      const fileName = typeof record.file_name === "string" && record.file_name ? record.file_name : undefined;
+      const contentType =
+        typeof record.content_type === "string" && record.content_type ? record.content_type : undefined;
+      const fileName =
+        typeof record.file_name === "string" && record.file_name ? record.file_name : undefined;
       if (contentType || fileName || hasMediaExtension(url) || url.startsWith("data:")) {
         add({
           url,
@@ -100,7 +159,10 @@ function isFetchable(url: string): boolean {
 function looksLikeMediaUrl(value: string, key: string): boolean {
   if (/^data:(image|video|audio|model|application)\/[^,]*,/i.test(value)) return true;
   if (!/^https?:\/\//i.test(value)) return false;
-  return hasMediaExtension(value) || /(^|_)(url|image|video|audio|file|mesh|model)$/i.test(key) && /fal\.media\//i.test(value);
+  return (
+    hasMediaExtension(value) ||
+    (/(^|_)(url|image|video|audio|file|mesh|model)$/i.test(key) && /fal\.media\//i.test(value))
+  );
 }
 
 function hasMediaExtension(url: string): boolean {
@@ -121,7 +183,12 @@ function dataUriType(url: string): string | undefined {
 }
 
 /** `<YYYY-MM-DD>_<endpoint-slug>_<request-id-prefix>_<n>`: sortable, readable, unique per job. */
-export function outputBaseName(options: { date: Date; endpointId: string; requestId: string; index: number }): string {
+export function outputBaseName(options: {
+  date: Date;
+  endpointId: string;
+  requestId: string;
+  index: number;
+}): string {
   const day = options.date.toISOString().slice(0, 10);
   const slug = sanitizeName(options.endpointId.replace(/\//g, "-"), 60);
   const prefix = sanitizeName(options.requestId, 40).slice(0, 8);
@@ -171,11 +238,35 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
   return results;
 }
 
-async function saveOne(options: SaveOptions, file: MediaRef, index: number, directory: string, date: Date): Promise<ResultFile> {
-  const base: ResultFile = { url: file.url, field: file.field, content_type: file.contentType ?? null, size: file.size ?? null, path: null, error: null };
+async function saveOne(
+  options: SaveOptions,
+  file: MediaRef,
+  index: number,
+  directory: string,
+  date: Date,
+): Promise<ResultFile> {
+  const base: ResultFile = {
+    url: file.url,
+    field: file.field,
+    content_type: file.contentType ?? null,
+    size: file.size ?? null,
+    path: null,
+    error: null,
+  };
   const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
-  if (reused) return { ...base, path: reused.path, size: reused.size, content_type: base.content_type ?? reused.content_type ?? null };
-  const baseName = outputBaseName({ date, endpointId: options.endpointId, requestId: options.requestId, index });
+  if (reused)
+    return {
+      ...base,
+      path: reused.path,
+      size: reused.size,
+      content_type: base.content_type ?? reused.content_type ?? null,
+    };
+  const baseName = outputBaseName({
+    date,
+    endpointId: options.endpointId,
+    requestId: options.requestId,
+    index,
+  });
   try {
     if (file.url.startsWith("data:")) return { ...base, ...(await saveDataUri(file, directory, baseName)) };
     const saved = await downloadToFile({
@@ -188,14 +279,28 @@ async function saveOne(options: SaveOptions, file: MediaRef, index: number, dire
       stallTimeoutMs: options.fal.config.stallTimeoutMs,
       signal: options.signal,
     });
-    return { ...base, path: saved.path, size: saved.size, content_type: base.content_type ?? saved.contentType ?? null };
+    return {
+      ...base,
+      path: saved.path,
+      size: saved.size,
+      content_type: base.content_type ?? saved.contentType ?? null,
+    };
   } catch (error) {
-    const reason = error instanceof DownloadError ? error.message : `could not save it (${error instanceof Error ? error.message : String(error)})`;
+    const reason =
+      error instanceof DownloadError
+        ? error.message
+        : `could not save it (${error instanceof Error ? error.message : String(error)})`;
     return { ...base, error: reason };
   }
 }
 
-async function reusable(previous: SaveOptions["previous"], url: string, field: string, contentType: string | undefined, directory: string): Promise<{ path: string; size: number; content_type: string | null | undefined } | undefined> {
+async function reusable(
+  previous: SaveOptions["previous"],
+  url: string,
+  field: string,
+  contentType: string | undefined,
+  directory: string,
+): Promise<{ path: string; size: number; content_type: string | null | undefined } | undefined> {
   const key = recordUrl(url, contentType);
   const entry = previous?.find((item) => item.url === key && item.field === field && item.path);
   if (!entry?.path || !isInside(directory, entry.path)) return undefined;
@@ -204,15 +309,24 @@ async function reusable(previous: SaveOptions["previous"], url: string, field: s
   return { path: entry.path, size: stat.size, content_type: entry.content_type };
 }
 
-async function saveDataUri(file: MediaRef, directory: string, baseName: string): Promise<Pick<ResultFile, "path" | "size" | "content_type">> {
+async function saveDataUri(
+  file: MediaRef,
+  directory: string,
+  baseName: string,
+): Promise<Pick<ResultFile, "path" | "size" | "content_type">> {
   const match = /^data:([^,]*),(.*)$/s.exec(file.url);
   if (!match) throw new DownloadError("not a valid data: URI");
   const meta = match[1] ?? "";
-  const data = meta.split(";").includes("base64") ? Buffer.from(match[2] ?? "", "base64") : Buffer.from(decodeURIComponent(match[2] ?? ""), "utf8");
+  const data = meta.split(";").includes("base64")
+    ? Buffer.from(match[2] ?? "", "base64")
+    : Buffer.from(decodeURIComponent(match[2] ?? ""), "utf8");
   const contentType = meta.split(";")[0] || file.contentType || "application/octet-stream";
   const ext = extensionFor(contentType, "");
   for (let attempt = 1; attempt < 1000; attempt++) {
-    const target = path.join(directory, `${sanitizeName(baseName)}${attempt === 1 ? "" : `-${attempt}`}.${ext}`);
+    const target = path.join(
+      directory,
+      `${sanitizeName(baseName)}${attempt === 1 ? "" : `-${attempt}`}.${ext}`,
+    );
     if (!isInside(directory, target)) break;
     try {
       await fsp.writeFile(target, data, { flag: "wx" });
@@ -227,7 +341,14 @@ async function saveDataUri(file: MediaRef, directory: string, baseName: string):
 
 /** Files without saving (save: false): URL, type and announced size only. */
 export function unsavedFiles(files: MediaRef[]): ResultFile[] {
-  return files.map((file) => ({ url: file.url, field: file.field, content_type: file.contentType ?? null, size: file.size ?? null, path: null, error: null }));
+  return files.map((file) => ({
+    url: file.url,
+    field: file.field,
+    content_type: file.contentType ?? null,
+    size: file.size ?? null,
+    path: null,
+    error: null,
+  }));
 }
 
 const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
@@ -243,7 +364,10 @@ export async function imagePreview(options: {
   budgetBytes: number;
   signal?: AbortSignal | undefined;
 }): Promise<{ data: string; mimeType: string; url: string } | undefined> {
-  const image = options.files.find((file) => file.error === null && file.content_type !== null && PREVIEWABLE.has(file.content_type.toLowerCase()));
+  const image = options.files.find(
+    (file) =>
+      file.error === null && file.content_type !== null && PREVIEWABLE.has(file.content_type.toLowerCase()),
+  );
   if (!image?.content_type) return undefined;
   // base64 grows 4/3.
   const maxRaw = Math.floor((options.budgetBytes * 3) / 4);
@@ -311,5 +435,7 @@ export function recordEntries(files: readonly ResultFile[]): JobFileEntry[] {
 
 /** How a file's URL is kept in the record: data: URIs (file contents) are replaced by a marker. */
 function recordUrl(url: string, contentType: string | undefined): string {
-  return url.startsWith("data:") ? `data:${dataUriType(url) ?? contentType ?? ""} (inline, ${url.length} characters)` : url;
+  return url.startsWith("data:")
+    ? `data:${dataUriType(url) ?? contentType ?? ""} (inline, ${url.length} characters)`
+    : url;
 }

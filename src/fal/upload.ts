@@ -7,7 +7,15 @@ import os from "node:os";
 import path from "node:path";
 import mime from "mime-types";
 import { z } from "zod";
-import { AccessDeniedError, FalApiError, FalMcpError, FalNetworkError, FalResponseError, InvalidArgumentError, LocalFileError } from "../errors.js";
+import {
+  AccessDeniedError,
+  FalApiError,
+  FalMcpError,
+  FalNetworkError,
+  FalResponseError,
+  InvalidArgumentError,
+  LocalFileError,
+} from "../errors.js";
 import { formatBytes } from "./file-access.js";
 import { apiErrorFrom, defaultSleep } from "./http.js";
 import { redirectUrl } from "./redirect.js";
@@ -75,7 +83,10 @@ export function isFalCdnUrl(raw: string): boolean {
   try {
     const url = new URL(raw);
     const host = url.hostname.toLowerCase();
-    return (url.protocol === "https:" || url.protocol === "http:") && (host === "fal.media" || host.endsWith(".fal.media"));
+    return (
+      (url.protocol === "https:" || url.protocol === "http:") &&
+      (host === "fal.media" || host.endsWith(".fal.media"))
+    );
   } catch {
     return false;
   }
@@ -96,7 +107,11 @@ export function cleanFileName(name: string): string {
 }
 
 /** Uploads a local file that the access policy already checked (see checkReadableFile). */
-export async function uploadLocalFile(realPath: string, size: number, options: UploadOptions): Promise<UploadResult> {
+export async function uploadLocalFile(
+  realPath: string,
+  size: number,
+  options: UploadOptions,
+): Promise<UploadResult> {
   const key = options.fal.requireKey("Uploading a file");
   const fileName = cleanFileName(options.fileName ?? path.basename(realPath));
   const contentType = options.contentType ?? contentTypeFor(fileName);
@@ -109,13 +124,22 @@ export async function uploadLocalFile(realPath: string, size: number, options: U
     // O_NONBLOCK: should the checked file have been swapped for a FIFO, opening must not hang.
     handle = await fs.open(realPath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    throw new LocalFileError(`Cannot open "${realPath}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, "Check the file's permissions.");
+    throw new LocalFileError(
+      `Cannot open "${realPath}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+      "Check the file's permissions.",
+    );
   }
-  const agents = { http: new http.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }), https: new https.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }) };
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
+    https: new https.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
+  };
   try {
     const opened = await handle.stat();
     if (!opened.isFile() || opened.size !== size) {
-      throw new LocalFileError(`"${realPath}" changed after it was checked (it is no longer the same regular file).`, "Make sure the file is not being written to, then try again.");
+      throw new LocalFileError(
+        `"${realPath}" changed after it was checked (it is no longer the same regular file).`,
+        "Make sure the file is not being written to, then try again.",
+      );
     }
     const initiate = await options.fal.http.request({
       method: "POST",
@@ -131,14 +155,30 @@ export async function uploadLocalFile(realPath: string, size: number, options: U
     });
     const uploadUrl = checkedUploadUrl(initiate.data.upload_url);
     const fileUrl = initiate.data.file_url;
-    if (!/^https:\/\//i.test(fileUrl)) throw new FalResponseError(`fal's upload service returned a file URL that is not https (${fileUrl.slice(0, 80)}).`);
+    if (!/^https:\/\//i.test(fileUrl))
+      throw new FalResponseError(
+        `fal's upload service returned a file URL that is not https (${fileUrl.slice(0, 80)}).`,
+      );
 
     const progress = { partsDone: 0, bytesDone: 0 };
     const report = (message: string) =>
-      options.onProgress?.({ partsDone: progress.partsDone, parts, bytesDone: progress.bytesDone, totalBytes: size, message });
+      options.onProgress?.({
+        partsDone: progress.partsDone,
+        parts,
+        bytesDone: progress.bytesDone,
+        totalBytes: size,
+        message,
+      });
     report(`Uploading ${fileName} (${formatBytes(size)}${multipart ? `, ${parts} parts` : ""}) to fal's CDN`);
 
-    const context: PutContext = { fal: options.fal, handle, agents, fileName, sleep: options.sleep ?? defaultSleep, stallMs: options.fal.config.stallTimeoutMs };
+    const context: PutContext = {
+      fal: options.fal,
+      handle,
+      agents,
+      fileName,
+      sleep: options.sleep ?? defaultSleep,
+      stallMs: options.fal.config.stallTimeoutMs,
+    };
     if (!multipart) {
       await withRetries(context, "the file", options.signal, (signal) =>
         putRange(context, uploadUrl, 0, size, { "content-type": contentType }, signal),
@@ -150,7 +190,9 @@ export async function uploadLocalFile(realPath: string, size: number, options: U
       const etags = await uploadParts(context, uploadUrl, size, parts, options.signal, (partSize) => {
         progress.partsDone++;
         progress.bytesDone += partSize;
-        report(`Uploaded part ${progress.partsDone} of ${parts} of ${fileName} (${formatBytes(progress.bytesDone)} of ${formatBytes(size)})`);
+        report(
+          `Uploaded part ${progress.partsDone} of ${parts} of ${fileName} (${formatBytes(progress.bytesDone)} of ${formatBytes(size)})`,
+        );
       });
       await complete(context, uploadUrl, etags, options.signal);
     }
@@ -180,7 +222,9 @@ function checkedUploadUrl(raw: string): URL {
     throw new FalResponseError("fal's upload service returned an upload URL that is not a URL.");
   }
   if (url.protocol !== "https:" || !isFalCdnUrl(url.href)) {
-    throw new FalResponseError(`fal's upload service returned an upload target on "${url.host}", which is not fal's CDN (*.fal.media); the file was not sent.`);
+    throw new FalResponseError(
+      `fal's upload service returned an upload target on "${url.host}", which is not fal's CDN (*.fal.media); the file was not sent.`,
+    );
   }
   return url;
 }
@@ -197,7 +241,12 @@ class RetryablePartError extends Error {
   }
 }
 
-async function withRetries<T>(context: PutContext, what: string, signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withRetries<T>(
+  context: PutContext,
+  what: string,
+  signal: AbortSignal,
+  attempt: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   let last: FalMcpError | undefined;
   for (let n = 1; n <= ATTEMPTS; n++) {
     signal.throwIfAborted();
@@ -207,7 +256,8 @@ async function withRetries<T>(context: PutContext, what: string, signal: AbortSi
       if (signal.aborted) throw signal.reason;
       if (!(error instanceof RetryablePartError)) throw error;
       last = error.failure;
-      if (n < ATTEMPTS) await context.sleep(Math.min(4000, 500 * 2 ** (n - 1)) * (0.5 + Math.random() / 2), signal);
+      if (n < ATTEMPTS)
+        await context.sleep(Math.min(4000, 500 * 2 ** (n - 1)) * (0.5 + Math.random() / 2), signal);
     }
   }
   const reason = (last?.message ?? "unknown error").replace(/\.$/, "");
@@ -216,7 +266,8 @@ async function withRetries<T>(context: PutContext, what: string, signal: AbortSi
       status: last.status,
       requestId: last.requestId,
       message: `Uploading ${context.fileName} to fal's CDN failed: ${what} failed ${ATTEMPTS} times (${reason}). The upload was abandoned; no file URL was created.`,
-      nextStep: "Try again in a moment; if it keeps failing, fal's storage may be having an outage (https://status.fal.ai).",
+      nextStep:
+        "Try again in a moment; if it keeps failing, fal's storage may be having an outage (https://status.fal.ai).",
     });
   }
   throw new FalNetworkError(
@@ -255,7 +306,14 @@ function connectionCode(error: unknown): string {
  * garbage of its web-stream body handling grew the process by ~120 MB during a 1 GiB upload
  * (measured), twice what a piped read stream costs, and the issue caps peak RSS at 150 MB.
  */
-function putRange(context: PutContext, url: URL | string, start: number, end: number, headers: Record<string, string>, signal: AbortSignal): Promise<PutAnswer> {
+function putRange(
+  context: PutContext,
+  url: URL | string,
+  start: number,
+  end: number,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<PutAnswer> {
   return new Promise<PutAnswer>((resolve, reject) => {
     const target = new URL(redirectUrl(typeof url === "string" ? url : url.href, context.fal.config.baseUrl));
     const secure = target.protocol === "https:";
@@ -266,7 +324,14 @@ function putRange(context: PutContext, url: URL | string, start: number, end: nu
       headers: { ...headers, "content-length": String(end - start) },
     });
     // The numeric fd of the checked, still-open file (positional reads; never closed by the stream).
-    const source = createReadStream("", { fd: context.handle.fd, start, end: end - 1, autoClose: false, emitClose: false, highWaterMark: READ_CHUNK });
+    const source = createReadStream("", {
+      fd: context.handle.fd,
+      start,
+      end: end - 1,
+      autoClose: false,
+      emitClose: false,
+      highWaterMark: READ_CHUNK,
+    });
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = (error: Error | undefined, answer?: PutAnswer) => {
@@ -288,17 +353,26 @@ function putRange(context: PutContext, url: URL | string, start: number, end: nu
     const touch = () => {
       clearTimeout(timer);
       timer = setTimeout(
-        () => finish(new RetryablePartError(new FalNetworkError(`no byte moved for ${Math.round(context.stallMs / 1000)} s`, "stalled"))),
+        () =>
+          finish(
+            new RetryablePartError(
+              new FalNetworkError(`no byte moved for ${Math.round(context.stallMs / 1000)} s`, "stalled"),
+            ),
+          ),
         context.stallMs,
       );
     };
-    const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
+    const onAbort = () =>
+      finish(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     source.on("data", touch);
     source.on("error", (error) =>
       finish(
-        new LocalFileError(`Reading ${context.fileName} failed during the upload (${error.message}).`, "Make sure the file is not being changed or moved, then try again."),
+        new LocalFileError(
+          `Reading ${context.fileName} failed during the upload (${error.message}).`,
+          "Make sure the file is not being changed or moved, then try again.",
+        ),
       ),
     );
     request.on("response", (response) => {
@@ -312,10 +386,20 @@ function putRange(context: PutContext, url: URL | string, start: number, end: nu
           length += chunk.length;
         }
       });
-      response.on("end", () => finish(undefined, { status: response.statusCode ?? 0, headers: toHeaders(response.headers), text: Buffer.concat(chunks).toString("utf8") }));
-      response.on("error", (error) => finish(new RetryablePartError(new FalNetworkError(connectionCode(error), "connection"))));
+      response.on("end", () =>
+        finish(undefined, {
+          status: response.statusCode ?? 0,
+          headers: toHeaders(response.headers),
+          text: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
+      response.on("error", (error) =>
+        finish(new RetryablePartError(new FalNetworkError(connectionCode(error), "connection"))),
+      );
     });
-    request.on("error", (error) => finish(new RetryablePartError(new FalNetworkError(connectionCode(error), "connection"))));
+    request.on("error", (error) =>
+      finish(new RetryablePartError(new FalNetworkError(connectionCode(error), "connection"))),
+    );
     touch();
     source.pipe(request);
   }).then((answer) => {
@@ -326,7 +410,8 @@ function putRange(context: PutContext, url: URL | string, start: number, end: nu
       status: answer.status,
       requestId: failure.requestId,
       message: `fal's CDN refused the upload of ${context.fileName} (HTTP ${answer.status}). No file URL was created.`,
-      nextStep: "Try again; if it repeats, the signed upload may have expired (very slow link) or fal's storage changed: please report it.",
+      nextStep:
+        "Try again; if it repeats, the signed upload may have expired (very slow link) or fal's storage changed: please report it.",
     });
   });
 }
@@ -351,13 +436,28 @@ async function uploadParts(
       const start = (partNumber - 1) * PART_SIZE;
       const end = Math.min(size, start + PART_SIZE);
       try {
-        const etag = await withRetries(context, `part ${partNumber} of ${parts}`, signal, async (attemptSignal) => {
-          const answer = await putRange(context, partUrl(uploadUrl, String(partNumber)), start, end, {}, attemptSignal);
-          const parsed = partSchema.safeParse(safeJson(answer.text));
-          const value = (parsed.success ? parsed.data.etag : undefined) ?? answer.headers.get("etag");
-          if (!value) throw new RetryablePartError(new FalResponseError(`fal's CDN acknowledged part ${partNumber} without an etag`));
-          return value;
-        });
+        const etag = await withRetries(
+          context,
+          `part ${partNumber} of ${parts}`,
+          signal,
+          async (attemptSignal) => {
+            const answer = await putRange(
+              context,
+              partUrl(uploadUrl, String(partNumber)),
+              start,
+              end,
+              {},
+              attemptSignal,
+            );
+            const parsed = partSchema.safeParse(safeJson(answer.text));
+            const value = (parsed.success ? parsed.data.etag : undefined) ?? answer.headers.get("etag");
+            if (!value)
+              throw new RetryablePartError(
+                new FalResponseError(`fal's CDN acknowledged part ${partNumber} without an etag`),
+              );
+            return value;
+          },
+        );
         etags[partNumber - 1] = { partNumber, etag };
         onPartDone(end - start);
       } catch (error) {
@@ -374,7 +474,12 @@ async function uploadParts(
   return etags;
 }
 
-async function complete(context: PutContext, uploadUrl: URL, parts: { partNumber: number; etag: string }[], signal: AbortSignal): Promise<void> {
+async function complete(
+  context: PutContext,
+  uploadUrl: URL,
+  parts: { partNumber: number; etag: string }[],
+  signal: AbortSignal,
+): Promise<void> {
   await withRetries(context, "finishing the multipart upload", signal, async (attemptSignal) => {
     let response: Response;
     try {
@@ -387,7 +492,12 @@ async function complete(context: PutContext, uploadUrl: URL, parts: { partNumber
     } catch (error) {
       if (attemptSignal.aborted) throw attemptSignal.reason;
       const cause = (error as { cause?: { code?: string } }).cause;
-      throw new RetryablePartError(new FalNetworkError(cause?.code ?? (error instanceof Error ? error.message : String(error)), "connection"));
+      throw new RetryablePartError(
+        new FalNetworkError(
+          cause?.code ?? (error instanceof Error ? error.message : String(error)),
+          "connection",
+        ),
+      );
     }
     const text = await response.text().catch(() => "");
     if (response.ok) return;
@@ -444,15 +554,29 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new InvalidArgumentError(`"${raw}" is not a valid URL.`, "Give a full http(s) URL, e.g. https://example.com/photo.png, or use `path` for a local file.");
+    throw new InvalidArgumentError(
+      `"${raw}" is not a valid URL.`,
+      "Give a full http(s) URL, e.g. https://example.com/photo.png, or use `path` for a local file.",
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new AccessDeniedError(`Only http and https URLs can be re-hosted; "${url.protocol}" URLs are refused.`, "Use `path` for a local file (file:// URLs go there too).");
+    throw new AccessDeniedError(
+      `Only http and https URLs can be re-hosted; "${url.protocol}" URLs are refused.`,
+      "Use `path` for a local file (file:// URLs go there too).",
+    );
   }
-  const urlName = cleanFileName(decodeURIComponent(url.pathname.split("/").filter(Boolean).pop() ?? "") || "download");
+  const urlName = cleanFileName(
+    decodeURIComponent(url.pathname.split("/").filter(Boolean).pop() ?? "") || "download",
+  );
   if (isFalCdnUrl(url.href)) {
     const fileName = cleanFileName(options.fileName ?? urlName);
-    return { url: url.href, file_name: fileName, content_type: options.contentType ?? contentTypeFor(fileName), size: null, already_on_cdn: true };
+    return {
+      url: url.href,
+      file_name: fileName,
+      content_type: options.contentType ?? contentTypeFor(fileName),
+      size: null,
+      already_on_cdn: true,
+    };
   }
   options.fal.requireKey("Uploading a file");
   await assertFetchableUrl(url, options.allowPrivateUrls, options.resolve);
@@ -464,7 +588,9 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
     const result = await uploadLocalFile(filePath, size, {
       ...options,
       fileName,
-      contentType: options.contentType ?? (contentType && contentType !== "application/octet-stream" ? contentType : contentTypeFor(fileName)),
+      contentType:
+        options.contentType ??
+        (contentType && contentType !== "application/octet-stream" ? contentType : contentTypeFor(fileName)),
     });
     return { ...result, already_on_cdn: false };
   } finally {
@@ -478,7 +604,12 @@ function withExtension(name: string, contentType: string | undefined): string {
   return extension ? `${name}.${extension}` : name;
 }
 
-async function download(url: URL, dir: string, name: string, options: UrlUploadOptions): Promise<{ filePath: string; size: number; contentType: string | undefined }> {
+async function download(
+  url: URL,
+  dir: string,
+  name: string,
+  options: UrlUploadOptions,
+): Promise<{ filePath: string; size: number; contentType: string | undefined }> {
   const stall = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const touch = () => {
@@ -487,19 +618,35 @@ async function download(url: URL, dir: string, name: string, options: UrlUploadO
   };
   const signal = AbortSignal.any([options.signal, stall.signal]);
   const host = url.host;
-  const stalled = () => new FalNetworkError(`Downloading ${url.origin}${url.pathname} stalled: no byte for ${Math.round(options.fal.config.stallTimeoutMs / 1000)} s.`, "stalled", "Check that the URL is reachable and try again, or download it yourself and pass a `path`.");
+  const stalled = () =>
+    new FalNetworkError(
+      `Downloading ${url.origin}${url.pathname} stalled: no byte for ${Math.round(options.fal.config.stallTimeoutMs / 1000)} s.`,
+      "stalled",
+      "Check that the URL is reachable and try again, or download it yourself and pass a `path`.",
+    );
   touch();
   let response: Response;
   try {
     // fal.fetch redirects fal hosts to FAL_MCP_BASE_URL and leaves others to the platform's fetch.
     // Redirects are followed by hand so that every hop passes the same address check.
     response = await options.fal.fetch(url.href, { signal, redirect: "manual" });
-    for (let hop = 0; response.status >= 300 && response.status < 400 && response.headers.has("location"); hop++) {
+    for (
+      let hop = 0;
+      response.status >= 300 && response.status < 400 && response.headers.has("location");
+      hop++
+    ) {
       await response.body?.cancel().catch(() => undefined);
       const next = new URL(response.headers.get("location") ?? "", url);
-      if (hop >= MAX_REDIRECTS) throw new InvalidArgumentError(`${url.origin}${url.pathname} redirects more than ${MAX_REDIRECTS} times.`, "Give the file's final URL.");
+      if (hop >= MAX_REDIRECTS)
+        throw new InvalidArgumentError(
+          `${url.origin}${url.pathname} redirects more than ${MAX_REDIRECTS} times.`,
+          "Give the file's final URL.",
+        );
       if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new AccessDeniedError(`${url.origin}${url.pathname} redirects to a "${next.protocol}" URL, which is refused.`, "Give an http(s) URL of the file itself.");
+        throw new AccessDeniedError(
+          `${url.origin}${url.pathname} redirects to a "${next.protocol}" URL, which is refused.`,
+          "Give an http(s) URL of the file itself.",
+        );
       }
       await assertFetchableUrl(next, options.allowPrivateUrls, options.resolve);
       response = await options.fal.fetch(next.href, { signal, redirect: "manual" });
@@ -510,17 +657,27 @@ async function download(url: URL, dir: string, name: string, options: UrlUploadO
     if (error instanceof FalMcpError) throw error;
     if (stall.signal.aborted) throw stalled();
     const cause = (error as { cause?: { code?: string } }).cause;
-    throw new FalNetworkError(`Could not download ${url.origin}${url.pathname} (${cause?.code ?? (error instanceof Error ? error.message : String(error))}).`, "connection", "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.");
+    throw new FalNetworkError(
+      `Could not download ${url.origin}${url.pathname} (${cause?.code ?? (error instanceof Error ? error.message : String(error))}).`,
+      "connection",
+      "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.",
+    );
   }
   if (!response.ok || !response.body) {
     clearTimeout(timer);
     await response.body?.cancel().catch(() => undefined);
-    throw new InvalidArgumentError(`Downloading ${url.origin}${url.pathname} failed: ${host} answered HTTP ${response.status}.`, "Check that the URL is correct and public (no login needed).");
+    throw new InvalidArgumentError(
+      `Downloading ${url.origin}${url.pathname} failed: ${host} answered HTTP ${response.status}.`,
+      "Check that the URL is correct and public (no login needed).",
+    );
   }
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   const total = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
   const tooBig = (bytes: string) =>
-    new AccessDeniedError(`${url.origin}${url.pathname} is ${bytes}, above the upload limit of ${formatBytes(options.maxBytes)}.`, "Raise FAL_MCP_MAX_UPLOAD_BYTES in this server's env block (a number of bytes).");
+    new AccessDeniedError(
+      `${url.origin}${url.pathname} is ${bytes}, above the upload limit of ${formatBytes(options.maxBytes)}.`,
+      "Raise FAL_MCP_MAX_UPLOAD_BYTES in this server's env block (a number of bytes).",
+    );
   if (total !== undefined && total > options.maxBytes) {
     clearTimeout(timer);
     await response.body.cancel().catch(() => undefined);
@@ -547,15 +704,23 @@ async function download(url: URL, dir: string, name: string, options: UrlUploadO
     if (options.signal.aborted) throw options.signal.reason;
     if (error instanceof FalMcpError) throw error;
     if (stall.signal.aborted) throw stalled();
-    throw new FalNetworkError(`The download of ${url.origin}${url.pathname} broke off after ${formatBytes(size)} (${error instanceof Error ? error.message : String(error)}).`, "connection", "Try again, or download it yourself and pass a `path`.");
+    throw new FalNetworkError(
+      `The download of ${url.origin}${url.pathname} broke off after ${formatBytes(size)} (${error instanceof Error ? error.message : String(error)}).`,
+      "connection",
+      "Try again, or download it yourself and pass a `path`.",
+    );
   } finally {
     clearTimeout(timer);
     await out.close().catch(() => undefined);
   }
   if (total !== undefined && size !== total) {
-    throw new FalNetworkError(`The download of ${url.origin}${url.pathname} ended after ${formatBytes(size)} of ${formatBytes(total)}.`, "connection", "Try again, or download it yourself and pass a `path`.");
+    throw new FalNetworkError(
+      `The download of ${url.origin}${url.pathname} ended after ${formatBytes(size)} of ${formatBytes(total)}.`,
+      "connection",
+      "Try again, or download it yourself and pass a `path`.",
+    );
   }
-  if (size === 0) throw new InvalidArgumentError(`${url.origin}${url.pathname} is empty (0 bytes).`, "Check the URL.");
+  if (size === 0)
+    throw new InvalidArgumentError(`${url.origin}${url.pathname} is empty (0 bytes).`, "Check the URL.");
   return { filePath, size, contentType };
 }
-

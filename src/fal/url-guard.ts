@@ -49,21 +49,34 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 function isMetadataHost(host: string): boolean {
-  return /^169\.254\./.test(host) || /^fe[89ab][0-9a-f]:/i.test(host) || host === "metadata.google.internal" || host === "metadata";
+  return (
+    /^169\.254\./.test(host) ||
+    /^fe[89ab][0-9a-f]:/i.test(host) ||
+    host === "metadata.google.internal" ||
+    host === "metadata"
+  );
 }
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-const systemResolver: Resolver = async (hostname) => (await dns.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+const systemResolver: Resolver = async (hostname) =>
+  (await dns.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
 /**
  * Throws AccessDeniedError when `url` may not be fetched: a metadata address (always), or a host
  * that is or resolves to a private address (unless `allowPrivate`). fal's own hosts are trusted.
  */
-export async function assertFetchableUrl(url: URL, allowPrivate: boolean, resolve: Resolver = systemResolver): Promise<void> {
+export async function assertFetchableUrl(
+  url: URL,
+  allowPrivate: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<void> {
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (isMetadataHost(host)) {
-    throw new AccessDeniedError(`fal-mcp does not fetch link-local or cloud-metadata addresses (${host}).`, "Download the file yourself and pass it as a `path`.");
+    throw new AccessDeniedError(
+      `fal-mcp does not fetch link-local or cloud-metadata addresses (${host}).`,
+      "Download the file yourself and pass it as a `path`.",
+    );
   }
   if (allowPrivate || isFalHost(host)) return;
   const refuse = (address: string) =>
@@ -80,8 +93,13 @@ export async function assertFetchableUrl(url: URL, allowPrivate: boolean, resolv
   try {
     addresses = await resolve(host);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
-    throw new FalNetworkError(`Could not look up ${host} (${code}).`, "connection", "Check the URL's host name, or download the file yourself and pass a `path`.");
+    const code =
+      (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
+    throw new FalNetworkError(
+      `Could not look up ${host} (${code}).`,
+      "connection",
+      "Check the URL's host name, or download the file yourself and pass a `path`.",
+    );
   }
   const blocked = addresses.find(isPrivateAddress);
   if (blocked) throw refuse(blocked);

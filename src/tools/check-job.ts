@@ -1,7 +1,14 @@
 import { z } from "zod";
 import { InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
 import type { JobRecord } from "../fal/job-store.js";
-import { appRoot, cancelQueueJob, getQueueResult, getQueueStatus, isFailure, type QueueStatus } from "../fal/queue.js";
+import {
+  appRoot,
+  cancelQueueJob,
+  getQueueResult,
+  getQueueStatus,
+  isFailure,
+  type QueueStatus,
+} from "../fal/queue.js";
 import { defineTool, type ToolContext } from "./define.js";
 import {
   collectResult,
@@ -19,25 +26,42 @@ const inputSchema = z.strictObject({
     .string()
     .min(1)
     .max(200)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a request id such as 764cabcf-b745-4b3e-ae38-1200304cf45b (letters, digits, '-', '_', '.')")
-    .describe("The request_id that run_model or submit_job returned, e.g. 764cabcf-b745-4b3e-ae38-1200304cf45b."),
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+      "a request id such as 764cabcf-b745-4b3e-ae38-1200304cf45b (letters, digits, '-', '_', '.')",
+    )
+    .describe(
+      "The request_id that run_model or submit_job returned, e.g. 764cabcf-b745-4b3e-ae38-1200304cf45b.",
+    ),
   endpoint_id: endpointIdSchema
     .optional()
-    .describe("The endpoint the job was submitted to. Leave it out for jobs this server submitted (they are in its job record); needed for jobs submitted elsewhere."),
+    .describe(
+      "The endpoint the job was submitted to. Leave it out for jobs this server submitted (they are in its job record); needed for jobs submitted elsewhere.",
+    ),
   action: z
     .enum(["status", "result", "cancel"])
     .default("status")
     .describe(
       '"status" (default): state, queue position, recent logs, timings. "result": the output with every file saved to disk (an error if not COMPLETED yet). "cancel": asks fal to stop the job (a PAID job: only when the user wants it stopped).',
     ),
-  logs: z.boolean().default(false).describe("With action status: include all of the job's log lines instead of the last few (default false)."),
-  save: z.boolean().default(true).describe("With action result: save the files under FAL_MCP_OUTPUT_DIR (default true); false gives URLs only."),
+  logs: z
+    .boolean()
+    .default(false)
+    .describe(
+      "With action status: include all of the job's log lines instead of the last few (default false).",
+    ),
+  save: z
+    .boolean()
+    .default(true)
+    .describe(
+      "With action result: save the files under FAL_MCP_OUTPUT_DIR (default true); false gives URLs only.",
+    ),
 });
 
 const RECENT_LOGS = 5;
 const MAX_LOGS = 200;
 
-export const checkJobTool = defineTool({
+export const checkJob = defineTool({
   name: "check_job",
   title: "Check, fetch or cancel a fal job",
   description:
@@ -66,7 +90,11 @@ export const checkJobTool = defineTool({
   },
 });
 
-async function resolveJob(context: ToolContext, requestId: string, given: string | undefined): Promise<{ endpointId: string; record: JobRecord | undefined }> {
+async function resolveJob(
+  context: ToolContext,
+  requestId: string,
+  given: string | undefined,
+): Promise<{ endpointId: string; record: JobRecord | undefined }> {
   const lookup = await context.fal.jobs.get(requestId);
   if (lookup.kind === "found") {
     const recorded = lookup.record.endpoint_id;
@@ -87,15 +115,23 @@ async function resolveJob(context: ToolContext, requestId: string, given: string
   }
   throw new NotFoundError(
     `This server has no record of job ${requestId} (records are in ${context.fal.jobs.directory}).`,
-    "Pass endpoint_id too (the model the job was submitted to), e.g. endpoint_id: \"fal-ai/flux/dev\"; check_job then asks fal directly.",
+    'Pass endpoint_id too (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev"; check_job then asks fal directly.',
   );
 }
 
-async function statusAction(context: ToolContext, job: { endpointId: string; requestId: string }, record: JobRecord | undefined, allLogs: boolean) {
+async function statusAction(
+  context: ToolContext,
+  job: { endpointId: string; requestId: string },
+  record: JobRecord | undefined,
+  allLogs: boolean,
+) {
   const status = await getQueueStatus(context.fal, { ...job, logs: true, signal: context.signal });
   if (isFailure(status)) throw await failJob(context, job, status);
   if (status.status === "COMPLETED") await keepOutputEarly(context, job, record);
-  else await context.fal.jobs.update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null }).catch(() => undefined);
+  else
+    await context.fal.jobs
+      .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
+      .catch(() => undefined);
 
   const logs = allLogs ? status.logs.slice(-MAX_LOGS) : status.logs.slice(-RECENT_LOGS);
   const nextStep =
@@ -113,38 +149,66 @@ async function statusAction(context: ToolContext, job: { endpointId: string; req
     next_step: nextStep,
   };
   const lines = [statusLine(job, status, record)];
-  if (logs.length > 0) lines.push(`${allLogs ? "Logs" : "Recent logs"}:`, ...logs.map((line) => `  ${line.message}`));
-  if (status.metrics && typeof status.metrics.inference_time === "number") lines.push(`Inference time: ${status.metrics.inference_time.toFixed(2)} s`);
+  if (logs.length > 0)
+    lines.push(`${allLogs ? "Logs" : "Recent logs"}:`, ...logs.map((line) => `  ${line.message}`));
+  if (status.metrics && typeof status.metrics.inference_time === "number")
+    lines.push(`Inference time: ${status.metrics.inference_time.toFixed(2)} s`);
   lines.push(nextStep);
   return { structuredContent: structured, text: lines.join("\n") };
 }
 
-function statusLine(job: { endpointId: string; requestId: string }, status: QueueStatus, record: JobRecord | undefined): string {
-  const position = status.status === "IN_QUEUE" && status.queuePosition !== undefined ? `, queue position ${status.queuePosition}` : "";
+function statusLine(
+  job: { endpointId: string; requestId: string },
+  status: QueueStatus,
+  record: JobRecord | undefined,
+): string {
+  const position =
+    status.status === "IN_QUEUE" && status.queuePosition !== undefined
+      ? `, queue position ${status.queuePosition}`
+      : "";
   const since = record ? ` (submitted ${record.submitted_at})` : "";
   return `Job ${job.requestId} on ${job.endpointId}: ${status.status}${position}${since}.`;
 }
 
 /** fal deletes results after 6 minutes to 1 hour: copy the output JSON into the record as soon as we see COMPLETED. */
-async function keepOutputEarly(context: ToolContext, job: { endpointId: string; requestId: string }, record: JobRecord | undefined): Promise<void> {
+async function keepOutputEarly(
+  context: ToolContext,
+  job: { endpointId: string; requestId: string },
+  record: JobRecord | undefined,
+): Promise<void> {
   if (!record || record.output !== undefined) return;
   try {
     const result = await getQueueResult(context.fal, { ...job, signal: context.signal });
-    await context.fal.jobs.update(job.requestId, { status: "COMPLETED", output: result.output, billable_units: result.billableUnits ?? null, queue_position: null });
+    await context.fal.jobs.update(job.requestId, {
+      status: "COMPLETED",
+      output: result.output,
+      billable_units: result.billableUnits ?? null,
+      queue_position: null,
+    });
   } catch (error) {
     await context.log("debug", `Could not fetch the result of ${job.requestId} early: ${describe(error)}`);
   }
 }
 
-async function resultAction(context: ToolContext, job: { endpointId: string; requestId: string }, record: JobRecord | undefined, save: boolean) {
+async function resultAction(
+  context: ToolContext,
+  job: { endpointId: string; requestId: string },
+  record: JobRecord | undefined,
+  save: boolean,
+) {
   if (record?.status === "COMPLETED" && record.output !== undefined) {
     return collectResult(context, { ...job, save, record });
   }
   const status = await getQueueStatus(context.fal, { ...job, logs: false, signal: context.signal });
   if (isFailure(status)) throw await failJob(context, job, status);
   if (status.status !== "COMPLETED") {
-    await context.fal.jobs.update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null }).catch(() => undefined);
-    const position = status.status === "IN_QUEUE" && status.queuePosition !== undefined ? ` (queue position ${status.queuePosition})` : "";
+    await context.fal.jobs
+      .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
+      .catch(() => undefined);
+    const position =
+      status.status === "IN_QUEUE" && status.queuePosition !== undefined
+        ? ` (queue position ${status.queuePosition})`
+        : "";
     throw new InvalidArgumentError(
       `Job ${job.requestId} on ${job.endpointId} is not complete yet: it is ${status.status}${position}, so it has no result.`,
       `Call check_job with request_id "${job.requestId}" (action "status") again in a little while, and ask for the result once it is COMPLETED. The job keeps running.`,
@@ -156,19 +220,35 @@ async function resultAction(context: ToolContext, job: { endpointId: string; req
 const CANCEL_MESSAGES = {
   CANCELLATION_REQUESTED:
     "fal accepted the cancellation. A job still in the queue is removed and not billed; a job already running gets a stop signal and may still finish (and be billed).",
-  ALREADY_COMPLETED: "Too late to cancel: the job has already completed. Fetch it with check_job action \"result\".",
-  NOT_FOUND: "fal knows no such job under this endpoint (wrong request_id or endpoint_id, or the job is long gone).",
+  ALREADY_COMPLETED:
+    'Too late to cancel: the job has already completed. Fetch it with check_job action "result".',
+  NOT_FOUND:
+    "fal knows no such job under this endpoint (wrong request_id or endpoint_id, or the job is long gone).",
 } as const;
 
-async function cancelAction(context: ToolContext, job: { endpointId: string; requestId: string }, record: JobRecord | undefined) {
+async function cancelAction(
+  context: ToolContext,
+  job: { endpointId: string; requestId: string },
+  record: JobRecord | undefined,
+) {
   const outcome = await cancelQueueJob(context.fal, { ...job, signal: context.signal });
   let status: QueueStatus | undefined;
   if (outcome !== "NOT_FOUND") {
     // Confirm what fal did: a queued job disappears, a running one may still complete.
-    status = await getQueueStatus(context.fal, { ...job, logs: false, signal: context.signal }).catch(() => undefined);
+    status = await getQueueStatus(context.fal, { ...job, logs: false, signal: context.signal }).catch(
+      () => undefined,
+    );
   }
-  const stateNow = outcome === "CANCELLATION_REQUESTED" ? "CANCELLATION_REQUESTED" : outcome === "ALREADY_COMPLETED" ? "COMPLETED" : "NOT_FOUND";
-  if (record) await context.fal.jobs.update(job.requestId, { status: outcome === "NOT_FOUND" ? record.status : stateNow }).catch(() => undefined);
+  const stateNow =
+    outcome === "CANCELLATION_REQUESTED"
+      ? "CANCELLATION_REQUESTED"
+      : outcome === "ALREADY_COMPLETED"
+        ? "COMPLETED"
+        : "NOT_FOUND";
+  if (record)
+    await context.fal.jobs
+      .update(job.requestId, { status: outcome === "NOT_FOUND" ? record.status : stateNow })
+      .catch(() => undefined);
   const message = CANCEL_MESSAGES[outcome];
   const structured: JobOutput = {
     request_id: job.requestId,
@@ -178,6 +258,11 @@ async function cancelAction(context: ToolContext, job: { endpointId: string; req
     cancel: { outcome, message },
     recorded: record !== undefined,
   };
-  const after = status ? ` fal now reports the job as ${status.status}${status.error ? ` (${status.error})` : ""}.` : "";
-  return { structuredContent: structured, text: `Cancel of job ${job.requestId} on ${job.endpointId}: ${outcome}. ${message}${after}` };
+  const after = status
+    ? ` fal now reports the job as ${status.status}${status.error ? ` (${status.error})` : ""}.`
+    : "";
+  return {
+    structuredContent: structured,
+    text: `Cancel of job ${job.requestId} on ${job.endpointId}: ${outcome}. ${message}${after}`,
+  };
 }

@@ -34,7 +34,10 @@ export interface ToolOutput<Output> {
   extraContent?: ExtraContent[];
 }
 
-export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject, Output extends z.ZodObject = z.ZodObject> {
+export interface ToolDefinition<
+  Input extends z.ZodObject = z.ZodObject,
+  Output extends z.ZodObject = z.ZodObject,
+> {
   name: string;
   title: string;
   /** When to use the tool and what it costs. */

@@ -1,17 +1,30 @@
 import { z } from "zod";
 import { FalResponseError } from "../errors.js";
 import { modelPageUrl } from "../fal/catalog.js";
-import { componentsFor, findIoSchemas, formatField, inlineRefs, summarizeObject } from "../fal/openapi-summary.js";
+import {
+  componentsFor,
+  findIoSchemas,
+  formatField,
+  inlineRefs,
+  summarizeObject,
+} from "../fal/openapi-summary.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
 
 const fieldSchema = z.object({
   name: z.string(),
-  type: z.string().describe("Readable type, e.g. string, integer, array of string, string enum | object {width: integer, height: integer}."),
+  type: z
+    .string()
+    .describe(
+      "Readable type, e.g. string, integer, array of string, string enum | object {width: integer, height: integer}.",
+    ),
   required: z.boolean(),
   nullable: z.boolean().optional(),
   default: z.unknown().optional(),
-  enum: z.array(z.union([z.string(), z.number(), z.boolean()])).optional().describe("Allowed values (or presets, when the type is a union)."),
+  enum: z
+    .array(z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe("Allowed values (or presets, when the type is a union)."),
   minimum: z.number().optional(),
   maximum: z.number().optional(),
   min_items: z.number().optional(),
@@ -24,7 +37,10 @@ const fieldSchema = z.object({
 const priceSchema = z.object({ unit_price: z.number(), unit: z.string(), currency: z.string() });
 
 /** The price of one endpoint for the schema summary; undefined without a key or when pricing fails. */
-export async function optionalPrice(context: ToolContext, endpointId: string): Promise<UnitPrice | undefined> {
+export async function optionalPrice(
+  context: ToolContext,
+  endpointId: string,
+): Promise<UnitPrice | undefined> {
   const key = context.config.falKey;
   if (!key) return undefined;
   try {
@@ -33,7 +49,10 @@ export async function optionalPrice(context: ToolContext, endpointId: string): P
   } catch (error) {
     if (context.signal.aborted) throw error;
     // The price is a courtesy here: the schema stands on its own, get_pricing reports failures.
-    await context.log("debug", `no price for ${endpointId} in get_model_schema: ${error instanceof Error ? error.message : String(error)}`);
+    await context.log(
+      "debug",
+      `no price for ${endpointId} in get_model_schema: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return undefined;
   }
 }
@@ -51,11 +70,15 @@ export const getModelSchema = defineTool({
       .min(3)
       .max(300)
       .regex(/^[\w.-]+(\/[\w.-]+)+$/, "endpoint_id looks like owner/app[/path], e.g. fal-ai/flux/dev")
-      .describe("The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids)."),
+      .describe(
+        "The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids).",
+      ),
     detail: z
       .enum(["summary", "full"])
       .default("summary")
-      .describe('"summary" (default): one entry per field, $refs and unions resolved, in fal\'s display order. "full": the Input and Output JSON schemas with $refs inlined.'),
+      .describe(
+        '"summary" (default): one entry per field, $refs and unions resolved, in fal\'s display order. "full": the Input and Output JSON schemas with $refs inlined.',
+      ),
   }),
   outputSchema: z.object({
     endpoint_id: z.string(),
@@ -66,18 +89,32 @@ export const getModelSchema = defineTool({
     source: z.enum(["platform-api", "public-openapi"]).describe("Where the schema came from."),
     input: z.array(fieldSchema).optional().describe("summary: input fields in fal's display order."),
     output: z.array(fieldSchema).optional().describe("summary: output fields."),
-    input_schema: z.record(z.string(), z.unknown()).optional().describe("full: the Input JSON schema, $refs inlined."),
-    output_schema: z.record(z.string(), z.unknown()).optional().describe("full: the Output JSON schema, $refs inlined."),
-    components: z.record(z.string(), z.unknown()).optional().describe("full: schemas still referenced by $ref (recursive ones)."),
+    input_schema: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("full: the Input JSON schema, $refs inlined."),
+    output_schema: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("full: the Output JSON schema, $refs inlined."),
+    components: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("full: schemas still referenced by $ref (recursive ones)."),
     price: priceSchema.optional().describe("Unit price, when a fal key is configured."),
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
     const endpointId = args.endpoint_id.trim();
-    const [answer, price] = await Promise.all([context.fal.catalog.modelSchema(endpointId, context.signal), optionalPrice(context, endpointId)]);
+    const [answer, price] = await Promise.all([
+      context.fal.catalog.modelSchema(endpointId, context.signal),
+      optionalPrice(context, endpointId),
+    ]);
     const io = findIoSchemas(answer.document, endpointId);
     if (!io.input) {
-      throw new FalResponseError(`fal's schema of ${endpointId} has no Input schema (${answer.source}). See ${modelPageUrl(endpointId)}/api for its inputs.`);
+      throw new FalResponseError(
+        `fal's schema of ${endpointId} has no Input schema (${answer.source}). See ${modelPageUrl(endpointId)}/api for its inputs.`,
+      );
     }
     const metadata = metadataOf(answer.document);
     const displayName = answer.model?.has_metadata ? answer.model.display_name : null;
@@ -89,7 +126,9 @@ export const getModelSchema = defineTool({
       model_url: modelPageUrl(endpointId),
       detail: args.detail,
       source: answer.source,
-      ...(price ? { price: { unit_price: price.unit_price, unit: price.unit, currency: price.currency } } : {}),
+      ...(price
+        ? { price: { unit_price: price.unit_price, unit: price.unit, currency: price.currency } }
+        : {}),
     };
     const header = [
       `${endpointId}${displayName ? ` — ${displayName}` : ""}${category ? ` (${category})` : ""}`,
@@ -97,7 +136,9 @@ export const getModelSchema = defineTool({
       ...(price ? [`Price: ${formatPrice(price)}`] : []),
     ];
     const sourceNote =
-      answer.source === "public-openapi" ? [`(Schema from fal's public openapi.json: ${answer.fallbackReason ?? "the catalog had none"}.)`] : [];
+      answer.source === "public-openapi"
+        ? [`(Schema from fal's public openapi.json: ${answer.fallbackReason ?? "the catalog had none"}.)`]
+        : [];
 
     if (args.detail === "full") {
       const input = inlineRefs(io.input, io.components);
@@ -132,7 +173,11 @@ export const getModelSchema = defineTool({
         ...sourceNote,
         `Input (${input.length} field${input.length === 1 ? "" : "s"}; only the required ones must be set):`,
         ...input.map(formatField),
-        ...(hasMedia ? ["Media fields (*_url, *_urls) take a public URL, a data: URI, or a local file path that fal-mcp uploads for you."] : []),
+        ...(hasMedia
+          ? [
+              "Media fields (*_url, *_urls) take a public URL, a data: URI, or a local file path that fal-mcp uploads for you.",
+            ]
+          : []),
         `Output:`,
         ...(output.length > 0 ? output.map(formatField) : ["- (not described by fal)"]),
       ].join("\n"),
@@ -142,9 +187,15 @@ export const getModelSchema = defineTool({
 
 function metadataOf(document: unknown): { category: string | undefined } {
   const parsed = z
-    .looseObject({ info: z.looseObject({ "x-fal-metadata": z.looseObject({ category: z.string().nullish() }).nullish() }).nullish() })
+    .looseObject({
+      info: z
+        .looseObject({ "x-fal-metadata": z.looseObject({ category: z.string().nullish() }).nullish() })
+        .nullish(),
+    })
     .safeParse(document);
-  return { category: (parsed.success ? parsed.data.info?.["x-fal-metadata"]?.category : undefined) ?? undefined };
+  return {
+    category: (parsed.success ? parsed.data.info?.["x-fal-metadata"]?.category : undefined) ?? undefined,
+  };
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

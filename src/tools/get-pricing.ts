@@ -14,13 +14,17 @@ export const getPricing = defineTool({
       .array(z.string().min(3).max(300).describe("An endpoint id, e.g. fal-ai/flux/dev."))
       .min(1)
       .max(50)
-      .describe('1–50 fal endpoint ids, e.g. ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"].'),
+      .describe(
+        '1–50 fal endpoint ids, e.g. ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"].',
+      ),
     quantity: z
       .number()
       .positive()
       .max(1e9)
       .optional()
-      .describe("Units to estimate for each endpoint, in the endpoint's own unit (images, seconds of video, megapixels, …), e.g. 4. Omit for unit prices only."),
+      .describe(
+        "Units to estimate for each endpoint, in the endpoint's own unit (images, seconds of video, megapixels, …), e.g. 4. Omit for unit prices only.",
+      ),
   }),
   outputSchema: z.object({
     prices: z.array(
@@ -33,7 +37,10 @@ export const getPricing = defineTool({
       }),
     ),
     not_found: z.array(z.string()).describe("Endpoint ids fal has no price for (unknown or private ids)."),
-    total_estimated_cost: z.number().optional().describe("Sum of the estimates, when they share one currency."),
+    total_estimated_cost: z
+      .number()
+      .optional()
+      .describe("Sum of the estimates, when they share one currency."),
     currency: z.string().optional(),
     note: z.string(),
   }),
@@ -57,7 +64,9 @@ export const getPricing = defineTool({
       lines.push(`Total: about ${formatMoney(report.total_estimated_cost, report.currency)}`);
     }
     if (report.not_found.length > 0) {
-      lines.push(`No price found for: ${report.not_found.join(", ")} (unknown ids? search_models finds the right endpoint_id).`);
+      lines.push(
+        `No price found for: ${report.not_found.join(", ")} (unknown ids? search_models finds the right endpoint_id).`,
+      );
     }
     lines.push(`Note: ${report.note}`);
     return { structuredContent: report, text: lines.join("\n") };

@@ -1,16 +1,26 @@
-import { checkJobTool } from "./check-job.js";
+import { checkJob } from "./check-job.js";
 import type { ToolDefinition } from "./define.js";
 import { getModelSchema } from "./get-model-schema.js";
 import { getPricing } from "./get-pricing.js";
 import { recommendModel } from "./recommend-model.js";
-import { runModelTool } from "./run-model.js";
+import { runModel } from "./run-model.js";
 import { searchDocs } from "./search-docs.js";
 import { searchModels } from "./search-models.js";
-import { submitJobTool } from "./submit-job.js";
-import { uploadFileTool } from "./upload-file.js";
+import { submitJob } from "./submit-job.js";
+import { uploadFile } from "./upload-file.js";
 
 /**
  * The tool registry, in the order tools/list shows them. The names are those of fal's hosted
  * MCP server, so prompts written for it carry over. A test pins this list and its annotations.
  */
-export const tools: readonly ToolDefinition[] = [searchModels, getModelSchema, getPricing, searchDocs, runModelTool, submitJobTool, checkJobTool, uploadFileTool, recommendModel];
+export const tools: readonly ToolDefinition[] = [
+  searchModels,
+  getModelSchema,
+  getPricing,
+  searchDocs,
+  runModel,
+  submitJob,
+  checkJob,
+  uploadFile,
+  recommendModel,
+];

@@ -13,7 +13,15 @@ import {
   type QueueStatus,
   type WaitOutcome,
 } from "../fal/queue.js";
-import { compactOutput, extractMedia, imagePreview, recordEntries, saveFiles, unsavedFiles, type ResultFile } from "../fal/results.js";
+import {
+  compactOutput,
+  extractMedia,
+  imagePreview,
+  recordEntries,
+  saveFiles,
+  unsavedFiles,
+  type ResultFile,
+} from "../fal/results.js";
 import type { ExtraContent, ToolContext, ToolOutput } from "./define.js";
 
 /**
@@ -25,15 +33,25 @@ import type { ExtraContent, ToolContext, ToolOutput } from "./define.js";
 export const endpointIdSchema = z
   .string()
   // "." and ".." segments are refused: URL parsing would resolve them and send the job to another endpoint.
-  .regex(/^[A-Za-z0-9][\w.-]*(\/(?!\.{1,2}(\/|$))[\w.-]+)+$/, "an endpoint id such as fal-ai/flux/dev (owner/app[/path], no . or .. parts)")
-  .describe("fal endpoint id (owner/app[/path]), e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video. search_models finds them.");
+  .regex(
+    /^[A-Za-z0-9][\w.-]*(\/(?!\.{1,2}(\/|$))[\w.-]+)+$/,
+    "an endpoint id such as fal-ai/flux/dev (owner/app[/path], no . or .. parts)",
+  )
+  .describe(
+    "fal endpoint id (owner/app[/path]), e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video. search_models finds them.",
+  );
 
 export const fileSchema = z.object({
-  url: z.string().describe("Where fal serves the file (public CDN URL; it expires under the account's media settings)."),
+  url: z
+    .string()
+    .describe("Where fal serves the file (public CDN URL; it expires under the account's media settings)."),
   field: z.string().describe('Where the file is in the output, e.g. "images[0]" or "video".'),
   content_type: z.string().nullable(),
   size: z.number().nullable().describe("Bytes."),
-  path: z.string().nullable().describe("Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved."),
+  path: z
+    .string()
+    .nullable()
+    .describe("Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved."),
   error: z.string().nullable().describe("Why the file was not saved; null when it was (or saving was off)."),
 });
 
@@ -44,7 +62,11 @@ export const uploadSchema = z.object({
   content_type: z.string(),
 });
 
-const logLineSchema = z.object({ message: z.string(), level: z.string().nullable(), timestamp: z.string().nullable() });
+const logLineSchema = z.object({
+  message: z.string(),
+  level: z.string().nullable(),
+  timestamp: z.string().nullable(),
+});
 
 /** One shape for a job in every state, so a model learns one thing. Loose where fal's payload varies. */
 export const jobOutputSchema = z.object({
@@ -52,22 +74,42 @@ export const jobOutputSchema = z.object({
   endpoint_id: z.string(),
   status: z
     .string()
-    .describe("IN_QUEUE, IN_PROGRESS or COMPLETED (fal's values); CANCELLATION_REQUESTED after a cancel; anything else is fal's value verbatim."),
+    .describe(
+      "IN_QUEUE, IN_PROGRESS or COMPLETED (fal's values); CANCELLATION_REQUESTED after a cancel; anything else is fal's value verbatim.",
+    ),
   queue_position: z.number().nullable().optional().describe("Requests ahead of this one while IN_QUEUE."),
-  output: z.record(z.string(), z.unknown()).optional().describe("The model's own output JSON (long data: URIs shortened)."),
+  output: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("The model's own output JSON (long data: URIs shortened)."),
   files: z.array(fileSchema).optional().describe("Every media file in the output, with its saved path."),
   output_dir: z.string().optional().describe("The folder files are saved in."),
-  billable_units: z.number().nullable().optional().describe("Units fal billed (x-fal-billable-units), in the endpoint's priced unit; null when fal did not say."),
-  uploads: z.array(uploadSchema).optional().describe("Local files from the input that were uploaded to fal's CDN first."),
+  billable_units: z
+    .number()
+    .nullable()
+    .optional()
+    .describe(
+      "Units fal billed (x-fal-billable-units), in the endpoint's priced unit; null when fal did not say.",
+    ),
+  uploads: z
+    .array(uploadSchema)
+    .optional()
+    .describe("Local files from the input that were uploaded to fal's CDN first."),
   logs: z.array(logLineSchema).optional(),
-  metrics: z.record(z.string(), z.unknown()).optional().describe("fal's timings, e.g. inference_time in seconds."),
+  metrics: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("fal's timings, e.g. inference_time in seconds."),
   cancel: z
     .object({
       outcome: z.enum(["CANCELLATION_REQUESTED", "ALREADY_COMPLETED", "NOT_FOUND"]),
       message: z.string(),
     })
     .optional(),
-  recorded: z.boolean().optional().describe("Whether the job is in fal-mcp's durable job record (survives restarts)."),
+  recorded: z
+    .boolean()
+    .optional()
+    .describe("Whether the job is in fal-mcp's durable job record (survives restarts)."),
   next_step: z.string().optional(),
 });
 
@@ -130,7 +172,11 @@ export async function submitAndRecord(
 
   let answer;
   try {
-    answer = await submitToQueue(fal, { endpointId: request.endpointId, input: prepared.input, signal: context.signal });
+    answer = await submitToQueue(fal, {
+      endpointId: request.endpointId,
+      input: prepared.input,
+      signal: context.signal,
+    });
   } catch (error) {
     if (error instanceof AmbiguousSubmitError) {
       try {
@@ -141,9 +187,15 @@ export async function submitAndRecord(
           uploads: prepared.uploads,
           reason: error.message,
         });
-        await context.log("warning", `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${fal.jobs.directory}.`);
+        await context.log(
+          "warning",
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${fal.jobs.directory}.`,
+        );
       } catch (recordError) {
-        await context.log("error", `Could not record the unconfirmed submit to ${request.endpointId}: ${describe(recordError)}`);
+        await context.log(
+          "error",
+          `Could not record the unconfirmed submit to ${request.endpointId}: ${describe(recordError)}`,
+        );
       }
     }
     throw error;
@@ -164,9 +216,15 @@ export async function submitAndRecord(
   } catch (error) {
     // The job exists and is paid for: never fail the call over the local record, return its id.
     recordError = describe(error);
-    await context.log("error", `Job ${answer.requestId} was submitted but could not be recorded in ${fal.jobs.directory}: ${recordError}`);
+    await context.log(
+      "error",
+      `Job ${answer.requestId} was submitted but could not be recorded in ${fal.jobs.directory}: ${recordError}`,
+    );
   }
-  await context.log("info", `Submitted ${request.endpointId}: request ${answer.requestId}${answer.queuePosition !== undefined ? `, queue position ${answer.queuePosition}` : ""}.`);
+  await context.log(
+    "info",
+    `Submitted ${request.endpointId}: request ${answer.requestId}${answer.queuePosition !== undefined ? `, queue position ${answer.queuePosition}` : ""}.`,
+  );
   return {
     requestId: answer.requestId,
     endpointId: request.endpointId,
@@ -194,24 +252,31 @@ export async function waitWithProgress(
     deadline: job.deadline,
     signal: context.signal,
     onStatus: async (status, fresh) => {
-      for (const line of fresh) await context.log(logLevel(line), `[${job.endpointId} ${short}] ${line.message}`);
+      for (const line of fresh)
+        await context.log(logLevel(line), `[${job.endpointId} ${short}] ${line.message}`);
       const key = `${status.status}:${status.queuePosition ?? ""}`;
       if (key !== lastStatus || fresh.length > 0) {
         await job.progress.step(progressMessage(status, fresh));
       }
       if (status.status !== lastStatus.split(":")[0] && status.status !== "COMPLETED") {
-        await context.fal.jobs.update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null }).catch(() => undefined);
+        await context.fal.jobs
+          .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
+          .catch(() => undefined);
       }
       lastStatus = key;
     },
     onTransientError: async (error) => {
-      await context.log("warning", `Reading the status of ${job.requestId} failed; trying again: ${describe(error)}`);
+      await context.log(
+        "warning",
+        `Reading the status of ${job.requestId} failed; trying again: ${describe(error)}`,
+      );
     },
   });
 }
 
 function progressMessage(status: QueueStatus, fresh: QueueLogLine[]): string {
-  if (status.status === "IN_QUEUE") return `IN_QUEUE${status.queuePosition !== undefined ? `, position ${status.queuePosition}` : ""}`;
+  if (status.status === "IN_QUEUE")
+    return `IN_QUEUE${status.queuePosition !== undefined ? `, position ${status.queuePosition}` : ""}`;
   const latest = fresh[fresh.length - 1]?.message ?? status.logs[status.logs.length - 1]?.message;
   return latest ? `${status.status}: ${latest.slice(0, 200)}` : status.status;
 }
@@ -231,19 +296,33 @@ function logLevel(line: QueueLogLine): "debug" | "info" | "warning" | "error" {
 }
 
 /** Records a failed job and returns the error to throw (an isError result naming fal's reason). */
-export async function failJob(context: ToolContext, job: { endpointId: string; requestId: string }, status: QueueStatus): Promise<JobFailedError> {
+export async function failJob(
+  context: ToolContext,
+  job: { endpointId: string; requestId: string },
+  status: QueueStatus,
+): Promise<JobFailedError> {
   const failure = await failureOf(context.fal, { ...job, signal: context.signal }, status);
   await recordFailure(context, job.requestId, failure);
   return failure;
 }
 
-export async function recordFailure(context: ToolContext, requestId: string, failure: JobFailedError): Promise<void> {
+export async function recordFailure(
+  context: ToolContext,
+  requestId: string,
+  failure: JobFailedError,
+): Promise<void> {
   await context.fal.jobs
     .update(requestId, {
       status: "FAILED",
-      error: { message: failure.message, error_type: failure.errorType ?? null, field_errors: failure.fieldErrors },
+      error: {
+        message: failure.message,
+        error_type: failure.errorType ?? null,
+        field_errors: failure.fieldErrors,
+      },
     })
-    .catch((error: unknown) => context.log("warning", `Could not record the failure of ${requestId}: ${describe(error)}`));
+    .catch((error: unknown) =>
+      context.log("warning", `Could not record the failure of ${requestId}: ${describe(error)}`),
+    );
 }
 
 /**
@@ -252,7 +331,13 @@ export async function recordFailure(context: ToolContext, requestId: string, fai
  */
 export async function collectResult(
   context: ToolContext,
-  job: { endpointId: string; requestId: string; save: boolean; record: JobRecord | undefined; status?: QueueStatus | undefined },
+  job: {
+    endpointId: string;
+    requestId: string;
+    save: boolean;
+    record: JobRecord | undefined;
+    status?: QueueStatus | undefined;
+  },
 ): Promise<ToolOutput<JobOutput>> {
   const { fal } = context;
   let record = job.record;
@@ -264,7 +349,11 @@ export async function collectResult(
   } else {
     let result;
     try {
-      result = await getQueueResult(fal, { endpointId: job.endpointId, requestId: job.requestId, signal: context.signal });
+      result = await getQueueResult(fal, {
+        endpointId: job.endpointId,
+        requestId: job.requestId,
+        signal: context.signal,
+      });
     } catch (error) {
       if (error instanceof JobFailedError) await recordFailure(context, job.requestId, error);
       throw error;
@@ -276,13 +365,25 @@ export async function collectResult(
 
   const media = extractMedia(output);
   const files: ResultFile[] = job.save
-    ? await saveFiles({ fal, endpointId: job.endpointId, requestId: job.requestId, files: media, signal: context.signal, previous: record?.files })
+    ? await saveFiles({
+        fal,
+        endpointId: job.endpointId,
+        requestId: job.requestId,
+        files: media,
+        signal: context.signal,
+        previous: record?.files,
+      })
     : unsavedFiles(media);
   if (job.save && files.length > 0) {
-    await fal.jobs.update(job.requestId, { files: recordEntries(files) }).catch((error: unknown) => context.log("warning", `Could not record the saved files of ${job.requestId}: ${describe(error)}`));
+    await fal.jobs
+      .update(job.requestId, { files: recordEntries(files) })
+      .catch((error: unknown) =>
+        context.log("warning", `Could not record the saved files of ${job.requestId}: ${describe(error)}`),
+      );
   }
   for (const file of files) {
-    if (file.error) await context.log("warning", `Could not save ${file.field} of ${job.requestId}: ${file.error}`);
+    if (file.error)
+      await context.log("warning", `Could not save ${file.field} of ${job.requestId}: ${file.error}`);
   }
 
   const compact = compactOutput(output, files);
@@ -294,7 +395,16 @@ export async function collectResult(
     files,
     ...(job.save ? { output_dir: fal.config.outputDir } : {}),
     billable_units: billableUnits ?? null,
-    ...(record?.uploads.length ? { uploads: record.uploads.map(({ path, url, size, content_type }) => ({ path, url, size, content_type })) } : {}),
+    ...(record?.uploads.length
+      ? {
+          uploads: record.uploads.map(({ path, url, size, content_type }) => ({
+            path,
+            url,
+            size,
+            content_type,
+          })),
+        }
+      : {}),
     ...(job.status?.metrics ? { metrics: job.status.metrics } : {}),
     recorded: record !== undefined,
   };
@@ -304,7 +414,12 @@ export async function collectResult(
   if (budget > 0) {
     const note = "\nAn inline preview of the first image is attached.";
     const used = Buffer.byteLength(text + note) + Buffer.byteLength(JSON.stringify(structured));
-    const preview = await imagePreview({ fal, files, budgetBytes: budget - used - 256, signal: context.signal });
+    const preview = await imagePreview({
+      fal,
+      files,
+      budgetBytes: budget - used - 256,
+      signal: context.signal,
+    });
     if (preview) {
       text += note;
       extraContent.push({ type: "image", data: preview.data, mimeType: preview.mimeType });
@@ -320,14 +435,29 @@ async function keepOutput(
   output: unknown,
   billableUnits: number | null,
 ): Promise<JobRecord | undefined> {
-  const patch = { status: "COMPLETED", output, billable_units: billableUnits, error: null, queue_position: null };
+  const patch = {
+    status: "COMPLETED",
+    output,
+    billable_units: billableUnits,
+    error: null,
+    queue_position: null,
+  };
   try {
     if (record) return (await context.fal.jobs.update(job.requestId, patch)) ?? record;
     // A job submitted elsewhere (or before the record existed): keep it from now on.
-    const created = await context.fal.jobs.create({ requestId: job.requestId, endpointId: job.endpointId, tool: "check_job", input: null, status: "COMPLETED" });
+    const created = await context.fal.jobs.create({
+      requestId: job.requestId,
+      endpointId: job.endpointId,
+      tool: "check_job",
+      input: null,
+      status: "COMPLETED",
+    });
     return (await context.fal.jobs.update(job.requestId, patch)) ?? created;
   } catch (error) {
-    await context.log("warning", `Could not keep the output of ${job.requestId} in the job record: ${describe(error)}`);
+    await context.log(
+      "warning",
+      `Could not keep the output of ${job.requestId} in the job record: ${describe(error)}`,
+    );
     return record;
   }
 }
@@ -339,19 +469,29 @@ function completedText(structured: JobOutput, files: readonly ResultFile[], comp
   if (files.length > 0) {
     lines.push(`Files (${files.length}):`);
     files.forEach((file, index) => {
-      const about = [file.content_type, file.size !== null ? formatSize(file.size) : undefined].filter(Boolean).join(", ");
+      const about = [file.content_type, file.size !== null ? formatSize(file.size) : undefined]
+        .filter(Boolean)
+        .join(", ");
       const url = file.url.startsWith("data:") ? "(inline data)" : file.url;
-      const where = file.path ? `\n   saved: ${file.path}` : file.error ? `\n   NOT saved: ${file.error}` : "";
+      const where = file.path
+        ? `\n   saved: ${file.path}`
+        : file.error
+          ? `\n   NOT saved: ${file.error}`
+          : "";
       lines.push(`${index + 1}. ${file.field}${about ? ` (${about})` : ""}: ${url}${where}`);
     });
   }
-  if (structured.billable_units !== null && structured.billable_units !== undefined) lines.push(`Billed units: ${structured.billable_units}`);
+  if (structured.billable_units !== null && structured.billable_units !== undefined)
+    lines.push(`Billed units: ${structured.billable_units}`);
   const rest = withoutFiles(compact, new Set(files.map((file) => file.url)));
   const json = JSON.stringify(rest);
   if (json && json !== "{}" && json !== "null") {
-    lines.push(`Output: ${json.length > MAX_OUTPUT_TEXT ? `${json.slice(0, MAX_OUTPUT_TEXT)}… (truncated; the full output is in structuredContent)` : json}`);
+    lines.push(
+      `Output: ${json.length > MAX_OUTPUT_TEXT ? `${json.slice(0, MAX_OUTPUT_TEXT)}… (truncated; the full output is in structuredContent)` : json}`,
+    );
   }
-  if (files.some((file) => file.path === null && file.error === null)) lines.push("Files were not saved (save: false); the URLs expire under the account's media settings.");
+  if (files.some((file) => file.path === null && file.error === null))
+    lines.push("Files were not saved (save: false); the URLs expire under the account's media settings.");
   return lines.join("\n");
 }
 
@@ -376,7 +516,15 @@ function withoutFiles(value: unknown, urls: Set<string>): unknown {
 
 /** The answer for a job that is not finished (yet): its id and how to come back for it. */
 export function pendingOutput(
-  job: { requestId: string; endpointId: string; status: string; queuePosition: number | undefined; uploads?: LocalInputUpload[]; recorded: boolean; logs?: QueueLogLine[] },
+  job: {
+    requestId: string;
+    endpointId: string;
+    status: string;
+    queuePosition: number | undefined;
+    uploads?: LocalInputUpload[];
+    recorded: boolean;
+    logs?: QueueLogLine[];
+  },
   lead: string,
 ): ToolOutput<JobOutput> {
   const nextStep = `Call check_job with request_id "${job.requestId}" later (action "status" to see progress, "result" once it is COMPLETED to get and save the files). The job keeps running on fal either way.`;
@@ -390,14 +538,25 @@ export function pendingOutput(
     recorded: job.recorded,
     next_step: nextStep,
   };
-  const position = job.status === "IN_QUEUE" && job.queuePosition !== undefined ? ` (queue position ${job.queuePosition})` : "";
+  const position =
+    job.status === "IN_QUEUE" && job.queuePosition !== undefined
+      ? ` (queue position ${job.queuePosition})`
+      : "";
   const lines = [`${lead} Job ${job.requestId} on ${job.endpointId} is ${job.status}${position}.`, nextStep];
-  if (job.uploads && job.uploads.length > 0) lines.push(`Uploaded first: ${job.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
-  if (!job.recorded) lines.push("Warning: the job could not be written to the local job record; keep this request_id (and the endpoint_id) to check it.");
+  if (job.uploads && job.uploads.length > 0)
+    lines.push(`Uploaded first: ${job.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
+  if (!job.recorded)
+    lines.push(
+      "Warning: the job could not be written to the local job record; keep this request_id (and the endpoint_id) to check it.",
+    );
   return { structuredContent: structured, text: lines.join("\n") };
 }
 
-export function toLogLine(line: QueueLogLine): { message: string; level: string | null; timestamp: string | null } {
+export function toLogLine(line: QueueLogLine): {
+  message: string;
+  level: string | null;
+  timestamp: string | null;
+} {
   return { message: line.message, level: line.level ?? null, timestamp: line.timestamp ?? null };
 }
 

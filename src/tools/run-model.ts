@@ -32,10 +32,12 @@ const inputSchema = z.strictObject({
   save: z
     .boolean()
     .default(true)
-    .describe("Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire)."),
+    .describe(
+      "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
+    ),
 });
 
-export const runModelTool = defineTool({
+export const runModel = defineTool({
   name: "run_model",
   title: "Run a fal model",
   description:
@@ -50,8 +52,15 @@ export const runModelTool = defineTool({
     const started = Date.now();
     const waitSeconds = args.wait_seconds ?? context.config.waitSeconds;
     const progress = new ProgressCounter(context);
-    const submitted = await submitAndRecord(context, { endpointId: args.endpoint_id, input: args.input, tool: "run_model", progress });
-    await progress.step(`Submitted: ${submitted.status}${submitted.queuePosition !== undefined ? `, position ${submitted.queuePosition}` : ""}`);
+    const submitted = await submitAndRecord(context, {
+      endpointId: args.endpoint_id,
+      input: args.input,
+      tool: "run_model",
+      progress,
+    });
+    await progress.step(
+      `Submitted: ${submitted.status}${submitted.queuePosition !== undefined ? `, position ${submitted.queuePosition}` : ""}`,
+    );
     const job = { endpointId: submitted.endpointId, requestId: submitted.requestId };
 
     const outcome =
@@ -61,7 +70,12 @@ export const runModelTool = defineTool({
 
     if (outcome.reason === "completed" && outcome.status) {
       if (isFailure(outcome.status)) throw await failJob(context, job, outcome.status);
-      const result = await collectResult(context, { ...job, save: args.save, record: submitted.record, status: outcome.status });
+      const result = await collectResult(context, {
+        ...job,
+        save: args.save,
+        record: submitted.record,
+        status: outcome.status,
+      });
       if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
       return result;
     }
@@ -85,4 +99,3 @@ export const runModelTool = defineTool({
     );
   },
 });
-

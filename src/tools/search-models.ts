@@ -3,9 +3,14 @@ import type { CatalogModel } from "../fal/catalog.js";
 import { defineTool, READ_ONLY } from "./define.js";
 
 export const modelEntrySchema = z.object({
-  endpoint_id: z.string().describe("The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev."),
+  endpoint_id: z
+    .string()
+    .describe("The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev."),
   display_name: z.string(),
-  category: z.string().nullable().describe("e.g. text-to-image; null for endpoints without catalog metadata."),
+  category: z
+    .string()
+    .nullable()
+    .describe("e.g. text-to-image; null for endpoints without catalog metadata."),
   description: z.string(),
   status: z.string().nullable().describe("active or deprecated; null when unknown."),
   tags: z.array(z.string()),
@@ -53,7 +58,9 @@ export const searchModels = defineTool({
       .string()
       .max(500)
       .optional()
-      .describe('Free-text search over model names, descriptions and categories, e.g. "flux", "upscale", "kling". Omit to list a category.'),
+      .describe(
+        'Free-text search over model names, descriptions and categories, e.g. "flux", "upscale", "kling". Omit to list a category.',
+      ),
     category: z
       .string()
       .max(100)
@@ -66,27 +73,56 @@ export const searchModels = defineTool({
       .default("active")
       .describe('"active" (default) hides deprecated models; "deprecated" lists only those; "all" both.'),
     limit: z.number().int().min(1).max(100).default(20).describe("Models per page, 1–100. Default 20."),
-    cursor: z.string().max(1000).optional().describe("The next_cursor of the previous page, to get the next page. Omit for the first page."),
+    cursor: z
+      .string()
+      .max(1000)
+      .optional()
+      .describe("The next_cursor of the previous page, to get the next page. Omit for the first page."),
   }),
   outputSchema: z.object({
     models: z.array(modelEntrySchema),
-    next_cursor: z.string().nullable().describe("Pass as cursor to get the next page; null on the last page."),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe("Pass as cursor to get the next page; null on the last page."),
     has_more: z.boolean(),
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
     const page = await context.fal.catalog.search(
-      { query: args.query, category: args.category, status: args.status, limit: args.limit, cursor: args.cursor },
+      {
+        query: args.query,
+        category: args.category,
+        status: args.status,
+        limit: args.limit,
+        cursor: args.cursor,
+      },
       context.signal,
     );
-    const filters = [args.query ? `"${args.query}"` : undefined, args.category, args.status !== "all" ? args.status : undefined].filter(Boolean).join(", ");
+    const filters = [
+      args.query ? `"${args.query}"` : undefined,
+      args.category,
+      args.status !== "all" ? args.status : undefined,
+    ]
+      .filter(Boolean)
+      .join(", ");
     const lines =
       page.models.length === 0
-        ? [`No fal models found${filters ? ` for ${filters}` : ""}. Try fewer or other keywords, another category, or status "all".`]
-        : [`${page.models.length} fal model${page.models.length === 1 ? "" : "s"}${filters ? ` for ${filters}` : ""}:`, ...page.models.map(modelLine)];
-    if (page.has_more && page.next_cursor) lines.push(`More results: call search_models again with cursor "${page.next_cursor}".`);
+        ? [
+            `No fal models found${filters ? ` for ${filters}` : ""}. Try fewer or other keywords, another category, or status "all".`,
+          ]
+        : [
+            `${page.models.length} fal model${page.models.length === 1 ? "" : "s"}${filters ? ` for ${filters}` : ""}:`,
+            ...page.models.map(modelLine),
+          ];
+    if (page.has_more && page.next_cursor)
+      lines.push(`More results: call search_models again with cursor "${page.next_cursor}".`);
     return {
-      structuredContent: { models: page.models.map(toModelEntry), next_cursor: page.next_cursor, has_more: page.has_more },
+      structuredContent: {
+        models: page.models.map(toModelEntry),
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+      },
       text: lines.join("\n"),
     };
   },

@@ -17,12 +17,18 @@ const outputSchema = z.object({
   endpoint_id: z.string(),
   status: z.string().describe('"IN_QUEUE" (fal\'s value) right after a submit.'),
   queue_position: z.number().nullable().describe("Requests ahead of this one, when fal said."),
-  uploads: z.array(uploadSchema).describe("Local files from the input that were uploaded to fal's CDN first."),
-  recorded: z.boolean().describe("Whether the job is in fal-mcp's durable job record (check_job then needs only the request_id, even after a restart)."),
+  uploads: z
+    .array(uploadSchema)
+    .describe("Local files from the input that were uploaded to fal's CDN first."),
+  recorded: z
+    .boolean()
+    .describe(
+      "Whether the job is in fal-mcp's durable job record (check_job then needs only the request_id, even after a restart).",
+    ),
   next_step: z.string(),
 });
 
-export const submitJobTool = defineTool({
+export const submitJob = defineTool({
   name: "submit_job",
   title: "Submit a fal job (returns at once)",
   description:
@@ -33,14 +39,24 @@ export const submitJobTool = defineTool({
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, context) {
-    const submitted = await submitAndRecord(context, { endpointId: args.endpoint_id, input: args.input, tool: "submit_job" });
+    const submitted = await submitAndRecord(context, {
+      endpointId: args.endpoint_id,
+      input: args.input,
+      tool: "submit_job",
+    });
     const nextStep = `Call check_job with request_id "${submitted.requestId}" to see its status; when it is COMPLETED, call check_job with action "result" to get and save the files.`;
     const lines = [
       `Submitted job ${submitted.requestId} to ${submitted.endpointId}: ${submitted.status}${submitted.queuePosition !== undefined ? `, queue position ${submitted.queuePosition}` : ""}.`,
       nextStep,
     ];
-    if (submitted.uploads.length > 0) lines.push(`Uploaded first: ${submitted.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
-    if (!submitted.record) lines.push(`Warning: the job could not be written to the local job record (${submitted.recordError ?? "unknown error"}); keep the request_id and endpoint_id to check it.`);
+    if (submitted.uploads.length > 0)
+      lines.push(
+        `Uploaded first: ${submitted.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`,
+      );
+    if (!submitted.record)
+      lines.push(
+        `Warning: the job could not be written to the local job record (${submitted.recordError ?? "unknown error"}); keep the request_id and endpoint_id to check it.`,
+      );
     return {
       structuredContent: {
         request_id: submitted.requestId,

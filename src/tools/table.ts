@@ -25,7 +25,11 @@ export function toolTable(tools: readonly ToolDefinition[]): string {
     const summary = firstSentence(tool.description).replace(/\|/g, "\\|");
     return `| \`${tool.name}\` | ${summary} | ${args} | ${hints} |`;
   });
-  return ["| Tool | What it does | Arguments (`?` = optional) | Hints |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  return [
+    "| Tool | What it does | Arguments (`?` = optional) | Hints |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }
 
 function firstSentence(text: string): string {

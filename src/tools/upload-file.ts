@@ -24,22 +24,29 @@ const inputSchema = z.strictObject({
     .min(1)
     .max(200)
     .optional()
-    .describe("Name for the uploaded file (the last part of its URL), e.g. product.png. Default: the local file's name or the URL's last path segment."),
+    .describe(
+      "Name for the uploaded file (the last part of its URL), e.g. product.png. Default: the local file's name or the URL's last path segment.",
+    ),
   content_type: z
     .string()
     .regex(/^[\w.+-]+\/[\w.+-]+$/, "a MIME type such as image/png")
     .optional()
-    .describe("MIME type, e.g. image/png, video/mp4, audio/wav. Default: from the file name's extension, else application/octet-stream."),
+    .describe(
+      "MIME type, e.g. image/png, video/mp4, audio/wav. Default: from the file name's extension, else application/octet-stream.",
+    ),
 });
 
 const outputSchema = z.object({
   url: z.string().describe("Public URL of the file on fal's CDN: pass it as a model input."),
   file_name: z.string(),
   content_type: z.string(),
-  size: z.number().nullable().describe("Bytes uploaded; null when the URL was already on fal's CDN and returned as is."),
+  size: z
+    .number()
+    .nullable()
+    .describe("Bytes uploaded; null when the URL was already on fal's CDN and returned as is."),
 });
 
-export const uploadFileTool = defineTool({
+export const uploadFile = defineTool({
   name: "upload_file",
   title: "Upload a file to fal's CDN",
   description:
@@ -55,14 +62,17 @@ export const uploadFileTool = defineTool({
   async handler(args, context) {
     if ((args.path === undefined) === (args.url === undefined)) {
       throw new InvalidArgumentError(
-        args.path === undefined ? "upload_file needs a `path` (local file) or a `url` (web file); neither was given." : "upload_file takes either `path` or `url`, not both.",
+        args.path === undefined
+          ? "upload_file needs a `path` (local file) or a `url` (web file); neither was given."
+          : "upload_file takes either `path` or `url`, not both.",
         "Call it again with exactly one of them.",
       );
     }
     const onProgress = progressReporter(context);
     const config = context.config;
     // file:// URLs are local files: the same policy as paths.
-    const localReference = args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
+    const localReference =
+      args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
 
     if (localReference !== undefined) {
       pathFromReference(localReference); // refuses non-file URL schemes before anything else

@@ -20,7 +20,14 @@ const cacheDir = () => path.join(home, ".cache", "fal-mcp");
 
 /** Starts the bin with `home` as HOME, lists the tools, closes stdin and waits for the exit. */
 async function session(extra: Record<string, string | undefined> = {}): Promise<number> {
-  const server = spawnRaw({ HOME: home, XDG_CACHE_HOME: undefined, FAL_KEY: "test-key", FAL_MCP_STATE_DIR: path.join(home, "state"), FAL_MCP_OUTPUT_DIR: path.join(home, "out"), ...extra });
+  const server = spawnRaw({
+    HOME: home,
+    XDG_CACHE_HOME: undefined,
+    FAL_KEY: "test-key",
+    FAL_MCP_STATE_DIR: path.join(home, "state"),
+    FAL_MCP_OUTPUT_DIR: path.join(home, "out"),
+    ...extra,
+  });
   server.send(INITIALIZE);
   await server.response(0);
   server.send(INITIALIZED);
@@ -82,7 +89,9 @@ describe.skipIf(process.platform === "win32")("the compile cache", () => {
   it("honours an absolute XDG_CACHE_HOME", async () => {
     const xdg = path.join(home, "xdg");
     await session({ XDG_CACHE_HOME: xdg });
-    expect((await fs.readdir(path.join(xdg, "fal-mcp"))).filter((n) => n.endsWith(".v8cache"))).toHaveLength(1);
+    expect((await fs.readdir(path.join(xdg, "fal-mcp"))).filter((n) => n.endsWith(".v8cache"))).toHaveLength(
+      1,
+    );
     await expect(fs.access(cacheDir())).rejects.toThrow();
   });
 });

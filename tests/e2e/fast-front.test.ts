@@ -5,7 +5,14 @@
 // requests, exits.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CallToolResultSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema, SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolResultSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolResult,
+  type Progress,
+} from "@modelcontextprotocol/sdk/types.js";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -49,7 +56,10 @@ const waitFor = async (check: () => boolean, what: string, timeoutMs = 10_000): 
 };
 
 /** Runs `messages` through the bin; resolves with its stdout lines (newline included) once `lastId` is answered, and its stderr. */
-async function handshake(messages: Record<string, unknown>[], lastId: number | string): Promise<{ lines: string[]; stderr: string }> {
+async function handshake(
+  messages: Record<string, unknown>[],
+  lastId: number | string,
+): Promise<{ lines: string[]; stderr: string }> {
   const server = spawnRaw(env);
   const answered = server.response(lastId);
   for (const message of messages) server.send(message);
@@ -62,11 +72,16 @@ async function handshake(messages: Record<string, unknown>[], lastId: number | s
 
 /** The same through the full program alone (dist/server.cjs, no front). */
 async function fullServerHandshake(messages: Record<string, unknown>[]): Promise<string> {
-  const child = spawn(process.execPath, [path.join(path.dirname(BIN), "../dist/server.cjs")], { env: childEnv({ ...env, FAL_MCP_LOG_LEVEL: "error" }) });
+  const child = spawn(process.execPath, [path.join(path.dirname(BIN), "../dist/server.cjs")], {
+    env: childEnv({ ...env, FAL_MCP_LOG_LEVEL: "error" }),
+  });
   let stdout = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stdin.write(messages.map((m) => JSON.stringify(m) + "\n").join(""));
-  await waitFor(() => stdout.split("\n").length > messages.filter((m) => m.id !== undefined).length, "the full server's answers");
+  await waitFor(
+    () => stdout.split("\n").length > messages.filter((m) => m.id !== undefined).length,
+    "the full server's answers",
+  );
   child.stdin.end();
   await new Promise((resolve) => child.on("exit", resolve));
   return stdout;
@@ -77,7 +92,9 @@ async function fullServerHandshake(messages: Record<string, unknown>[]): Promise
  * serverInfo (source runs say 0.0.0-dev; tsup injects package.json's version).
  */
 async function reference(messages: Record<string, unknown>[]): Promise<string[]> {
-  const pkg = JSON.parse(await fs.readFile(path.join(path.dirname(BIN), "../package.json"), "utf8")) as { version: string };
+  const pkg = JSON.parse(await fs.readFile(path.join(path.dirname(BIN), "../package.json"), "utf8")) as {
+    version: string;
+  };
   return (await referenceAnswers(messages)).map((line) => {
     const message = JSON.parse(line) as { result?: { serverInfo?: { version: string } } };
     if (!message.result?.serverInfo) return line;
@@ -89,7 +106,11 @@ async function reference(messages: Record<string, unknown>[]): Promise<string[]>
 describe("the fast start of the built bin", () => {
   it("answers initialize, tools/list and ping byte for byte as the SDK server does, for every protocol version", async () => {
     const cases = [...SUPPORTED_PROTOCOL_VERSIONS, "2099-01-01", "draft"].map((version, i) => [
-      initializeRequest(i % 2 ? `init-${i}` : i, version, i % 2 ? { roots: { listChanged: true }, sampling: {} } : {}),
+      initializeRequest(
+        i % 2 ? `init-${i}` : i,
+        version,
+        i % 2 ? { roots: { listChanged: true }, sampling: {} } : {},
+      ),
       INITIALIZED,
       { jsonrpc: "2.0", id: 100 + i, method: "tools/list" },
       { jsonrpc: "2.0", id: "last", method: "ping" },
@@ -106,7 +127,11 @@ describe("the fast start of the built bin", () => {
   });
 
   it("is off with FAL_MCP_FAST_START=0, and the answers are the same", async () => {
-    const messages = [initializeRequest(0, "2025-06-18", {}), INITIALIZED, { jsonrpc: "2.0", id: 1, method: "tools/list" }];
+    const messages = [
+      initializeRequest(0, "2025-06-18", {}),
+      INITIALIZED,
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+    ];
     const server = spawnRaw({ ...env, FAL_MCP_FAST_START: "0" });
     const answered = server.response(1);
     for (const message of messages) server.send(message);
@@ -118,7 +143,12 @@ describe("the fast start of the built bin", () => {
   });
 
   it("leaves an initialize the SDK would refuse to the full server", async () => {
-    const refused = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "no-version" } } };
+    const refused = {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "no-version" } },
+    };
     const run = await handshake([refused, { jsonrpc: "2.0", id: 1, method: "ping" }], 1);
     expect(run.stderr).not.toContain("fast front answered");
     expect(run.lines).toEqual(await reference([refused, { jsonrpc: "2.0", id: 1, method: "ping" }]));
@@ -130,7 +160,12 @@ describe("the fast start of the built bin", () => {
       initializeRequest(0, "2025-06-18"),
       INITIALIZED,
       { jsonrpc: "2.0", id: 1, method: "tools/list" },
-      ...Array.from({ length: 6 }, (_, i) => ({ jsonrpc: "2.0", id: 2 + i, method: "tools/call", params: { name: "search_models", arguments: { query: "flux", limit: 1 + (i % 3) } } })),
+      ...Array.from({ length: 6 }, (_, i) => ({
+        jsonrpc: "2.0",
+        id: 2 + i,
+        method: "tools/call",
+        params: { name: "search_models", arguments: { query: "flux", limit: 1 + (i % 3) } },
+      })),
       { jsonrpc: "2.0", id: 8, method: "ping" },
       { jsonrpc: "2.0", id: 9, method: "tools/list" },
     ];
@@ -142,7 +177,8 @@ describe("the fast start of the built bin", () => {
     const ids = server.stdoutLines.map((line) => (JSON.parse(line) as { id: unknown }).id);
     expect([...ids].sort((a, b) => Number(a) - Number(b))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(ids[0]).toBe(0);
-    for (const line of server.stdoutLines.filter((l) => l.includes('"id":2') || l.includes('"id":7'))) expect(line).toContain('"models"');
+    for (const line of server.stdoutLines.filter((l) => l.includes('"id":2') || l.includes('"id":7')))
+      expect(line).toContain('"models"');
     expect(server.stdoutLines.join("\n")).not.toContain("fast-front");
   });
 
@@ -151,17 +187,28 @@ describe("the fast start of the built bin", () => {
     await fs.mkdir(root, { recursive: true });
     await fs.writeFile(path.join(root, "in-root.txt"), "inside the client's root");
     await fs.writeFile(path.join(env.HOME!, "in-home.txt"), "home, but not a root");
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN], env: childEnv(env), stderr: "pipe" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN],
+      env: childEnv(env),
+      stderr: "pipe",
+    });
     let stderr = "";
     transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const client = new Client({ name: "roots-client", version: "1" }, { capabilities: { roots: { listChanged: true } } });
+    const client = new Client(
+      { name: "roots-client", version: "1" },
+      { capabilities: { roots: { listChanged: true } } },
+    );
     let rootsAsked = 0;
     client.setRequestHandler(ListRootsRequestSchema, async () => {
       rootsAsked++;
       return { roots: [{ uri: pathToFileURL(root).href, name: "workspace" }] };
     });
     const logs: string[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logs.push(String(notification.params.data)));
+    client.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (notification) => void logs.push(String(notification.params.data)),
+    );
     try {
       await client.connect(transport);
       const listed = await client.listTools();
@@ -171,16 +218,28 @@ describe("the fast start of the built bin", () => {
       await client.setLoggingLevel("info");
 
       const call = async (name: string, args: Record<string, unknown>, onprogress?: (p: Progress) => void) =>
-        (await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 60_000, ...(onprogress ? { onprogress } : {}) })) as CallToolResult;
+        (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+          timeout: 60_000,
+          ...(onprogress ? { onprogress } : {}),
+        })) as CallToolResult;
       const uploaded = await call("upload_file", { path: path.join(root, "in-root.txt") });
       expect(uploaded.isError, JSON.stringify(uploaded.content)).toBeFalsy();
       expect(rootsAsked).toBeGreaterThanOrEqual(1);
       const home = await call("upload_file", { path: path.join(env.HOME!, "in-home.txt") });
       expect(home.isError).toBe(true); // roots replace the home default: the server did get the client's capabilities
 
-      fake.setBehavior("fal-ai/flux/schnell", { queueMs: 300, runMs: 600, queuePosition: 1, logs: ["Loading weights"] });
+      fake.setBehavior("fal-ai/flux/schnell", {
+        queueMs: 300,
+        runMs: 600,
+        queuePosition: 1,
+        logs: ["Loading weights"],
+      });
       const progress: Progress[] = [];
-      const run = await call("run_model", { endpoint_id: "fal-ai/flux/schnell", input: { prompt: "x" }, save: false }, (p) => progress.push(p));
+      const run = await call(
+        "run_model",
+        { endpoint_id: "fal-ai/flux/schnell", input: { prompt: "x" }, save: false },
+        (p) => progress.push(p),
+      );
       expect(run.isError, JSON.stringify(run.content)).toBeFalsy();
       expect(progress.length).toBeGreaterThanOrEqual(2);
       expect(logs.some((line) => line.includes("Loading weights"))).toBe(true);
@@ -218,7 +277,12 @@ describe("the fast start of the built bin", () => {
         else if (end === "stdout") {
           server.child.stdout.destroy();
           server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
-          server.send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "search_models", arguments: { query: "flux" } } });
+          server.send({
+            jsonrpc: "2.0",
+            id: 3,
+            method: "tools/call",
+            params: { name: "search_models", arguments: { query: "flux" } },
+          });
         } else server.child.kill(end);
         const exit = await server.exited;
         expect(exit.at - at, `${end} ${phase}`).toBeLessThan(2_000);

@@ -12,7 +12,10 @@ import { TOOL_NAMES } from "../helpers/tool-names.js";
  * Drives the built bin with the MCP Inspector CLI (2.12.0, pinned), the way CI jobs and users
  * script MCP servers. The Inspector runs on this Node (see the README's Development section).
  */
-const INSPECTOR = path.resolve(path.dirname(BIN), "../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+const INSPECTOR = path.resolve(
+  path.dirname(BIN),
+  "../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
+);
 const KEY = "test-key-id:test-key-secret";
 interface InspectorRun {
   code: number;
@@ -28,7 +31,14 @@ function inspector(args: string[], extraEnv: string[] = []): Promise<InspectorRu
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [INSPECTOR, "--cli", process.execPath, BIN, ...serverEnv.concat(extraEnv).flatMap((e) => ["-e", e]), ...args],
+      [
+        INSPECTOR,
+        "--cli",
+        process.execPath,
+        BIN,
+        ...serverEnv.concat(extraEnv).flatMap((e) => ["-e", e]),
+        ...args,
+      ],
       { env: { PATH: process.env.PATH ?? "", HOME: tempDir }, timeout: 90_000, maxBuffer: 20 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
@@ -39,8 +49,22 @@ function inspector(args: string[], extraEnv: string[] = []): Promise<InspectorRu
 }
 
 async function callTool(name: string, args: Record<string, unknown>, extraEnv: string[] = []) {
-  const run = await inspector(["--method", "tools/call", "--tool-name", name, "--tool-args-json", JSON.stringify(args), "--format", "json"], extraEnv);
-  const parsed = run.stdout.trim() ? (JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { result?: Record<string, unknown> }) : {};
+  const run = await inspector(
+    [
+      "--method",
+      "tools/call",
+      "--tool-name",
+      name,
+      "--tool-args-json",
+      JSON.stringify(args),
+      "--format",
+      "json",
+    ],
+    extraEnv,
+  );
+  const parsed = run.stdout.trim()
+    ? (JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { result?: Record<string, unknown> })
+    : {};
   return { ...run, result: parsed.result };
 }
 
@@ -66,7 +90,11 @@ beforeAll(async () => {
   ];
   const list = await inspector(["--method", "tools/list", "--format", "json"]);
   expect(list.code, list.stderr).toBe(0);
-  const tools = (JSON.parse(list.stdout) as { result: { tools: { name: string; outputSchema: Record<string, unknown> }[] } }).result.tools;
+  const tools = (
+    JSON.parse(list.stdout) as {
+      result: { tools: { name: string; outputSchema: Record<string, unknown> }[] };
+    }
+  ).result.tools;
   outputSchemas = new Map(tools.map((tool) => [tool.name, tool.outputSchema]));
 }, 120_000);
 
@@ -89,7 +117,10 @@ describe("MCP Inspector CLI against the built bin", () => {
     ["search_models", { query: "flux", limit: 3 }],
     ["get_model_schema", { endpoint_id: "fal-ai/flux/dev" }],
     ["get_model_schema", { endpoint_id: "fal-ai/flux/dev", detail: "full" }],
-    ["get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"], quantity: 4 }],
+    [
+      "get_pricing",
+      { endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"], quantity: 4 },
+    ],
     ["search_docs", { query: "queue webhooks" }],
     ["recommend_model", { task: "animate this photo of my dog" }],
   ])("calls %s and gets structuredContent matching its outputSchema", async (name, args) => {
@@ -103,7 +134,11 @@ describe("MCP Inspector CLI against the built bin", () => {
   it.each([
     ["search_models", { limit: 500 }, /limit/],
     ["get_model_schema", {}, /endpoint_id/],
-    ["get_model_schema", { endpoint_id: "fal-ai/flux/dev", detail: "huge" }, /detail[\s\S]*(summary|full)|(summary|full)[\s\S]*detail/],
+    [
+      "get_model_schema",
+      { endpoint_id: "fal-ai/flux/dev", detail: "huge" },
+      /detail[\s\S]*(summary|full)|(summary|full)[\s\S]*detail/,
+    ],
     ["get_pricing", { endpoint_ids: [] }, /endpoint_ids/],
     ["check_job", { request_id: "x", action: "explode" }, /action/],
   ])("exits 5 with a message naming the field for bad arguments to %s", async (name, args, pattern) => {
@@ -121,7 +156,10 @@ describe("MCP Inspector CLI against the built bin", () => {
     const saved = structured.files[0]?.path;
     expect(saved && (await fs.stat(saved)).size).toBeGreaterThan(0);
 
-    const submitted = await callTool("submit_job", { endpoint_id: "fal-ai/flux/dev", input: { prompt: "a lighthouse" } });
+    const submitted = await callTool("submit_job", {
+      endpoint_id: "fal-ai/flux/dev",
+      input: { prompt: "a lighthouse" },
+    });
     expect(submitted.code, submitted.stderr).toBe(0);
     expectMatchesOutputSchema("submit_job", submitted.result?.structuredContent);
     const requestId = (submitted.result?.structuredContent as { request_id: string }).request_id;
@@ -136,11 +174,16 @@ describe("MCP Inspector CLI against the built bin", () => {
     expect(result.code, result.stderr).toBe(0);
     expect((result.result?.structuredContent as { status: string }).status).toBe("COMPLETED");
 
-    const video = await callTool("submit_job", { endpoint_id: "fake/slow-video", input: { prompt: "waves" } });
+    const video = await callTool("submit_job", {
+      endpoint_id: "fake/slow-video",
+      input: { prompt: "waves" },
+    });
     const videoId = (video.result?.structuredContent as { request_id: string }).request_id;
     const cancelled = await callTool("check_job", { request_id: videoId, action: "cancel" });
     expect(cancelled.code, cancelled.stderr).toBe(0);
-    expect(fake.requests.some((r) => r.method === "PUT" && r.path.endsWith(`/requests/${videoId}/cancel`))).toBe(true);
+    expect(
+      fake.requests.some((r) => r.method === "PUT" && r.path.endsWith(`/requests/${videoId}/cancel`)),
+    ).toBe(true);
   });
 
   it("uploads a local file", async () => {

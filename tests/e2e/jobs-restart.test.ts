@@ -60,7 +60,9 @@ async function startServer(): Promise<Running> {
 }
 
 async function call(server: Running, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 30_000 })) as CallToolResult;
+  return (await server.client.callTool({ name, arguments: args }, CallToolResultSchema, {
+    timeout: 30_000,
+  })) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {
@@ -72,7 +74,10 @@ describe("a job survives kill -9 of the server", () => {
   it("is found, fetched and saved by a new process from its request id alone", async () => {
     await fs.mkdir(path.join(tempDir, "home"), { recursive: true });
     const first = await startServer();
-    const submitted = await call(first, "submit_job", { endpoint_id: "fake/slow-video", input: { prompt: "a glacier at dawn" } });
+    const submitted = await call(first, "submit_job", {
+      endpoint_id: "fake/slow-video",
+      input: { prompt: "a glacier at dawn" },
+    });
     expect(submitted.isError, text(submitted)).toBeFalsy();
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
     expect(fake.jobsFor("fake/slow-video").map((job) => job.requestId)).toEqual([requestId]);
@@ -88,15 +93,20 @@ describe("a job survives kill -9 of the server", () => {
     try {
       const status = await call(second, "check_job", { request_id: requestId });
       expect(status.isError, text(status)).toBeFalsy();
-      expect((status.structuredContent as { status: string; endpoint_id: string }).endpoint_id).toBe("fake/slow-video");
+      expect((status.structuredContent as { status: string; endpoint_id: string }).endpoint_id).toBe(
+        "fake/slow-video",
+      );
       const result = await call(second, "check_job", { request_id: requestId, action: "result" });
       expect(result.isError, text(result)).toBeFalsy();
-      const files = (result.structuredContent as { files: { path: string | null; size: number | null }[] }).files;
+      const files = (result.structuredContent as { files: { path: string | null; size: number | null }[] })
+        .files;
       expect(files).toHaveLength(1);
       const saved = await fs.stat(files[0]?.path ?? "");
       expect(saved.size).toBe(files[0]?.size);
       expect(files[0]?.path?.startsWith(path.join(tempDir, "out"))).toBe(true);
-      const record = JSON.parse(await fs.readFile(path.join(tempDir, "state", "jobs", `${requestId}.json`), "utf8")) as { status: string };
+      const record = JSON.parse(
+        await fs.readFile(path.join(tempDir, "state", "jobs", `${requestId}.json`), "utf8"),
+      ) as { status: string };
       expect(record.status).toBe("COMPLETED");
       // Still one job on fal: nothing was resubmitted.
       expect(fake.jobsFor("fake/slow-video")).toHaveLength(1);

@@ -19,7 +19,10 @@ let tempDir: string;
 
 beforeAll(async () => {
   tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-pack-"));
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", tempDir], { cwd: root, env: { ...process.env, npm_config_loglevel: "error" } });
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", tempDir], {
+    cwd: root,
+    env: { ...process.env, npm_config_loglevel: "error" },
+  });
   const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   expect(info).toBeDefined();
   await run("tar", ["-xzf", path.join(tempDir, info!.filename), "-C", tempDir]);
@@ -32,7 +35,10 @@ afterAll(async () => {
 
 describe("the published package", () => {
   it("declares no runtime dependencies and ships no source maps", async () => {
-    const manifest = JSON.parse(await fs.readFile(path.join(unpacked, "package.json"), "utf8")) as Record<string, unknown>;
+    const manifest = JSON.parse(await fs.readFile(path.join(unpacked, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(manifest.dependencies ?? {}).toEqual({});
     expect(manifest.bin).toEqual({ "fal-mcp": "bin/fal-mcp.js" });
     const files = await fs.readdir(path.join(unpacked, "dist"));
@@ -41,7 +47,9 @@ describe("the published package", () => {
   });
 
   it("starts from the tarball alone and lists the nine tools", async () => {
-    const version = await run(process.execPath, [path.join(unpacked, "bin/fal-mcp.js"), "--version"], { env: childEnv({}) });
+    const version = await run(process.execPath, [path.join(unpacked, "bin/fal-mcp.js"), "--version"], {
+      env: childEnv({}),
+    });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const child = spawn(process.execPath, [path.join(unpacked, "bin/fal-mcp.js")], {
       env: childEnv({ HOME: tempDir, FAL_MCP_COMPILE_CACHE: "0" }),
@@ -49,7 +57,14 @@ describe("the published package", () => {
     });
     let stdout = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stdin.write(JSON.stringify(INITIALIZE) + "\n" + JSON.stringify(INITIALIZED) + "\n" + JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) + "\n");
+    child.stdin.write(
+      JSON.stringify(INITIALIZE) +
+        "\n" +
+        JSON.stringify(INITIALIZED) +
+        "\n" +
+        JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) +
+        "\n",
+    );
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no tools/list answer: ${stdout}`)), 15_000);
       child.stdout.on("data", () => {

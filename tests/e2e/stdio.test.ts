@@ -48,7 +48,12 @@ describe("the stdio bin", () => {
     server.sendRaw('{"jsonrpc":"2.0","id":2,"method":"no/such/method"}');
     const unknown = await server.response(2);
     expect((unknown.error as { code: number }).code).toBe(-32601);
-    server.send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "search_models", arguments: { query: "flux", limit: 2 } } });
+    server.send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "search_models", arguments: { query: "flux", limit: 2 } },
+    });
     await server.response(3);
     server.send({ jsonrpc: "2.0", id: 4, method: "ping" });
     await server.response(4);
@@ -87,7 +92,12 @@ describe("the stdio bin", () => {
     server.send(INITIALIZED);
     // A tool call makes the full program take over from the fast front (which exits on EPIPE too,
     // silently: tests/e2e/fast-front.test.ts covers that phase).
-    server.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "search_models", arguments: { limit: 1 } } });
+    server.send({
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: "search_models", arguments: { limit: 1 } },
+    });
     await server.response(9);
     server.child.stdout.destroy();
     const closedAt = Date.now();
@@ -123,19 +133,23 @@ describe("the stdio bin", () => {
 
   it("prints --version and --help, and refuses unknown commands", async () => {
     const version = await run(process.execPath, [BIN, "--version"], { env: childEnv({}) });
-    const pkg = JSON.parse(await fs.readFile(path.resolve(path.dirname(BIN), "../package.json"), "utf8")) as { version: string };
+    const pkg = JSON.parse(await fs.readFile(path.resolve(path.dirname(BIN), "../package.json"), "utf8")) as {
+      version: string;
+    };
     expect(version.stdout.trim()).toBe(pkg.version);
     const help = await run(process.execPath, [BIN, "--help"], { env: childEnv({}) });
     expect(help.stdout).toContain("npx fal-mcp doctor");
     expect(help.stdout).toContain("FAL_KEY");
-    const bad = await run(process.execPath, [BIN, "bogus"], { env: childEnv({}) }).catch((error: { code: number; stderr: string }) => error);
+    const bad = await run(process.execPath, [BIN, "bogus"], { env: childEnv({}) }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect((bad as { code: number }).code).toBe(2);
   });
 
   it("refuses an invalid setting with a message naming it", async () => {
-    const result = await run(process.execPath, [BIN], { env: childEnv({ FAL_MCP_WAIT_SECONDS: "forever" }) }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const result = await run(process.execPath, [BIN], {
+      env: childEnv({ FAL_MCP_WAIT_SECONDS: "forever" }),
+    }).catch((error: { code: number; stderr: string }) => error);
     expect((result as { code: number }).code).toBe(2);
     expect((result as { stderr: string }).stderr).toMatch(/FAL_MCP_WAIT_SECONDS/);
   });
@@ -150,16 +164,18 @@ describe("the stdio bin", () => {
     expect(ok.stdout + ok.stderr).not.toContain(KEY);
 
     const badKey = "wrong-key-0123456789";
-    const rejected = await run(process.execPath, [BIN, "doctor"], { env: childEnv({ ...env, FAL_KEY: badKey }) }).catch(
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
+    const rejected = await run(process.execPath, [BIN, "doctor"], {
+      env: childEnv({ ...env, FAL_KEY: badKey }),
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
     expect((rejected as { code: number }).code).toBe(1);
-    expect((rejected as { stdout: string }).stdout).toMatch(/FAIL\s+Key accepted by fal: fal rejected the key/);
+    expect((rejected as { stdout: string }).stdout).toMatch(
+      /FAIL\s+Key accepted by fal: fal rejected the key/,
+    );
     expect(JSON.stringify(rejected)).not.toContain(badKey);
 
-    const noKey = await run(process.execPath, [BIN, "doctor"], { env: childEnv({ ...env, FAL_KEY: undefined }) }).catch(
-      (error: { code: number; stdout: string }) => error,
-    );
+    const noKey = await run(process.execPath, [BIN, "doctor"], {
+      env: childEnv({ ...env, FAL_KEY: undefined }),
+    }).catch((error: { code: number; stdout: string }) => error);
     expect((noKey as { stdout: string }).stdout).toMatch(/FAIL\s+API key: FAL_KEY is not set/);
   });
 });

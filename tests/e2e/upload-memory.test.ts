@@ -26,7 +26,8 @@ let sha: string;
 
 function procStatus(pid: number): { hwm: number; rss: number } {
   const text = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN) * 1024;
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN) * 1024;
   return { hwm: kib("VmHWM"), rss: kib("VmRSS") };
 }
 

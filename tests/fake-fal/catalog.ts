@@ -119,7 +119,8 @@ const f = {
     name: "audio_url",
     type: "string",
     required: true,
-    description: "URL of the audio file to transcribe. Supported formats: mp3, mp4, mpeg, mpga, m4a, wav or webm.",
+    description:
+      "URL of the audio file to transcribe. Supported formats: mp3, mp4, mpeg, mpga, m4a, wav or webm.",
   }),
   text: (): FieldSpec => ({
     name: "text",
@@ -132,7 +133,15 @@ const f = {
 
 // ---------------------------------------------------------------- behaviours
 
-const STEPS_LOGS = ["Loading model", "Model loaded", "Step 7/28", "Step 14/28", "Step 21/28", "Step 28/28", "Uploading results"];
+const STEPS_LOGS = [
+  "Loading model",
+  "Model loaded",
+  "Step 7/28",
+  "Step 14/28",
+  "Step 21/28",
+  "Step 28/28",
+  "Uploading results",
+];
 
 function behavior(output: OutputKind, queueMs: number, runMs: number, logs: string[] = STEPS_LOGS): Behavior {
   return { output, queueMs, runMs, logs, queuePosition: 0 };
@@ -140,7 +149,15 @@ function behavior(output: OutputKind, queueMs: number, runMs: number, logs: stri
 
 const IMAGE = (): Behavior => behavior("image", 100, 400);
 const VIDEO = (): Behavior =>
-  behavior("video", 2_000, 300_000, ["Loading model", "Encoding prompt", "Denoising 25%", "Denoising 50%", "Denoising 75%", "Decoding video", "Uploading video"]);
+  behavior("video", 2_000, 300_000, [
+    "Loading model",
+    "Encoding prompt",
+    "Denoising 25%",
+    "Denoising 50%",
+    "Denoising 75%",
+    "Decoding video",
+    "Uploading video",
+  ]);
 
 // ---------------------------------------------------------------- model builder
 
@@ -227,9 +244,19 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/flux/schnell",
     name: "FLUX.1 [schnell]",
     category: "text-to-image",
-    description: "FLUX.1 [schnell] is a 12 billion parameter flow transformer that generates high-quality images from text in 1 to 4 steps, suitable for fast previews.",
+    description:
+      "FLUX.1 [schnell] is a 12 billion parameter flow transformer that generates high-quality images from text in 1 to 4 steps, suitable for fast previews.",
     tags: ["flux", "fast", "turbo"],
-    inputs: [f.prompt(), f.imageSize(), f.steps(4, 12), f.seed(), f.syncMode(), f.numImages(), f.safety(), f.outputFormat()],
+    inputs: [
+      f.prompt(),
+      f.imageSize(),
+      f.steps(4, 12),
+      f.seed(),
+      f.syncMode(),
+      f.numImages(),
+      f.safety(),
+      f.outputFormat(),
+    ],
     price: [0.003, "megapixels"],
     behavior: behavior("image", 50, 150),
     date: "2024-08-01T00:00:00.000Z",
@@ -249,7 +276,12 @@ export const CATALOG: ModelSpec[] = [
       f.safety(),
       f.outputFormat(),
       f.aspectRatio(["21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"], "16:9"),
-      { name: "raw", type: "boolean", default: false, description: "Generate less processed, more natural-looking images." },
+      {
+        name: "raw",
+        type: "boolean",
+        default: false,
+        description: "Generate less processed, more natural-looking images.",
+      },
     ],
     price: [0.06, "image"],
     behavior: IMAGE(),
@@ -261,7 +293,17 @@ export const CATALOG: ModelSpec[] = [
     category: "text-to-image",
     description: "Run SDXL at the speed of light. Stable Diffusion XL with fast inference and LoRA support.",
     tags: ["sdxl", "stable-diffusion", "lora"],
-    inputs: [f.prompt(), f.negativePrompt(), f.imageSize("square_hd"), f.steps(25, 65), f.seed(), f.guidance(7.5), f.numImages(8), f.safety(), f.syncMode()],
+    inputs: [
+      f.prompt(),
+      f.negativePrompt(),
+      f.imageSize("square_hd"),
+      f.steps(25, 65),
+      f.seed(),
+      f.guidance(7.5),
+      f.numImages(8),
+      f.safety(),
+      f.syncMode(),
+    ],
     price: [0.00111, "compute seconds"],
     typicalUnits: 2,
     behavior: IMAGE(),
@@ -271,7 +313,8 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/recraft-v3",
     name: "Recraft V3",
     category: "text-to-image",
-    description: "Recraft V3 is a text-to-image model with the ability to generate long texts, vector art, images in brand style, and much more.",
+    description:
+      "Recraft V3 is a text-to-image model with the ability to generate long texts, vector art, images in brand style, and much more.",
     tags: ["vector", "typography", "style", "design"],
     inputs: [
       f.prompt(),
@@ -283,7 +326,13 @@ export const CATALOG: ModelSpec[] = [
         enum: ["any", "realistic_image", "digital_illustration", "vector_illustration"],
         description: "The style of the generated images. Vector images cost 2X as much.",
       },
-      { name: "colors", type: "array", items: "object", default: [], description: "An array of preferable colors." },
+      {
+        name: "colors",
+        type: "array",
+        items: "object",
+        default: [],
+        description: "An array of preferable colors.",
+      },
     ],
     price: [0.04, "image"],
     behavior: IMAGE(),
@@ -293,12 +342,19 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/ideogram/v3",
     name: "Ideogram V3",
     category: "text-to-image",
-    description: "Generate high-quality images, posters, and logos with Ideogram V3. Features exceptional typography handling and realistic outputs.",
+    description:
+      "Generate high-quality images, posters, and logos with Ideogram V3. Features exceptional typography handling and realistic outputs.",
     tags: ["typography", "logo", "poster"],
     inputs: [
       f.prompt(),
       f.imageSize("square_hd"),
-      { name: "rendering_speed", type: "string", default: "BALANCED", enum: ["TURBO", "BALANCED", "QUALITY"], description: "The rendering speed to use." },
+      {
+        name: "rendering_speed",
+        type: "string",
+        default: "BALANCED",
+        enum: ["TURBO", "BALANCED", "QUALITY"],
+        description: "The rendering speed to use.",
+      },
       f.numImages(8),
       f.seed(),
       f.negativePrompt(),
@@ -314,7 +370,18 @@ export const CATALOG: ModelSpec[] = [
     category: "image-to-image",
     description: "FLUX.1 [dev] image-to-image: transform an input image guided by a text prompt.",
     tags: ["flux", "image-to-image", "editing"],
-    inputs: [f.imageUrl("The URL of the image to generate an image from."), f.prompt(), f.strength(), f.steps(40), f.seed(), f.guidance(), f.syncMode(), f.numImages(), f.safety(), f.outputFormat()],
+    inputs: [
+      f.imageUrl("The URL of the image to generate an image from."),
+      f.prompt(),
+      f.strength(),
+      f.steps(40),
+      f.seed(),
+      f.guidance(),
+      f.syncMode(),
+      f.numImages(),
+      f.safety(),
+      f.outputFormat(),
+    ],
     price: [0.03, "megapixels"],
     behavior: IMAGE(),
     date: "2024-08-01T00:00:00.000Z",
@@ -327,26 +394,58 @@ export const CATALOG: ModelSpec[] = [
     tags: ["upscaling", "high-res", "enhance"],
     inputs: [
       f.imageUrl("The URL of the image to upscale."),
-      f.prompt("The prompt to use for generating the image. Be as descriptive as possible for best results.", false),
-      { name: "upscale_factor", type: "number", default: 2, min: 1, max: 4, description: "The upscale factor." },
-      { name: "creativity", type: "number", default: 0.35, min: 0, max: 1, description: "The creativity of the model." },
+      f.prompt(
+        "The prompt to use for generating the image. Be as descriptive as possible for best results.",
+        false,
+      ),
+      {
+        name: "upscale_factor",
+        type: "number",
+        default: 2,
+        min: 1,
+        max: 4,
+        description: "The upscale factor.",
+      },
+      {
+        name: "creativity",
+        type: "number",
+        default: 0.35,
+        min: 0,
+        max: 1,
+        description: "The creativity of the model.",
+      },
       f.seed(),
     ],
     price: [0.03, "megapixels"],
     typicalUnits: 4,
-    behavior: { ...behavior("image-single", 200, 1_500), logs: ["Loading model", "Tiling image", "Upscaling tile 1/4", "Upscaling tile 4/4", "Merging"] },
+    behavior: {
+      ...behavior("image-single", 200, 1_500),
+      logs: ["Loading model", "Tiling image", "Upscaling tile 1/4", "Upscaling tile 4/4", "Merging"],
+    },
     date: "2024-06-01T00:00:00.000Z",
   }),
   model({
     id: "fal-ai/birefnet",
     name: "BiRefNet Background Removal",
     category: "image-to-image",
-    description: "bilateral reference framework (BiRefNet) for high-resolution dichotomous image segmentation: remove the background of an image.",
+    description:
+      "bilateral reference framework (BiRefNet) for high-resolution dichotomous image segmentation: remove the background of an image.",
     tags: ["background removal", "segmentation", "utility"],
     inputs: [
       f.imageUrl("URL of the image to remove background from"),
-      { name: "model", type: "string", default: "General Use (Light)", enum: ["General Use (Light)", "General Use (Heavy)", "Portrait"], description: "Model to use for background removal." },
-      { name: "output_mask", type: "boolean", default: false, description: "Whether to output the mask used to remove the background." },
+      {
+        name: "model",
+        type: "string",
+        default: "General Use (Light)",
+        enum: ["General Use (Light)", "General Use (Heavy)", "Portrait"],
+        description: "Model to use for background removal.",
+      },
+      {
+        name: "output_mask",
+        type: "boolean",
+        default: false,
+        description: "Whether to output the mask used to remove the background.",
+      },
     ],
     price: [0, "compute seconds"],
     behavior: behavior("image-single", 50, 300, ["Removing background"]),
@@ -357,7 +456,8 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/kling-video/v2.1/master/image-to-video",
     name: "Kling 2.1 Master Image to Video",
     category: "image-to-video",
-    description: "Kling 2.1 Master: the premium endpoint for Kling 2.1, designed for top-tier image-to-video generation with unparalleled motion fluidity.",
+    description:
+      "Kling 2.1 Master: the premium endpoint for Kling 2.1, designed for top-tier image-to-video generation with unparalleled motion fluidity.",
     tags: ["kling", "video", "motion"],
     inputs: [
       f.prompt("The prompt describing the motion."),
@@ -379,7 +479,17 @@ export const CATALOG: ModelSpec[] = [
     category: "image-to-video",
     description: "Create videos from your images with MiniMax Hailuo-02 Standard, 768p, 6 or 10 seconds.",
     tags: ["minimax", "hailuo", "video"],
-    inputs: [f.prompt("The prompt describing the motion."), f.imageUrl(), f.duration(["6", "10"], "6"), { name: "prompt_optimizer", type: "boolean", default: true, description: "Whether to use the model's prompt optimizer." }],
+    inputs: [
+      f.prompt("The prompt describing the motion."),
+      f.imageUrl(),
+      f.duration(["6", "10"], "6"),
+      {
+        name: "prompt_optimizer",
+        type: "boolean",
+        default: true,
+        description: "Whether to use the model's prompt optimizer.",
+      },
+    ],
     price: [0.045, "second"],
     typicalUnits: 6,
     behavior: VIDEO(),
@@ -397,7 +507,12 @@ export const CATALOG: ModelSpec[] = [
       f.prompt("The text prompt describing the video you want to generate."),
       f.aspectRatio(["16:9", "9:16", "1:1"], "16:9"),
       f.duration(["8s"], "8s"),
-      { name: "generate_audio", type: "boolean", default: true, description: "Whether to generate audio for the video. If false, 33% less credits will be used." },
+      {
+        name: "generate_audio",
+        type: "boolean",
+        default: true,
+        description: "Whether to generate audio for the video. If false, 33% less credits will be used.",
+      },
       f.negativePrompt(),
       f.seed(),
     ],
@@ -412,14 +527,35 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/wan/v2.2-a14b/text-to-video",
     name: "Wan 2.2 A14B Text to Video",
     category: "text-to-video",
-    description: "Wan 2.2 A14B text-to-video generates high-quality videos with strong motion and prompt following. Open weights.",
+    description:
+      "Wan 2.2 A14B text-to-video generates high-quality videos with strong motion and prompt following. Open weights.",
     tags: ["wan", "open-source", "video"],
     inputs: [
       f.prompt(),
       f.negativePrompt(),
-      { name: "num_frames", type: "integer", default: 81, min: 17, max: 161, description: "Number of frames to generate." },
-      { name: "frames_per_second", type: "integer", default: 16, min: 4, max: 60, description: "Frames per second of the generated video." },
-      { name: "resolution", type: "string", default: "720p", enum: ["480p", "580p", "720p"], description: "Resolution of the generated video." },
+      {
+        name: "num_frames",
+        type: "integer",
+        default: 81,
+        min: 17,
+        max: 161,
+        description: "Number of frames to generate.",
+      },
+      {
+        name: "frames_per_second",
+        type: "integer",
+        default: 16,
+        min: 4,
+        max: 60,
+        description: "Frames per second of the generated video.",
+      },
+      {
+        name: "resolution",
+        type: "string",
+        default: "720p",
+        enum: ["480p", "580p", "720p"],
+        description: "Resolution of the generated video.",
+      },
       f.seed(),
     ],
     price: [0.08, "second"],
@@ -432,12 +568,27 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/topaz/upscale/video",
     name: "Topaz Video Upscale",
     category: "video-to-video",
-    description: "Professional-grade video upscaling using Topaz technology. Enhance your videos with high-quality upscaling.",
+    description:
+      "Professional-grade video upscaling using Topaz technology. Enhance your videos with high-quality upscaling.",
     tags: ["upscaling", "video", "enhance"],
     inputs: [
       { name: "video_url", type: "string", required: true, description: "URL of the video to upscale." },
-      { name: "upscale_factor", type: "number", default: 2, min: 1, max: 4, description: "Factor to upscale the video by." },
-      { name: "target_fps", type: "integer", nullable: true, min: 16, max: 60, description: "Target FPS for frame interpolation. If set, frame interpolation will be enabled." },
+      {
+        name: "upscale_factor",
+        type: "number",
+        default: 2,
+        min: 1,
+        max: 4,
+        description: "Factor to upscale the video by.",
+      },
+      {
+        name: "target_fps",
+        type: "integer",
+        nullable: true,
+        min: 16,
+        max: 60,
+        description: "Target FPS for frame interpolation. If set, frame interpolation will be enabled.",
+      },
     ],
     price: [0.1, "second"],
     typicalUnits: 10,
@@ -453,7 +604,13 @@ export const CATALOG: ModelSpec[] = [
     tags: ["elevenlabs", "tts", "speech", "multilingual"],
     inputs: [
       f.text(),
-      { name: "voice", type: "string", default: "Rachel", enum: ["Rachel", "Aria", "Roger", "Sarah", "Laura", "Charlie"], description: "The voice to use for speech generation." },
+      {
+        name: "voice",
+        type: "string",
+        default: "Rachel",
+        enum: ["Rachel", "Aria", "Roger", "Sarah", "Laura", "Charlie"],
+        description: "The voice to use for speech generation.",
+      },
       { name: "stability", type: "number", default: 0.5, min: 0, max: 1, description: "Voice stability." },
       { name: "speed", type: "number", default: 1, min: 0.7, max: 1.2, description: "Speech speed." },
     ],
@@ -465,12 +622,29 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/kokoro/american-english",
     name: "Kokoro TTS (American English)",
     category: "text-to-speech",
-    description: "Kokoro is a lightweight text-to-speech model that delivers comparable quality to larger models while being significantly faster.",
+    description:
+      "Kokoro is a lightweight text-to-speech model that delivers comparable quality to larger models while being significantly faster.",
     tags: ["tts", "speech", "lightweight"],
     inputs: [
-      { ...f.prompt("The text to convert to speech."), examples: ["The quick brown fox jumped over the lazy dog."] },
-      { name: "voice", type: "string", default: "af_heart", enum: ["af_heart", "af_alloy", "af_bella", "am_adam", "am_echo"], description: "Voice ID for the desired voice." },
-      { name: "speed", type: "number", default: 1, min: 0.1, max: 5, description: "Speed of the generated audio." },
+      {
+        ...f.prompt("The text to convert to speech."),
+        examples: ["The quick brown fox jumped over the lazy dog."],
+      },
+      {
+        name: "voice",
+        type: "string",
+        default: "af_heart",
+        enum: ["af_heart", "af_alloy", "af_bella", "am_adam", "am_echo"],
+        description: "Voice ID for the desired voice.",
+      },
+      {
+        name: "speed",
+        type: "number",
+        default: 1,
+        min: 0.1,
+        max: 5,
+        description: "Speed of the generated audio.",
+      },
     ],
     price: [0.02, "1000 characters"],
     behavior: behavior("audio", 50, 300, ["Synthesizing speech"]),
@@ -485,9 +659,26 @@ export const CATALOG: ModelSpec[] = [
     tags: ["transcription", "speech", "openai"],
     inputs: [
       f.audioUrl(),
-      { name: "task", type: "string", default: "transcribe", enum: ["transcribe", "translate"], description: "Task to perform on the audio file." },
-      { name: "language", type: "string", nullable: true, description: "Language of the audio file. If not set, it will be detected." },
-      { name: "chunk_level", type: "string", default: "segment", enum: ["none", "segment", "word"], description: "Level of the chunks to return." },
+      {
+        name: "task",
+        type: "string",
+        default: "transcribe",
+        enum: ["transcribe", "translate"],
+        description: "Task to perform on the audio file.",
+      },
+      {
+        name: "language",
+        type: "string",
+        nullable: true,
+        description: "Language of the audio file. If not set, it will be detected.",
+      },
+      {
+        name: "chunk_level",
+        type: "string",
+        default: "segment",
+        enum: ["none", "segment", "word"],
+        description: "Level of the chunks to return.",
+      },
     ],
     price: [0.00111, "compute seconds"],
     typicalUnits: 10,
@@ -500,7 +691,17 @@ export const CATALOG: ModelSpec[] = [
     category: "speech-to-text",
     description: "Whisper v3 large, optimized by fal: 2x faster transcription with the same word error rate.",
     tags: ["transcription", "speech", "fast"],
-    inputs: [f.audioUrl(), { name: "task", type: "string", default: "transcribe", enum: ["transcribe", "translate"], description: "Task to perform on the audio file." }, { name: "language", type: "string", default: "en", description: "Language of the audio file." }],
+    inputs: [
+      f.audioUrl(),
+      {
+        name: "task",
+        type: "string",
+        default: "transcribe",
+        enum: ["transcribe", "translate"],
+        description: "Task to perform on the audio file.",
+      },
+      { name: "language", type: "string", default: "en", description: "Language of the audio file." },
+    ],
     price: [0.0005, "compute seconds"],
     typicalUnits: 10,
     behavior: behavior("text", 100, 300, ["Transcribing"]),
@@ -511,13 +712,35 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/stable-audio",
     name: "Stable Audio Open",
     category: "text-to-audio",
-    description: "Open source text-to-audio model from Stability AI: generate music and sound effects from a prompt.",
+    description:
+      "Open source text-to-audio model from Stability AI: generate music and sound effects from a prompt.",
     tags: ["music", "sound effects", "stability"],
     inputs: [
       f.prompt("The prompt to generate audio from."),
-      { name: "seconds_start", type: "integer", default: 0, min: 0, max: 47, description: "The start point of the audio clip to generate." },
-      { name: "seconds_total", type: "integer", default: 30, min: 0, max: 47, description: "The duration of the audio clip to generate." },
-      { name: "steps", type: "integer", default: 100, min: 1, max: 1000, description: "The number of steps to denoise the audio for." },
+      {
+        name: "seconds_start",
+        type: "integer",
+        default: 0,
+        min: 0,
+        max: 47,
+        description: "The start point of the audio clip to generate.",
+      },
+      {
+        name: "seconds_total",
+        type: "integer",
+        default: 30,
+        min: 0,
+        max: 47,
+        description: "The duration of the audio clip to generate.",
+      },
+      {
+        name: "steps",
+        type: "integer",
+        default: 100,
+        min: 1,
+        max: 1000,
+        description: "The number of steps to denoise the audio for.",
+      },
     ],
     price: [0.00111, "compute seconds"],
     typicalUnits: 10,
@@ -528,9 +751,14 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/lyria2",
     name: "Lyria 2",
     category: "text-to-audio",
-    description: "Lyria 2 is Google's latest music generation model: high-quality 30-second instrumental clips from text.",
+    description:
+      "Lyria 2 is Google's latest music generation model: high-quality 30-second instrumental clips from text.",
     tags: ["music", "google"],
-    inputs: [f.prompt("The text prompt describing the music you want to generate."), f.negativePrompt(), f.seed()],
+    inputs: [
+      f.prompt("The text prompt describing the music you want to generate."),
+      f.negativePrompt(),
+      f.seed(),
+    ],
     price: [0.1, "30 seconds"],
     behavior: behavior("audio", 200, 2_000, ["Generating music"]),
     date: "2025-05-20T00:00:00.000Z",
@@ -540,27 +768,58 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/trellis",
     name: "Trellis",
     category: "image-to-3d",
-    description: "Generate 3D models from your images using Trellis. A native 3D generative model enabling versatile and high-quality 3D asset creation.",
+    description:
+      "Generate 3D models from your images using Trellis. A native 3D generative model enabling versatile and high-quality 3D asset creation.",
     tags: ["3d", "mesh", "glb"],
     inputs: [
       f.imageUrl("URL of the input image to convert to 3D"),
-      { name: "ss_guidance_strength", type: "number", default: 7.5, min: 0, max: 10, description: "Guidance strength for sparse structure generation." },
-      { name: "texture_size", type: "string", default: "1024", enum: ["512", "1024", "2048"], description: "Texture resolution." },
+      {
+        name: "ss_guidance_strength",
+        type: "number",
+        default: 7.5,
+        min: 0,
+        max: 10,
+        description: "Guidance strength for sparse structure generation.",
+      },
+      {
+        name: "texture_size",
+        type: "string",
+        default: "1024",
+        enum: ["512", "1024", "2048"],
+        description: "Texture resolution.",
+      },
       f.seed(),
     ],
     price: [0.02, "generations"],
-    behavior: behavior("mesh", 200, 1_500, ["Loading model", "Sparse structure sampling", "Structured latent sampling", "Exporting GLB"]),
+    behavior: behavior("mesh", 200, 1_500, [
+      "Loading model",
+      "Sparse structure sampling",
+      "Structured latent sampling",
+      "Exporting GLB",
+    ]),
     date: "2024-12-10T00:00:00.000Z",
   }),
   model({
     id: "fal-ai/hunyuan3d/v2",
     name: "Hunyuan3D v2",
     category: "image-to-3d",
-    description: "Generate 3D models from your images using Hunyuan 3D. A native 3D generative model enabling versatile and high-quality 3D asset creation.",
+    description:
+      "Generate 3D models from your images using Hunyuan 3D. A native 3D generative model enabling versatile and high-quality 3D asset creation.",
     tags: ["3d", "mesh", "tencent"],
     inputs: [
-      { name: "input_image_url", type: "string", required: true, description: "URL of image to use while generating the 3D model." },
-      { name: "textured_mesh", type: "boolean", default: false, description: "If set true, textured mesh will be generated and the price charged would be 3 times that of white mesh." },
+      {
+        name: "input_image_url",
+        type: "string",
+        required: true,
+        description: "URL of image to use while generating the 3D model.",
+      },
+      {
+        name: "textured_mesh",
+        type: "boolean",
+        default: false,
+        description:
+          "If set true, textured mesh will be generated and the price charged would be 3 times that of white mesh.",
+      },
       f.steps(50, 50),
       f.seed(),
     ],
@@ -573,16 +832,48 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/flux-lora-fast-training",
     name: "Train Flux LoRA",
     category: "training",
-    description: "FLUX LoRA training optimized for portrait generation, with bright highlights, excellent prompt following and highly detailed results.",
+    description:
+      "FLUX LoRA training optimized for portrait generation, with bright highlights, excellent prompt following and highly detailed results.",
     tags: ["lora", "training", "personalization"],
     inputs: [
-      { name: "images_data_url", type: "string", required: true, description: "URL to zip archive with images. Try to use at least 4 images in general the more the better." },
-      { name: "trigger_word", type: "string", nullable: true, description: "Trigger word to be used in the captions." },
-      { name: "steps", type: "integer", default: 1000, min: 1, max: 10000, description: "Number of steps to train the LoRA on." },
-      { name: "is_style", type: "boolean", default: false, description: "If True, the training will be for a style." },
+      {
+        name: "images_data_url",
+        type: "string",
+        required: true,
+        description:
+          "URL to zip archive with images. Try to use at least 4 images in general the more the better.",
+      },
+      {
+        name: "trigger_word",
+        type: "string",
+        nullable: true,
+        description: "Trigger word to be used in the captions.",
+      },
+      {
+        name: "steps",
+        type: "integer",
+        default: 1000,
+        min: 1,
+        max: 10000,
+        description: "Number of steps to train the LoRA on.",
+      },
+      {
+        name: "is_style",
+        type: "boolean",
+        default: false,
+        description: "If True, the training will be for a style.",
+      },
     ],
     price: [2, "runs"],
-    behavior: behavior("lora", 1_000, 600_000, ["Preparing dataset", "Captioning images", "Training step 250/1000", "Training step 500/1000", "Training step 750/1000", "Training step 1000/1000", "Saving LoRA"]),
+    behavior: behavior("lora", 1_000, 600_000, [
+      "Preparing dataset",
+      "Captioning images",
+      "Training step 250/1000",
+      "Training step 500/1000",
+      "Training step 750/1000",
+      "Training step 1000/1000",
+      "Saving LoRA",
+    ]),
     date: "2024-08-20T00:00:00.000Z",
     kind: "training",
     durationEstimate: 10,
@@ -592,9 +883,18 @@ export const CATALOG: ModelSpec[] = [
     id: "fal-ai/stable-diffusion-v15",
     name: "Stable Diffusion v1.5",
     category: "text-to-image",
-    description: "Stable Diffusion v1.5, the classic latent diffusion text-to-image model. Deprecated: use a newer model.",
+    description:
+      "Stable Diffusion v1.5, the classic latent diffusion text-to-image model. Deprecated: use a newer model.",
     tags: ["stable-diffusion", "legacy"],
-    inputs: [f.prompt(), f.negativePrompt(), f.imageSize("square"), f.steps(25), f.seed(), f.guidance(7.5), f.numImages()],
+    inputs: [
+      f.prompt(),
+      f.negativePrompt(),
+      f.imageSize("square"),
+      f.steps(25),
+      f.seed(),
+      f.guidance(7.5),
+      f.numImages(),
+    ],
     price: [0.0005, "image"],
     behavior: IMAGE(),
     status: "deprecated",
@@ -693,19 +993,102 @@ export const CATALOG: ModelSpec[] = [
 
 // ---------------------------------------------------------------- synthetic padding
 
-const SYNTH_CATEGORIES: { category: string; output: OutputKind; unit: [number, string]; inputs: () => FieldSpec[]; slow: boolean }[] = [
+const SYNTH_CATEGORIES: {
+  category: string;
+  output: OutputKind;
+  unit: [number, string];
+  inputs: () => FieldSpec[];
+  slow: boolean;
+}[] = [
   { category: "text-to-image", output: "image", unit: [0.02, "image"], inputs: T2I_FLUX, slow: false },
-  { category: "image-to-image", output: "image", unit: [0.03, "megapixels"], inputs: () => [f.imageUrl(), f.prompt(), f.strength(), f.seed()], slow: false },
-  { category: "image-to-video", output: "video", unit: [0.1, "second"], inputs: () => [f.prompt(), f.imageUrl(), f.duration(["5", "10"], "5")], slow: true },
-  { category: "text-to-video", output: "video", unit: [0.2, "second"], inputs: () => [f.prompt(), f.aspectRatio(["16:9", "9:16", "1:1"], "16:9"), f.duration(["5", "10"], "5")], slow: true },
-  { category: "text-to-speech", output: "audio", unit: [0.05, "1000 characters"], inputs: () => [f.text()], slow: false },
-  { category: "speech-to-text", output: "text", unit: [0.001, "compute seconds"], inputs: () => [f.audioUrl()], slow: false },
-  { category: "text-to-audio", output: "audio", unit: [0.05, "audio"], inputs: () => [f.prompt()], slow: false },
-  { category: "image-to-3d", output: "mesh", unit: [0.1, "generations"], inputs: () => [f.imageUrl()], slow: false },
-  { category: "video-to-video", output: "video", unit: [0.1, "second"], inputs: () => [{ name: "video_url", type: "string", required: true, description: "URL of the source video." }, f.prompt()], slow: true },
+  {
+    category: "image-to-image",
+    output: "image",
+    unit: [0.03, "megapixels"],
+    inputs: () => [f.imageUrl(), f.prompt(), f.strength(), f.seed()],
+    slow: false,
+  },
+  {
+    category: "image-to-video",
+    output: "video",
+    unit: [0.1, "second"],
+    inputs: () => [f.prompt(), f.imageUrl(), f.duration(["5", "10"], "5")],
+    slow: true,
+  },
+  {
+    category: "text-to-video",
+    output: "video",
+    unit: [0.2, "second"],
+    inputs: () => [f.prompt(), f.aspectRatio(["16:9", "9:16", "1:1"], "16:9"), f.duration(["5", "10"], "5")],
+    slow: true,
+  },
+  {
+    category: "text-to-speech",
+    output: "audio",
+    unit: [0.05, "1000 characters"],
+    inputs: () => [f.text()],
+    slow: false,
+  },
+  {
+    category: "speech-to-text",
+    output: "text",
+    unit: [0.001, "compute seconds"],
+    inputs: () => [f.audioUrl()],
+    slow: false,
+  },
+  {
+    category: "text-to-audio",
+    output: "audio",
+    unit: [0.05, "audio"],
+    inputs: () => [f.prompt()],
+    slow: false,
+  },
+  {
+    category: "image-to-3d",
+    output: "mesh",
+    unit: [0.1, "generations"],
+    inputs: () => [f.imageUrl()],
+    slow: false,
+  },
+  {
+    category: "video-to-video",
+    output: "video",
+    unit: [0.1, "second"],
+    inputs: () => [
+      { name: "video_url", type: "string", required: true, description: "URL of the source video." },
+      f.prompt(),
+    ],
+    slow: true,
+  },
 ];
-const SYNTH_FAMILIES = ["nova", "aurora", "lumen", "vertex", "prism", "zephyr", "cobalt", "ember", "halo", "quartz", "sable", "tidal", "orbit", "pixel", "canvas", "drift"];
-const SYNTH_ADJ = ["fast", "high quality", "photorealistic", "stylized", "cinematic", "open-weights", "efficient", "detailed"];
+const SYNTH_FAMILIES = [
+  "nova",
+  "aurora",
+  "lumen",
+  "vertex",
+  "prism",
+  "zephyr",
+  "cobalt",
+  "ember",
+  "halo",
+  "quartz",
+  "sable",
+  "tidal",
+  "orbit",
+  "pixel",
+  "canvas",
+  "drift",
+];
+const SYNTH_ADJ = [
+  "fast",
+  "high quality",
+  "photorealistic",
+  "stylized",
+  "cinematic",
+  "open-weights",
+  "efficient",
+  "detailed",
+];
 
 /** The fixture catalog padded with synthetic but plausible models up to `n` entries (for benchmarks). */
 export function generateCatalog(n: number): ModelSpec[] {

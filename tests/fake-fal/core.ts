@@ -151,27 +151,47 @@ export class Core {
   /** Answers 401/403 when the request has no accepted key. `platform` selects the error envelope. */
   authorize(ctx: Ctx, platform = false): boolean {
     if (ctx.locked) {
-      const message = "User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.";
+      const message =
+        "User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.";
       if (platform) sendJson(ctx.res, 403, { error: { type: "authorization_error", message } });
       else sendJson(ctx.res, 403, { detail: message });
       return false;
     }
     if (ctx.keyOk) return true;
-    if (platform) sendJson(ctx.res, 401, { error: { type: "authorization_error", message: "Authentication required" } });
+    if (platform)
+      sendJson(ctx.res, 401, { error: { type: "authorization_error", message: "Authentication required" } });
     else sendJson(ctx.res, 401, { detail: "Unauthorized" });
     return false;
   }
 
   // ------------------------------------------------------------ jobs
 
-  createJob(spec: ModelSpec, input: unknown, via: "queue" | "run", headers: Record<string, string>, validate: boolean): FakeJob {
+  createJob(
+    spec: ModelSpec,
+    input: unknown,
+    via: "queue" | "run",
+    headers: Record<string, string>,
+    validate: boolean,
+  ): FakeJob {
     const behavior = this.behaviorFor(spec.endpoint_id);
     const now = this.now();
     const invalid = validate ? validateInput(spec.inputs, input) : [];
     const startAt = via === "run" ? now : now + behavior.queueMs;
     // Invalid input fails as soon as a runner picks the job up.
     const endAt = via === "run" || invalid.length ? startAt : startAt + behavior.runMs;
-    const job = new FakeJob(() => this.now(), randomUUID(), spec.endpoint_id, appRoot(spec.endpoint_id), input, via, now, startAt, endAt, behavior, headers);
+    const job = new FakeJob(
+      () => this.now(),
+      randomUUID(),
+      spec.endpoint_id,
+      appRoot(spec.endpoint_id),
+      input,
+      via,
+      now,
+      startAt,
+      endAt,
+      behavior,
+      headers,
+    );
     if (invalid.length) job.invalid = invalid;
     this.jobs.set(job.requestId, job);
     return job;
@@ -195,7 +215,10 @@ export class Core {
 
   countRequests(filter: RequestFilter = {}): number {
     return this.requests.filter(
-      (r) => matchHost(filter.host, r.host) && (!filter.method || r.method === filter.method.toUpperCase()) && matchPath(filter.path, r.path),
+      (r) =>
+        matchHost(filter.host, r.host) &&
+        (!filter.method || r.method === filter.method.toUpperCase()) &&
+        matchPath(filter.path, r.path),
     ).length;
   }
 
@@ -218,7 +241,12 @@ export class Core {
     for (let i = 0; i < this.faults.length; i++) {
       const f = this.faults[i]!;
       const r = f.rule;
-      if (!matchHost(r.host, host) || (r.method && r.method.toUpperCase() !== method) || !matchPath(r.path, path)) continue;
+      if (
+        !matchHost(r.host, host) ||
+        (r.method && r.method.toUpperCase() !== method) ||
+        !matchPath(r.path, path)
+      )
+        continue;
       f.remaining--;
       if (f.remaining <= 0) this.faults.splice(i, 1);
       return r;
@@ -240,7 +268,13 @@ export class Core {
   summary(): Record<string, unknown> {
     const jobsByEndpoint: Record<string, Record<string, number>> = {};
     for (const j of this.jobs.values()) {
-      const e = (jobsByEndpoint[j.endpointId] ??= { total: 0, IN_QUEUE: 0, IN_PROGRESS: 0, COMPLETED: 0, cancelled: 0 });
+      const e = (jobsByEndpoint[j.endpointId] ??= {
+        total: 0,
+        IN_QUEUE: 0,
+        IN_PROGRESS: 0,
+        COMPLETED: 0,
+        cancelled: 0,
+      });
       e.total = (e.total ?? 0) + 1;
       e[j.state] = (e[j.state] ?? 0) + 1;
       if (j.cancelled) e.cancelled = (e.cancelled ?? 0) + 1;
@@ -256,7 +290,12 @@ export class Core {
       uploads: Object.fromEntries(this.uploads),
       authLeaks: this.authLeaks,
       wrongRootRequests: this.wrongRootRequests,
-      faults: this.faults.map((f) => ({ id: f.id, remaining: f.remaining, ...f.rule, path: f.rule.path instanceof RegExp ? String(f.rule.path) : f.rule.path })),
+      faults: this.faults.map((f) => ({
+        id: f.id,
+        remaining: f.remaining,
+        ...f.rule,
+        path: f.rule.path instanceof RegExp ? String(f.rule.path) : f.rule.path,
+      })),
     };
   }
 }

@@ -178,7 +178,9 @@ export const DOCS: DocPage[] = [
     title: "Usage API",
     link: `${D}/platform-apis/v1/models/usage`,
     description: "Usage line items per endpoint and time bucket.",
-    content: ["GET https://api.fal.ai/v1/models/usage returns time_series buckets with endpoint_id, unit, quantity and unit_price. Some data needs an ADMIN key."],
+    content: [
+      "GET https://api.fal.ai/v1/models/usage returns time_series buckets with endpoint_id, unit, quantity and unit_price. Some data needs an ADMIN key.",
+    ],
   },
   {
     title: "fal MCP server",
@@ -201,7 +203,9 @@ export const DOCS: DocPage[] = [
     title: "Python client",
     link: `${D}/documentation/clients/python`,
     description: "Install and use fal-client for Python.",
-    content: ["pip install fal-client. fal_client.subscribe(endpoint, arguments) submits to the queue and waits; fal_client.upload_file uploads a local file to the CDN."],
+    content: [
+      "pip install fal-client. fal_client.subscribe(endpoint, arguments) submits to the queue and waits; fal_client.upload_file uploads a local file to the CDN.",
+    ],
   },
   {
     title: "FAQ",

@@ -2,7 +2,12 @@
 // writeHead) so that fault interceptors can read them back with getHeader.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const data = Buffer.from(JSON.stringify(body), "utf8");
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Content-Length", String(data.length));
@@ -11,7 +16,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(data);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = "text/plain; charset=utf-8", headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = "text/plain; charset=utf-8",
+  headers: Record<string, string> = {},
+): void {
   const data = Buffer.from(text, "utf8");
   res.setHeader("Content-Type", contentType);
   res.setHeader("Content-Length", String(data.length));
@@ -48,13 +59,18 @@ export type JsonResult = { ok: true; value: unknown } | { ok: false };
  * Reads a JSON body. An empty body counts as `{}` (the official client sends no body on some
  * POSTs). Malformed JSON answers 400 in fal's flat error form and returns `{ok: false}`.
  */
-export async function readJson(req: IncomingMessage, res: ServerResponse, envelope = false): Promise<JsonResult> {
+export async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  envelope = false,
+): Promise<JsonResult> {
   let buf: Buffer;
   try {
     buf = await readBody(req);
   } catch (e) {
     if (e instanceof BodyTooLarge) {
-      if (!res.headersSent) sendJson(res, 413, { detail: "Request body too large", error_type: "bad_request" });
+      if (!res.headersSent)
+        sendJson(res, 413, { detail: "Request body too large", error_type: "bad_request" });
     } else if (!res.destroyed) {
       res.destroy();
     }
@@ -67,12 +83,19 @@ export async function readJson(req: IncomingMessage, res: ServerResponse, envelo
   } catch (e) {
     const message = `Malformed JSON body: ${(e as Error).message}`;
     if (envelope) sendJson(res, 400, { error: { type: "validation_error", message } });
-    else sendJson(res, 400, { detail: message, error_type: "bad_request" }, { "X-Fal-Error-Type": "bad_request" });
+    else
+      sendJson(
+        res,
+        400,
+        { detail: message, error_type: "bad_request" },
+        { "X-Fal-Error-Type": "bad_request" },
+      );
     return { ok: false };
   }
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function platformError(res: ServerResponse, status: number, type: string, message: string): void {
   sendJson(res, status, { error: { type, message, docs_url: "https://fal.ai/docs/platform-apis" } });

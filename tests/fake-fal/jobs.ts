@@ -9,7 +9,13 @@ import { type MediaStore, makeGlb, makeSafetensors, makeWav, mp4Head, pngFor } f
 
 const errUrl = (type: string): string => `https://docs.fal.ai/errors/#${type}`;
 
-function detail(loc: (string | number)[], type: string, msg: string, input: unknown, ctx?: Record<string, unknown>): ValidationDetail {
+function detail(
+  loc: (string | number)[],
+  type: string,
+  msg: string,
+  input: unknown,
+  ctx?: Record<string, unknown>,
+): ValidationDetail {
   const d: ValidationDetail = { loc, msg, type, url: errUrl(type), input };
   if (ctx) d.ctx = ctx;
   return d;
@@ -23,16 +29,27 @@ const quoteList = (values: (string | number)[]): string => {
 function checkType(field: FieldSpec, value: unknown, loc: (string | number)[]): ValidationDetail | null {
   switch (field.type) {
     case "string":
-      return typeof value === "string" ? null : detail(loc, "string_type", "Input should be a valid string", value);
+      return typeof value === "string"
+        ? null
+        : detail(loc, "string_type", "Input should be a valid string", value);
     case "integer":
       if (typeof value === "number" && Number.isInteger(value)) return null;
       if (typeof value === "number" && Number.isFinite(value))
-        return detail(loc, "int_from_float", "Input should be a valid integer, got a number with a fractional part", value);
+        return detail(
+          loc,
+          "int_from_float",
+          "Input should be a valid integer, got a number with a fractional part",
+          value,
+        );
       return detail(loc, "int_type", "Input should be a valid integer", value);
     case "number":
-      return typeof value === "number" && Number.isFinite(value) ? null : detail(loc, "float_type", "Input should be a valid number", value);
+      return typeof value === "number" && Number.isFinite(value)
+        ? null
+        : detail(loc, "float_type", "Input should be a valid number", value);
     case "boolean":
-      return typeof value === "boolean" ? null : detail(loc, "bool_type", "Input should be a valid boolean", value);
+      return typeof value === "boolean"
+        ? null
+        : detail(loc, "bool_type", "Input should be a valid boolean", value);
     case "array":
       return Array.isArray(value) ? null : detail(loc, "list_type", "Input should be a valid list", value);
     case "object":
@@ -43,7 +60,14 @@ function checkType(field: FieldSpec, value: unknown, loc: (string | number)[]): 
 /** Validates a model input against the catalog field list; returns fal-style `detail[]` entries. */
 export function validateInput(fields: FieldSpec[], input: unknown): ValidationDetail[] {
   if (!isObject(input)) {
-    return [detail(["body"], "model_attributes_type", "Input should be a valid dictionary or object to extract fields from", input)];
+    return [
+      detail(
+        ["body"],
+        "model_attributes_type",
+        "Input should be a valid dictionary or object to extract fields from",
+        input,
+      ),
+    ];
   }
   const errors: ValidationDetail[] = [];
   for (const field of fields) {
@@ -63,8 +87,21 @@ export function validateInput(fields: FieldSpec[], input: unknown): ValidationDe
           const expected = quoteList(field.enum);
           errors.push(detail(loc, "literal_error", `Input should be ${expected}`, value, { expected }));
         }
-      } else if (!isObject(value) || !Number.isInteger(value.width) || !Number.isInteger(value.height) || (value.width as number) <= 0 || (value.height as number) <= 0) {
-        errors.push(detail([...loc, "ImageSize"], "model_type", "Input should be a valid dictionary or instance of ImageSize", value));
+      } else if (
+        !isObject(value) ||
+        !Number.isInteger(value.width) ||
+        !Number.isInteger(value.height) ||
+        (value.width as number) <= 0 ||
+        (value.height as number) <= 0
+      ) {
+        errors.push(
+          detail(
+            [...loc, "ImageSize"],
+            "model_type",
+            "Input should be a valid dictionary or instance of ImageSize",
+            value,
+          ),
+        );
       }
       continue;
     }
@@ -80,9 +117,17 @@ export function validateInput(fields: FieldSpec[], input: unknown): ValidationDe
     }
     if (typeof value === "number") {
       if (field.min !== undefined && value < field.min)
-        errors.push(detail(loc, "greater_than_equal", `Input should be greater than or equal to ${field.min}`, value, { ge: field.min }));
+        errors.push(
+          detail(loc, "greater_than_equal", `Input should be greater than or equal to ${field.min}`, value, {
+            ge: field.min,
+          }),
+        );
       else if (field.max !== undefined && value > field.max)
-        errors.push(detail(loc, "less_than_equal", `Input should be less than or equal to ${field.max}`, value, { le: field.max }));
+        errors.push(
+          detail(loc, "less_than_equal", `Input should be less than or equal to ${field.max}`, value, {
+            le: field.max,
+          }),
+        );
     }
   }
   return errors;
@@ -121,30 +166,68 @@ export class FakeJob implements Job {
   }
 
   /** The failure this job ends with, if any (invalid input, a failing model, an effective cancel). */
-  failure(): { status: number; body: unknown; error: string; errorType: string; headers: Record<string, string> } | null {
+  failure(): {
+    status: number;
+    body: unknown;
+    error: string;
+    errorType: string;
+    headers: Record<string, string>;
+  } | null {
     if (this.cancelEffective) {
       const msg = "Request was cancelled by the client";
-      return { status: 499, body: { detail: msg, error_type: "client_cancelled" }, error: msg, errorType: "client_cancelled", headers: { "X-Fal-Error-Type": "client_cancelled" } };
+      return {
+        status: 499,
+        body: { detail: msg, error_type: "client_cancelled" },
+        error: msg,
+        errorType: "client_cancelled",
+        headers: { "X-Fal-Error-Type": "client_cancelled" },
+      };
     }
     if (this.invalid?.length) {
       const first = this.invalid[0]!;
-      return { status: 422, body: { detail: this.invalid }, error: first.msg, errorType: first.type, headers: { "X-Fal-Retryable": "false" } };
+      return {
+        status: 422,
+        body: { detail: this.invalid },
+        error: first.msg,
+        errorType: first.type,
+        headers: { "X-Fal-Retryable": "false" },
+      };
     }
     if (this.behavior.output === "fail") {
-      const f = this.behavior.failure ?? { kind: "flat" as const, status: 500, detail: "Internal server error", errorType: "internal_error" };
+      const f = this.behavior.failure ?? {
+        kind: "flat" as const,
+        status: 500,
+        detail: "Internal server error",
+        errorType: "internal_error",
+      };
       if (f.kind === "flat") {
-        return { status: f.status, body: { detail: f.detail, error_type: f.errorType }, error: f.detail, errorType: f.errorType, headers: { "X-Fal-Error-Type": f.errorType } };
+        return {
+          status: f.status,
+          body: { detail: f.detail, error_type: f.errorType },
+          error: f.detail,
+          errorType: f.errorType,
+          headers: { "X-Fal-Error-Type": f.errorType },
+        };
       }
       const prompt = isObject(this.input) ? this.input.prompt : undefined;
       const d = f.detail.map((x) => ({ ...x, input: x.input ?? prompt }));
-      return { status: 422, body: { detail: d }, error: f.error ?? d[0]?.msg ?? "Unprocessable Entity", errorType: f.errorType ?? d[0]?.type ?? "validation_error", headers: { "X-Fal-Retryable": "false" } };
+      return {
+        status: 422,
+        body: { detail: d },
+        error: f.error ?? d[0]?.msg ?? "Unprocessable Entity",
+        errorType: f.errorType ?? d[0]?.type ?? "validation_error",
+        headers: { "X-Fal-Retryable": "false" },
+      };
     }
     return null;
   }
 
   /** Log lines emitted so far (evenly spread over the run). */
   logs(): { message: string; level: string; source: string; timestamp: string }[] {
-    const now = Math.min(this.clock(), this.cancelEffective && this.cancelledAt !== undefined ? this.cancelledAt : Infinity);
+    const now = Math.min(
+      this.clock(),
+      this.cancelEffective && this.cancelledAt !== undefined ? this.cancelledAt : Infinity,
+    );
     const lines = this.behavior.logs;
     const out = [];
     const run = Math.max(0, this.endAt - this.startAt);
@@ -162,14 +245,19 @@ export function queuePosition(job: FakeJob, all: Iterable<FakeJob>, now: number)
   let ahead = 0;
   for (const other of all) {
     if (other === job || other.endpointId !== job.endpointId || other.via !== "queue") continue;
-    if (other.createdAt <= job.createdAt && other.state === "IN_QUEUE" && other.startAt <= job.startAt) ahead++;
+    if (other.createdAt <= job.createdAt && other.state === "IN_QUEUE" && other.startAt <= job.startAt)
+      ahead++;
   }
   const { queuePosition: backlog, queueMs } = job.behavior;
-  const synthetic = backlog > 0 && queueMs > 0 ? Math.ceil((backlog * Math.max(0, job.startAt - now)) / queueMs) : 0;
+  const synthetic =
+    backlog > 0 && queueMs > 0 ? Math.ceil((backlog * Math.max(0, job.startAt - now)) / queueMs) : 0;
   return ahead + synthetic;
 }
 
-export function queueUrls(root: string, requestId: string): { response_url: string; status_url: string; cancel_url: string } {
+export function queueUrls(
+  root: string,
+  requestId: string,
+): { response_url: string; status_url: string; cancel_url: string } {
   const base = `https://queue.fal.run/${root}/requests/${requestId}`;
   return { response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel` };
 }
@@ -188,7 +276,8 @@ const IMAGE_SIZES: Record<string, [number, number]> = {
 function dimensions(input: Record<string, unknown>): [number, number] {
   const size = input.image_size;
   if (typeof size === "string" && IMAGE_SIZES[size]) return IMAGE_SIZES[size];
-  if (isObject(size) && typeof size.width === "number" && typeof size.height === "number") return [size.width, size.height];
+  if (isObject(size) && typeof size.width === "number" && typeof size.height === "number")
+    return [size.width, size.height];
   const ar = input.aspect_ratio;
   if (typeof ar === "string" && /^\d+:\d+$/.test(ar)) {
     const [a, b] = ar.split(":").map(Number) as [number, number];
@@ -205,7 +294,12 @@ interface GenSettings {
 }
 
 /** Produces the output JSON of a successful job and its billed units. Media go to the CDN store. */
-export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore, settings: GenSettings): { output: unknown; units: number } {
+export function generateOutput(
+  spec: ModelSpec,
+  job: FakeJob,
+  media: MediaStore,
+  settings: GenSettings,
+): { output: unknown; units: number } {
   const input = isObject(job.input) ? job.input : {};
   const b = job.behavior;
   const inference = Math.round(Math.max(job.endAt - job.startAt, 1)) / 1000;
@@ -219,8 +313,18 @@ export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore,
   const image = (w: number, h: number): Record<string, unknown> & { width: number; height: number } => {
     const png = pngFor(w, h, b.imageBytes ?? settings.imageBytes);
     const name = `${rid()}.png`;
-    const url = input.sync_mode === true ? `data:image/png;base64,${png.data.toString("base64")}` : media.add(name, { kind: "buffer", contentType: "image/png", data: png.data, source: "generated" });
-    return { url, width: png.width, height: png.height, content_type: "image/png", file_name: name, file_size: png.data.length };
+    const url =
+      input.sync_mode === true
+        ? `data:image/png;base64,${png.data.toString("base64")}`
+        : media.add(name, { kind: "buffer", contentType: "image/png", data: png.data, source: "generated" });
+    return {
+      url,
+      width: png.width,
+      height: png.height,
+      content_type: "image/png",
+      file_name: name,
+      file_size: png.data.length,
+    };
   };
 
   let output: unknown;
@@ -229,7 +333,8 @@ export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore,
   let seconds = 0;
   switch (b.output) {
     case "image": {
-      count = typeof input.num_images === "number" && input.num_images >= 1 ? Math.floor(input.num_images) : 1;
+      count =
+        typeof input.num_images === "number" && input.num_images >= 1 ? Math.floor(input.num_images) : 1;
       const [w, h] = dimensions(input);
       const images = Array.from({ length: count }, () => image(w, h));
       pixels = images.reduce((s, i) => s + i.width * i.height, 0);
@@ -254,8 +359,17 @@ export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore,
       const size = b.videoBytes ?? settings.videoBytes;
       const head = mp4Head(size);
       const name = "output.mp4";
-      const url = media.add(name, { kind: "synthetic", contentType: "video/mp4", head, size, source: "generated" });
-      const d = typeof input.duration === "string" || typeof input.duration === "number" ? parseFloat(String(input.duration)) : NaN;
+      const url = media.add(name, {
+        kind: "synthetic",
+        contentType: "video/mp4",
+        head,
+        size,
+        source: "generated",
+      });
+      const d =
+        typeof input.duration === "string" || typeof input.duration === "number"
+          ? parseFloat(String(input.duration))
+          : NaN;
       seconds = Number.isFinite(d) ? d : spec.typicalUnits;
       output = { video: { url, content_type: "video/mp4", file_name: name, file_size: size }, seed };
       break;
@@ -275,14 +389,27 @@ export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore,
         const text = "This is a fake transcription of the audio.";
         output = { text, chunks: [{ timestamp: [0, 2.5], text }] };
       } else {
-        output = { text: `Fake response to: ${typeof input.prompt === "string" ? input.prompt : ""}`, chunks: [] };
+        output = {
+          text: `Fake response to: ${typeof input.prompt === "string" ? input.prompt : ""}`,
+          chunks: [],
+        };
       }
       break;
     }
     case "lora":
       output = {
-        diffusers_lora_file: file("pytorch_lora_weights.safetensors", "application/octet-stream", makeSafetensors()),
-        config_file: file("config.json", "application/json", Buffer.from(JSON.stringify({ trigger_word: input.trigger_word ?? null, steps: input.steps ?? 1000 }))),
+        diffusers_lora_file: file(
+          "pytorch_lora_weights.safetensors",
+          "application/octet-stream",
+          makeSafetensors(),
+        ),
+        config_file: file(
+          "config.json",
+          "application/json",
+          Buffer.from(
+            JSON.stringify({ trigger_word: input.trigger_word ?? null, steps: input.steps ?? 1000 }),
+          ),
+        ),
       };
       break;
     case "echo":
@@ -299,7 +426,8 @@ export function generateOutput(spec: ModelSpec, job: FakeJob, media: MediaStore,
   else if (unit === "megapixels") units = Math.round((pixels / 1e6) * 100) / 100;
   else if (unit.startsWith("second")) units = seconds || spec.typicalUnits;
   else if (unit === "1000 characters") {
-    const text = typeof input.text === "string" ? input.text : typeof input.prompt === "string" ? input.prompt : "";
+    const text =
+      typeof input.text === "string" ? input.text : typeof input.prompt === "string" ? input.prompt : "";
     units = Math.round((text.length / 1000) * 1000) / 1000;
   } else if (unit === "compute seconds") units = inference;
   else units = 1;

@@ -43,7 +43,12 @@ function chunk(type: string, data: Buffer): Buffer {
 const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A valid RGB PNG. `noise` makes it incompressible (stored with deflate level 0) to reach a size. */
-export function makePng(width: number, height: number, rgb: [number, number, number] = [64, 128, 192], noise = false): Buffer {
+export function makePng(
+  width: number,
+  height: number,
+  rgb: [number, number, number] = [64, 128, 192],
+  noise = false,
+): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -78,7 +83,11 @@ export function makePng(width: number, height: number, rgb: [number, number, num
 const pngCache = new Map<string, Buffer>();
 
 /** Cached PNG of the given dimensions, or of about `bytes` bytes (then square noise). */
-export function pngFor(width: number, height: number, bytes: number | null): { data: Buffer; width: number; height: number } {
+export function pngFor(
+  width: number,
+  height: number,
+  bytes: number | null,
+): { data: Buffer; width: number; height: number } {
   if (bytes && bytes > 0) {
     const side = Math.max(1, Math.floor(Math.sqrt(bytes / 3)));
     const key = `noise:${side}`;
@@ -105,7 +114,14 @@ function box(type: string, payload: Buffer, sizeOverride?: number): Buffer {
 
 /** Header of an MP4 of `size` bytes: ftyp box, then an mdat box whose payload is streamed zeros. */
 export function mp4Head(size: number): Buffer {
-  const ftyp = box("ftyp", Buffer.concat([Buffer.from("isom", "ascii"), Buffer.from([0, 0, 2, 0]), Buffer.from("isomiso2avc1mp41", "ascii")]));
+  const ftyp = box(
+    "ftyp",
+    Buffer.concat([
+      Buffer.from("isom", "ascii"),
+      Buffer.from([0, 0, 2, 0]),
+      Buffer.from("isomiso2avc1mp41", "ascii"),
+    ]),
+  );
   const mdatSize = Math.max(8, size - ftyp.length);
   return Buffer.concat([ftyp, box("mdat", Buffer.alloc(0), mdatSize)]);
 }
@@ -115,7 +131,8 @@ export function makeWav(seconds = 1): Buffer {
   const rate = 16_000;
   const n = Math.round(rate * seconds);
   const data = Buffer.alloc(n * 2);
-  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), i * 2);
+  for (let i = 0; i < n; i++)
+    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), i * 2);
   const h = Buffer.alloc(44);
   h.write("RIFF", 0, "ascii");
   h.writeUInt32LE(36 + data.length, 4);
@@ -135,7 +152,11 @@ export function makeWav(seconds = 1): Buffer {
 
 /** A minimal valid binary glTF 2.0 (empty scene). */
 export function makeGlb(): Buffer {
-  let json = JSON.stringify({ asset: { version: "2.0", generator: "fake-fal" }, scenes: [{ nodes: [] }], scene: 0 });
+  let json = JSON.stringify({
+    asset: { version: "2.0", generator: "fake-fal" },
+    scenes: [{ nodes: [] }],
+    scene: 0,
+  });
   while (json.length % 4) json += " ";
   const jsonBuf = Buffer.from(json, "utf8");
   const header = Buffer.alloc(12);
@@ -149,7 +170,10 @@ export function makeGlb(): Buffer {
 }
 
 export function makeSafetensors(): Buffer {
-  const header = Buffer.from(JSON.stringify({ __metadata__: { format: "pt", generator: "fake-fal" } }), "utf8");
+  const header = Buffer.from(
+    JSON.stringify({ __metadata__: { format: "pt", generator: "fake-fal" } }),
+    "utf8",
+  );
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(header.length));
   return Buffer.concat([len, header]);
@@ -157,7 +181,18 @@ export function makeSafetensors(): Buffer {
 
 // ---------------------------------------------------------------- CDN store
 
-const ANIMALS = ["penguin", "lion", "zebra", "koala", "panda", "tiger", "rabbit", "elephant", "monkey", "kangaroo"];
+const ANIMALS = [
+  "penguin",
+  "lion",
+  "zebra",
+  "koala",
+  "panda",
+  "tiger",
+  "rabbit",
+  "elephant",
+  "monkey",
+  "kangaroo",
+];
 
 export class MediaStore {
   /** Keyed by path (`/files/...`); any `*.fal.media` host serves the same files. */

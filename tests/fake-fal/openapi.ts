@@ -56,8 +56,17 @@ const FILE_SCHEMA: Json = {
   type: "object",
   properties: {
     url: { title: "Url", type: "string", description: "The URL where the file can be downloaded from." },
-    content_type: { title: "Content Type", type: "string", description: "The mime type of the file.", examples: ["image/png"] },
-    file_name: { title: "File Name", type: "string", description: "The name of the file. It will be auto-generated if not provided." },
+    content_type: {
+      title: "Content Type",
+      type: "string",
+      description: "The mime type of the file.",
+      examples: ["image/png"],
+    },
+    file_name: {
+      title: "File Name",
+      type: "string",
+      description: "The name of the file. It will be auto-generated if not provided.",
+    },
     file_size: { title: "File Size", type: "integer", description: "The size of the file in bytes." },
   },
   "x-fal-order-properties": ["url", "content_type", "file_name", "file_size"],
@@ -72,7 +81,12 @@ const IMAGE_SCHEMA: Json = {
     url: { title: "Url", type: "string", description: "The URL where the file can be downloaded from." },
     width: { title: "Width", type: "integer", description: "The width of the image in pixels." },
     height: { title: "Height", type: "integer", description: "The height of the image in pixels." },
-    content_type: { title: "Content Type", type: "string", default: "image/jpeg", description: "The mime type of the file." },
+    content_type: {
+      title: "Content Type",
+      type: "string",
+      default: "image/jpeg",
+      description: "The mime type of the file.",
+    },
   },
   "x-fal-order-properties": ["url", "width", "height", "content_type"],
   required: ["url"],
@@ -82,8 +96,22 @@ const IMAGE_SIZE_SCHEMA: Json = {
   title: "ImageSize",
   type: "object",
   properties: {
-    width: { title: "Width", type: "integer", default: 512, maximum: 14142, exclusiveMinimum: 0, description: "The width of the generated image." },
-    height: { title: "Height", type: "integer", default: 512, maximum: 14142, exclusiveMinimum: 0, description: "The height of the generated image." },
+    width: {
+      title: "Width",
+      type: "integer",
+      default: 512,
+      maximum: 14142,
+      exclusiveMinimum: 0,
+      description: "The width of the generated image.",
+    },
+    height: {
+      title: "Height",
+      type: "integer",
+      default: 512,
+      maximum: 14142,
+      exclusiveMinimum: 0,
+      description: "The height of the generated image.",
+    },
   },
   "x-fal-order-properties": ["width", "height"],
 };
@@ -97,11 +125,25 @@ function outputSchema(kind: OutputKind, name: string, inputs: FieldSpec[]): Json
   };
   switch (kind) {
     case "image":
-      props.images = { title: "Images", type: "array", items: ref("Image"), description: "The generated image files info." };
+      props.images = {
+        title: "Images",
+        type: "array",
+        items: ref("Image"),
+        description: "The generated image files info.",
+      };
       props.timings = { title: "Timings", type: "object", additionalProperties: { type: "number" } };
       props.seed = { title: "Seed", type: "integer", description: "Seed of the generated Image." };
-      props.has_nsfw_concepts = { title: "Has Nsfw Concepts", type: "array", items: { type: "boolean" }, description: "Whether the generated images contain NSFW concepts." };
-      props.prompt = { title: "Prompt", type: "string", description: "The prompt used for generating the image." };
+      props.has_nsfw_concepts = {
+        title: "Has Nsfw Concepts",
+        type: "array",
+        items: { type: "boolean" },
+        description: "Whether the generated images contain NSFW concepts.",
+      };
+      props.prompt = {
+        title: "Prompt",
+        type: "string",
+        description: "The prompt used for generating the image.",
+      };
       required.push("images", "timings", "seed", "has_nsfw_concepts", "prompt");
       break;
     case "image-single":
@@ -125,7 +167,12 @@ function outputSchema(kind: OutputKind, name: string, inputs: FieldSpec[]): Json
       break;
     case "text":
       props.text = { title: "Text", type: "string", description: "The generated or transcribed text." };
-      props.chunks = { title: "Chunks", type: "array", items: { type: "object" }, description: "Timestamped chunks." };
+      props.chunks = {
+        title: "Chunks",
+        type: "array",
+        items: { type: "object" },
+        description: "Timestamped chunks.",
+      };
       required.push("text");
       break;
     case "lora":
@@ -179,7 +226,12 @@ const QUEUE_STATUS: Json = {
   required: ["status", "request_id"],
 };
 
-const requestIdParam: Json = { name: "request_id", in: "path", required: true, schema: { type: "string", description: "Request ID" } };
+const requestIdParam: Json = {
+  name: "request_id",
+  in: "path",
+  required: true,
+  schema: { type: "string", description: "Request ID" },
+};
 
 /** The OpenAPI document of one endpoint, as `fal.ai/api/openapi/queue/openapi.json` serves it. */
 export function buildOpenApi(spec: ModelSpec): Json {
@@ -212,7 +264,9 @@ export function buildOpenApi(spec: ModelSpec): Json {
       },
     },
     components: {
-      securitySchemes: { apiKeyAuth: { type: "apiKey", in: "header", name: "Authorization", description: "Fal Key" } },
+      securitySchemes: {
+        apiKeyAuth: { type: "apiKey", in: "header", name: "Authorization", description: "Fal Key" },
+      },
       schemas,
     },
     paths: {
@@ -220,7 +274,15 @@ export function buildOpenApi(spec: ModelSpec): Json {
         get: {
           parameters: [
             requestIdParam,
-            { name: "logs", in: "query", required: false, schema: { type: "number", description: "Whether to include logs (`1`) in the response or not (`0`)." } },
+            {
+              name: "logs",
+              in: "query",
+              required: false,
+              schema: {
+                type: "number",
+                description: "Whether to include logs (`1`) in the response or not (`0`).",
+              },
+            },
           ],
           responses: { "200": { description: "The request status.", content: json(ref("QueueStatus")) } },
         },
@@ -231,7 +293,15 @@ export function buildOpenApi(spec: ModelSpec): Json {
           responses: {
             "200": {
               description: "The request was cancelled.",
-              content: json({ type: "object", properties: { success: { type: "boolean", description: "Whether the request was cancelled successfully." } } }),
+              content: json({
+                type: "object",
+                properties: {
+                  success: {
+                    type: "boolean",
+                    description: "Whether the request was cancelled successfully.",
+                  },
+                },
+              }),
             },
           },
         },
@@ -245,7 +315,9 @@ export function buildOpenApi(spec: ModelSpec): Json {
       [`/${id}/requests/{request_id}`]: {
         get: {
           parameters: [requestIdParam],
-          responses: { "200": { description: "Result of the request.", content: json(ref(`${name}Output`)) } },
+          responses: {
+            "200": { description: "Result of the request.", content: json(ref(`${name}Output`)) },
+          },
         },
       },
     },

@@ -103,7 +103,16 @@ class FakeFalServer extends Core implements FakeFal {
       if (v === undefined) continue;
       headers[k] = k === "authorization" ? "<redacted>" : Array.isArray(v) ? v.join(", ") : v;
     }
-    this.requests.push({ method, host, path, search, headers, hadAuth: req.headers.authorization !== undefined, keyOk: ctx.keyOk, time: this.now() });
+    this.requests.push({
+      method,
+      host,
+      path,
+      search,
+      headers,
+      hadAuth: req.headers.authorization !== undefined,
+      keyOk: ctx.keyOk,
+      time: this.now(),
+    });
 
     const rule = this.takeFault(host, method, path);
     if (rule) return this.applyFault(rule.fault, ctx);
@@ -134,7 +143,14 @@ class FakeFalServer extends Core implements FakeFal {
       case "status": {
         req.resume();
         const body = fault.body ?? { detail: NGINX_TEXT[fault.status] ?? "Error" };
-        if (typeof body === "string") sendText(res, fault.status, body, fault.headers?.["content-type"] ?? "text/plain; charset=utf-8", fault.headers);
+        if (typeof body === "string")
+          sendText(
+            res,
+            fault.status,
+            body,
+            fault.headers?.["content-type"] ?? "text/plain; charset=utf-8",
+            fault.headers,
+          );
         else sendJson(res, fault.status, body, fault.headers);
         return;
       }
@@ -176,7 +192,14 @@ class FakeFalServer extends Core implements FakeFal {
       return void sendJson(
         res,
         200,
-        [...this.jobs.values()].map((j) => ({ request_id: j.requestId, endpoint_id: j.endpointId, via: j.via, state: j.state, cancelled: j.cancelled, created_at: new Date(j.createdAt).toISOString() })),
+        [...this.jobs.values()].map((j) => ({
+          request_id: j.requestId,
+          endpoint_id: j.endpointId,
+          via: j.via,
+          state: j.state,
+          cancelled: j.cancelled,
+          created_at: new Date(j.createdAt).toISOString(),
+        })),
       );
     }
     if (method === "DELETE" && p === "/faults") {
@@ -197,7 +220,8 @@ class FakeFalServer extends Core implements FakeFal {
     const v = isObject(body.value) ? body.value : {};
     switch (p) {
       case "/faults": {
-        if (!isObject(v.fault) || typeof v.fault.kind !== "string") return void sendJson(res, 400, { detail: "a rule needs fault: {kind, ...}" });
+        if (!isObject(v.fault) || typeof v.fault.kind !== "string")
+          return void sendJson(res, 400, { detail: "a rule needs fault: {kind, ...}" });
         const rule: FaultRule = { fault: v.fault as unknown as Fault };
         if (typeof v.host === "string") rule.host = v.host;
         if (typeof v.method === "string") rule.method = v.method;
@@ -210,13 +234,15 @@ class FakeFalServer extends Core implements FakeFal {
       }
       case "/advance": {
         const ms = Number(v.ms);
-        if (!Number.isFinite(ms) || ms < 0) return void sendJson(res, 400, { detail: "ms must be a non-negative number" });
+        if (!Number.isFinite(ms) || ms < 0)
+          return void sendJson(res, 400, { detail: "ms must be a non-negative number" });
         this.advanceTime(ms);
         return void sendJson(res, 200, { now: new Date(this.now()).toISOString() });
       }
       case "/behavior": {
         const { endpointId, ...partial } = v;
-        if (typeof endpointId !== "string" || !this.models.has(endpointId)) return void sendJson(res, 400, { detail: "unknown endpointId" });
+        if (typeof endpointId !== "string" || !this.models.has(endpointId))
+          return void sendJson(res, 400, { detail: "unknown endpointId" });
         this.setBehavior(endpointId, partial);
         return void sendJson(res, 200, this.behaviorFor(endpointId));
       }
@@ -251,7 +277,10 @@ class FakeFalServer extends Core implements FakeFal {
  * Rewrites how a response leaves the server, for faults that need the handler to run first
  * (so side effects such as job creation really happen) but the answer to be lost or damaged.
  */
-function intercept(res: ServerResponse, fault: Extract<Fault, { kind: "drop-after" | "reset-mid-body" | "truncated-json" | "stall-body" }>): void {
+function intercept(
+  res: ServerResponse,
+  fault: Extract<Fault, { kind: "drop-after" | "reset-mid-body" | "truncated-json" | "stall-body" }>,
+): void {
   // Keep the original methods: the overrides below replace them on the instance.
   const writeHead = res.writeHead.bind(res);
   const write = res.write.bind(res);
@@ -260,8 +289,13 @@ function intercept(res: ServerResponse, fault: Extract<Fault, { kind: "drop-afte
   const origWrite = (chunk: Buffer, cb?: () => void): boolean => (cb ? write(chunk, cb) : write(chunk));
   const origEnd = (chunk?: Buffer): ServerResponse => (chunk ? end(chunk) : end());
   const toBuf = (chunk: unknown): Buffer | null =>
-    chunk === undefined || chunk === null || typeof chunk === "function" ? null : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-  const callback = (args: unknown[]): (() => void) | undefined => args.find((a): a is () => void => typeof a === "function");
+    chunk === undefined || chunk === null || typeof chunk === "function"
+      ? null
+      : Buffer.isBuffer(chunk)
+        ? chunk
+        : Buffer.from(chunk as string);
+  const callback = (args: unknown[]): (() => void) | undefined =>
+    args.find((a): a is () => void => typeof a === "function");
   const r = res as unknown as {
     writeHead: (status: number, ...rest: unknown[]) => ServerResponse;
     write: (chunk: unknown, ...rest: unknown[]) => boolean;
@@ -288,7 +322,8 @@ function intercept(res: ServerResponse, fault: Extract<Fault, { kind: "drop-afte
 
   if (fault.kind === "stall-body") {
     const declared = Number(res.getHeader("content-length"));
-    let budget = fault.afterBytes ?? (Number.isFinite(declared) && declared > 0 ? Math.floor(declared / 2) : 1024);
+    let budget =
+      fault.afterBytes ?? (Number.isFinite(declared) && declared > 0 ? Math.floor(declared / 2) : 1024);
     r.write = (c, ...rest) => {
       const buf = toBuf(c);
       if (!res.headersSent) origWriteHead(status);
@@ -345,7 +380,13 @@ export async function startFakeFal(options: FakeFalOptions = {}): Promise<FakeFa
     videoBytes: options.videoBytes ?? 256 * 1024,
   };
   const tmp = await mkdtemp(join(tmpdir(), "fake-fal-"));
-  const fake = new FakeFalServer(settings, options.keys ?? DEFAULT_KEYS, options.lockedKeys ?? [], options.catalog ?? CATALOG, tmp);
+  const fake = new FakeFalServer(
+    settings,
+    options.keys ?? DEFAULT_KEYS,
+    options.lockedKeys ?? [],
+    options.catalog ?? CATALOG,
+    tmp,
+  );
   const server = fake.server;
   // Uploads of 1–2 GB must not hit Node's default request timeout.
   server.requestTimeout = 0;
@@ -357,7 +398,8 @@ export async function startFakeFal(options: FakeFalOptions = {}): Promise<FakeFa
     fake.handle(req, res).catch((e: unknown) => {
       const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
       fake.errors.push(msg);
-      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { detail: `Internal error in the fake: ${String(e)}` });
+      if (!res.headersSent && !res.destroyed)
+        sendJson(res, 500, { detail: `Internal error in the fake: ${String(e)}` });
       else res.destroy();
     });
   });

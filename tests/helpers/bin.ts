@@ -30,7 +30,10 @@ export interface RawServer {
 
 /** Spawns the bin and speaks raw newline-delimited JSON-RPC, so tests can see every stdout byte. */
 export function spawnRaw(env: Record<string, string | undefined>, args: string[] = []): RawServer {
-  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: childEnv(env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const stdoutLines: string[] = [];
   let stderr = "";
   let pending = "";
@@ -65,7 +68,10 @@ export function spawnRaw(env: Record<string, string | undefined>, args: string[]
     sendRaw: (line) => child.stdin.write(line + "\n"),
     response: (id, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no response to ${id} within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no response to ${id} within ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         waiters.set(String(id), (message) => {
           clearTimeout(timer);
           resolve(message);

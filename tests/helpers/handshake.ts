@@ -11,7 +11,10 @@ import { createServer } from "../../src/server.js";
  * Resolves once every request with an id has its answer.
  */
 export async function referenceAnswers(messages: readonly Record<string, unknown>[]): Promise<string[]> {
-  const config = loadConfig({ env: { FAL_MCP_BASE_URL: "http://127.0.0.1:9" }, homeDir: "/nonexistent-home" });
+  const config = loadConfig({
+    env: { FAL_MCP_BASE_URL: "http://127.0.0.1:9" },
+    homeDir: "/nonexistent-home",
+  });
   const falMcp = createServer({ config, fal: createFal({ config }) });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const lines: string[] = [];
@@ -30,7 +33,11 @@ export async function referenceAnswers(messages: readonly Record<string, unknown
   return lines;
 }
 
-export const initializeRequest = (id: number | string, protocolVersion: string, capabilities: Record<string, unknown> = {}) => ({
+export const initializeRequest = (
+  id: number | string,
+  protocolVersion: string,
+  capabilities: Record<string, unknown> = {},
+) => ({
   jsonrpc: "2.0",
   id,
   method: "initialize",
@@ -39,7 +46,10 @@ export const initializeRequest = (id: number | string, protocolVersion: string, 
 
 /** A manifest recorded from the in-memory server (as the build records one from the bundle). */
 export async function referenceManifest(supported: readonly string[]): Promise<FrontManifest> {
-  const [initialize, tools] = await referenceAnswers([initializeRequest(1, "1970-01-01"), { jsonrpc: "2.0", id: 2, method: "tools/list" }]);
+  const [initialize, tools] = await referenceAnswers([
+    initializeRequest(1, "1970-01-01"),
+    { jsonrpc: "2.0", id: 2, method: "tools/list" },
+  ]);
   const initializeResult = (JSON.parse(initialize!) as { result: Record<string, unknown> }).result;
   return {
     bundleBytes: 0,

@@ -62,7 +62,9 @@ describe("the tool contract", () => {
   it("mentions cost on every tool that can spend money", async () => {
     const { tools } = await harness.client.listTools();
     for (const name of ["run_model", "submit_job", "check_job"]) {
-      expect(tools.find((tool) => tool.name === name)?.description, name).toMatch(/cost|pa(y|id)|bill|money|credit/i);
+      expect(tools.find((tool) => tool.name === name)?.description, name).toMatch(
+        /cost|pa(y|id)|bill|money|credit/i,
+      );
     }
   });
 

@@ -51,10 +51,21 @@ describe("tools/list", () => {
   it("advertises the five discovery tools, read-only, with output schemas", async () => {
     const { tools } = await withKey.client.listTools();
     const names = tools.map((tool) => tool.name);
-    for (const name of ["search_models", "get_model_schema", "get_pricing", "search_docs", "recommend_model"]) {
+    for (const name of [
+      "search_models",
+      "get_model_schema",
+      "get_pricing",
+      "search_docs",
+      "recommend_model",
+    ]) {
       const tool = tools.find((entry) => entry.name === name);
       expect(tool, name).toBeDefined();
-      expect(tool?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
+      expect(tool?.annotations).toMatchObject({
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: true,
+      });
       expect(tool?.outputSchema?.type).toBe("object");
     }
     expect(names.indexOf("search_models")).toBeLessThan(names.indexOf("get_model_schema"));
@@ -69,10 +80,17 @@ describe("search_models", () => {
     expect(result.isError).toBeFalsy();
     const { models } = structured<{ models: ModelEntry[] }>(result);
     const dev = models.find((model) => model.endpoint_id === "fal-ai/flux/dev");
-    expect(dev).toMatchObject({ display_name: "FLUX.1 [dev]", category: "text-to-image", status: "active", model_url: "https://fal.ai/models/fal-ai/flux/dev" });
+    expect(dev).toMatchObject({
+      display_name: "FLUX.1 [dev]",
+      category: "text-to-image",
+      status: "active",
+      model_url: "https://fal.ai/models/fal-ai/flux/dev",
+    });
     expect(textOf(result)).toMatch(/^fal-ai\/flux\/dev — FLUX\.1 \[dev\] \(text-to-image\): [^\n]+\.$/m);
     // The search is sent with fal's parameter names and the default status filter.
-    const sent = fake.requests.filter((request) => request.host === "api.fal.ai" && request.path === "/v1/models").at(-1);
+    const sent = fake.requests
+      .filter((request) => request.host === "api.fal.ai" && request.path === "/v1/models")
+      .at(-1);
     const params = new URLSearchParams(sent?.search);
     expect(params.get("q")).toBe("flux");
     expect(params.get("status")).toBe("active");
@@ -84,9 +102,17 @@ describe("search_models", () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const result = await withKey.call("search_models", { category: "text-to-image", limit: 3, ...(cursor ? { cursor } : {}) });
+      const result = await withKey.call("search_models", {
+        category: "text-to-image",
+        limit: 3,
+        ...(cursor ? { cursor } : {}),
+      });
       expect(result.isError).toBeFalsy();
-      const page = result.structuredContent as { models: ModelEntry[]; next_cursor: string | null; has_more: boolean };
+      const page = result.structuredContent as {
+        models: ModelEntry[];
+        next_cursor: string | null;
+        has_more: boolean;
+      };
       seen.push(...page.models.map((model) => model.endpoint_id));
       expect(page.models.every((model) => model.category === "text-to-image")).toBe(true);
       if (page.has_more) expect(textOf(result)).toContain(`cursor "${page.next_cursor}"`);
@@ -103,7 +129,8 @@ describe("search_models", () => {
   it("status all includes deprecated models, the default hides them", async () => {
     const active = await withKey.call("search_models", { query: "stable diffusion" });
     const all = await withKey.call("search_models", { query: "stable diffusion", status: "all" });
-    const ids = (result: typeof active) => structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id);
+    const ids = (result: typeof active) =>
+      structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id);
     expect(ids(active)).not.toContain("fal-ai/stable-diffusion-v15");
     expect(ids(all)).toContain("fal-ai/stable-diffusion-v15");
     expect(textOf(all)).toContain("[deprecated]");
@@ -121,7 +148,9 @@ describe("search_models", () => {
 
   it("shares one request between concurrent identical searches", async () => {
     const before = modelsRequests();
-    const results = await Promise.all([1, 2, 3].map(() => withKey.call("search_models", { query: "whisper" })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => withKey.call("search_models", { query: "whisper" })),
+    );
     expect(results.every((result) => !result.isError)).toBe(true);
     expect(modelsRequests() - before).toBe(1);
   });
@@ -131,7 +160,10 @@ describe("search_models", () => {
       host: "api.fal.ai",
       path: "/v1/models",
       times: 1,
-      fault: { kind: "wrong-shape", body: { models: [{ endpoint_id: "alice/private-app" }], next_cursor: null, has_more: false } },
+      fault: {
+        kind: "wrong-shape",
+        body: { models: [{ endpoint_id: "alice/private-app" }], next_cursor: null, has_more: false },
+      },
     });
     const result = await withKey.call("search_models", { query: "private" });
     expect(result.isError).toBeFalsy();
@@ -156,7 +188,9 @@ describe("search_models", () => {
   it("works without a key, and sends none", async () => {
     const result = await noKey.call("search_models", { query: "veo" });
     expect(result.isError).toBeFalsy();
-    expect(structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id)).toContain("fal-ai/veo3");
+    expect(structured<{ models: ModelEntry[] }>(result).models.map((model) => model.endpoint_id)).toContain(
+      "fal-ai/veo3",
+    );
     const sent = fake.requests.filter((request) => request.path === "/v1/models").at(-1);
     expect(sent?.hadAuth).toBe(false);
   });
@@ -219,7 +253,12 @@ describe("get_model_schema", () => {
     expect(byName.get("prompt")).toMatchObject({ type: "string", required: true });
     expect(byName.get("image_size")?.type).toBe("object {width: integer, height: integer} | string enum");
     expect(byName.get("image_size")?.enum).toContain("landscape_16_9");
-    expect(byName.get("num_inference_steps")).toMatchObject({ type: "integer", minimum: 1, maximum: 50, default: 28 });
+    expect(byName.get("num_inference_steps")).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 50,
+      default: 28,
+    });
     expect(byName.get("seed")).toMatchObject({ type: "integer", required: false });
     expect(schema.output?.map((field) => field.name)).toContain("images");
     const text = textOf(result);
@@ -228,7 +267,9 @@ describe("get_model_schema", () => {
   });
 
   it("marks media URL fields as accepting local paths", async () => {
-    const result = await withKey.call("get_model_schema", { endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video" });
+    const result = await withKey.call("get_model_schema", {
+      endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video",
+    });
     expect(result.isError).toBeFalsy();
     const schema = structured<SchemaResult>(result);
     const imageUrl = schema.input?.find((field) => field.name === "image_url");
@@ -263,7 +304,12 @@ describe("get_model_schema", () => {
       fault: {
         kind: "wrong-shape",
         body: {
-          models: [{ endpoint_id: "fal-ai/flux/dev", openapi: { error: { code: "expansion_failed", message: "Failed to expand" } } }],
+          models: [
+            {
+              endpoint_id: "fal-ai/flux/dev",
+              openapi: { error: { code: "expansion_failed", message: "Failed to expand" } },
+            },
+          ],
           next_cursor: null,
           has_more: false,
         },
@@ -276,7 +322,9 @@ describe("get_model_schema", () => {
     expect(schema.source).toBe("public-openapi");
     expect(schema.category).toBe("text-to-image");
     expect(schema.input?.[0]?.name).toBe("prompt");
-    expect(fake.countRequests({ host: "fal.ai", path: "/api/openapi/queue/openapi.json" }) - publicBefore).toBe(1);
+    expect(
+      fake.countRequests({ host: "fal.ai", path: "/api/openapi/queue/openapi.json" }) - publicBefore,
+    ).toBe(1);
     expect(textOf(result)).toMatch(/expansion_failed/);
   });
 
@@ -319,7 +367,13 @@ describe("get_model_schema", () => {
 
 describe("get_pricing", () => {
   interface PricingResult {
-    prices: { endpoint_id: string; unit_price: number; unit: string; currency: string; estimated_cost?: number }[];
+    prices: {
+      endpoint_id: string;
+      unit_price: number;
+      unit: string;
+      currency: string;
+      estimated_cost?: number;
+    }[];
     not_found: string[];
     total_estimated_cost?: number;
     currency?: string;
@@ -327,24 +381,43 @@ describe("get_pricing", () => {
   }
 
   it("gives unit prices and estimates for a quantity", async () => {
-    const result = await withKey.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"], quantity: 4 });
+    const result = await withKey.call("get_pricing", {
+      endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"],
+      quantity: 4,
+    });
     expect(result.isError).toBeFalsy();
     const pricing = structured<PricingResult>(result);
-    const kling = fake.catalog.find((model) => model.endpoint_id === "fal-ai/kling-video/v2.1/master/image-to-video")!.price;
+    const kling = fake.catalog.find(
+      (model) => model.endpoint_id === "fal-ai/kling-video/v2.1/master/image-to-video",
+    )!.price;
     expect(pricing.prices).toEqual([
-      { endpoint_id: "fal-ai/flux/dev", unit_price: 0.025, unit: "megapixels", currency: "USD", estimated_cost: 0.1 },
-      { endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video", ...kling, estimated_cost: Math.round(kling.unit_price * 4 * 1e6) / 1e6 },
+      {
+        endpoint_id: "fal-ai/flux/dev",
+        unit_price: 0.025,
+        unit: "megapixels",
+        currency: "USD",
+        estimated_cost: 0.1,
+      },
+      {
+        endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video",
+        ...kling,
+        estimated_cost: Math.round(kling.unit_price * 4 * 1e6) / 1e6,
+      },
     ]);
     expect(pricing.total_estimated_cost).toBeCloseTo(0.1 + kling.unit_price * 4, 6);
     expect(pricing.currency).toBe("USD");
     expect(pricing.note).toMatch(/approximate/);
-    expect(textOf(result)).toContain("fal-ai/flux/dev: $0.025 per megapixels → about $0.1 for 4 × megapixels");
+    expect(textOf(result)).toContain(
+      "fal-ai/flux/dev: $0.025 per megapixels → about $0.1 for 4 × megapixels",
+    );
     const sent = fake.requests.filter((request) => request.path === "/v1/models/pricing").at(-1);
     expect(sent?.keyOk).toBe(true);
   });
 
   it("names the ids fal does not know and still prices the others", async () => {
-    const result = await withKey.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "nope/not-a-model"] });
+    const result = await withKey.call("get_pricing", {
+      endpoint_ids: ["fal-ai/flux/dev", "nope/not-a-model"],
+    });
     expect(result.isError).toBeFalsy();
     const pricing = structured<PricingResult>(result);
     expect(pricing.prices.map((price) => price.endpoint_id)).toEqual(["fal-ai/flux/dev"]);
@@ -372,7 +445,9 @@ describe("get_pricing", () => {
     const empty = await withKey.call("get_pricing", { endpoint_ids: [] });
     expect(empty.isError).toBe(true);
     expect(textOf(empty)).toMatch(/endpoint_ids/);
-    const many = await withKey.call("get_pricing", { endpoint_ids: Array.from({ length: 51 }, (_, i) => `fal-ai/m${i}`) });
+    const many = await withKey.call("get_pricing", {
+      endpoint_ids: Array.from({ length: 51 }, (_, i) => `fal-ai/m${i}`),
+    });
     expect(many.isError).toBe(true);
     expect(textOf(many)).toMatch(/50/);
     const negative = await withKey.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev"], quantity: -1 });
@@ -409,7 +484,9 @@ describe("search_docs", () => {
     fake.settings.docsPlainJson = true;
     const result = await withKey.call("search_docs", { query: "upload files" });
     expect(result.isError).toBeFalsy();
-    expect(structured<DocsResult>(result).results.map((entry) => entry.title)).toContain("File uploads and storage");
+    expect(structured<DocsResult>(result).results.map((entry) => entry.title)).toContain(
+      "File uploads and storage",
+    );
   });
 
   it("finds the renamed tool through tools/list once, then remembers it", async () => {
@@ -489,8 +566,14 @@ describe("recommend_model", () => {
     expect(answer.recommendations[0]?.endpoint_id).toBe("fal-ai/kling-video/v2.1/master/image-to-video");
     expect(answer.recommendations[0]?.reason).toContain("image-to-video (inferred from 'animate')");
     expect(answer.recommendations[0]?.reason).toContain("highlighted by fal");
-    const kling = fake.catalog.find((model) => model.endpoint_id === "fal-ai/kling-video/v2.1/master/image-to-video")!.price;
-    expect(answer.recommendations[0]).toMatchObject({ unit_price: kling.unit_price, unit: kling.unit, currency: "USD" });
+    const kling = fake.catalog.find(
+      (model) => model.endpoint_id === "fal-ai/kling-video/v2.1/master/image-to-video",
+    )!.price;
+    expect(answer.recommendations[0]).toMatchObject({
+      unit_price: kling.unit_price,
+      unit: kling.unit,
+      currency: "USD",
+    });
     expect(textOf(result)).toMatch(/^1\. fal-ai\/kling-video/m);
   });
 
@@ -506,13 +589,21 @@ describe("recommend_model", () => {
 
   it("honours a given category and works without a key (no prices, no pricing request)", async () => {
     const before = fake.countRequests({ path: "/v1/models/pricing" });
-    const result = await noKey.call("recommend_model", { task: "something fast", category: "text-to-speech", limit: 2 });
+    const result = await noKey.call("recommend_model", {
+      task: "something fast",
+      category: "text-to-speech",
+      limit: 2,
+    });
     expect(result.isError).toBeFalsy();
     const answer = structured<RecommendResult>(result);
     expect(answer.category_source).toBe("given");
     expect(answer.inferred_category).toBeUndefined();
     expect(answer.recommendations).toHaveLength(2);
-    expect(answer.recommendations.every((entry) => entry.category === "text-to-speech" && entry.unit_price === undefined)).toBe(true);
+    expect(
+      answer.recommendations.every(
+        (entry) => entry.category === "text-to-speech" && entry.unit_price === undefined,
+      ),
+    ).toBe(true);
     expect(fake.countRequests({ path: "/v1/models/pricing" })).toBe(before);
   });
 

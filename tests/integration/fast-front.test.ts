@@ -8,7 +8,13 @@ import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createFal } from "../../src/fal/index.js";
-import { IDLE_LOAD_MS, parseManifest, REPLAY_ID, startFastFront, type FrontManifest } from "../../src/fast-front.js";
+import {
+  IDLE_LOAD_MS,
+  parseManifest,
+  REPLAY_ID,
+  startFastFront,
+  type FrontManifest,
+} from "../../src/fast-front.js";
 import { takeHandover } from "../../src/handover.js";
 import { createServer, type FalMcpServer } from "../../src/server.js";
 import { guardStdin } from "../../src/stdin-guard.js";
@@ -80,7 +86,10 @@ function start(options: { serve?: boolean } = {}): Session {
         handover.release();
         return;
       }
-      const config = loadConfig({ env: { FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url }, homeDir: "/nonexistent-home" });
+      const config = loadConfig({
+        env: { FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url },
+        homeDir: "/nonexistent-home",
+      });
       const server = (falMcp = createServer({ config, fal: createFal({ config }) }));
       handover.input.on("end", () => void server.close());
       server.server.server.oninitialized = () => void initialized++;
@@ -98,10 +107,15 @@ function start(options: { serve?: boolean } = {}): Session {
     initialized: () => initialized,
     server: () => falMcp,
     answer: (id, timeoutMs = 10_000) => {
-      const seen = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((message) => message.id === id);
+      const seen = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((message) => message.id === id);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer to ${id}; lines: ${lines.join("")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no answer to ${id}; lines: ${lines.join("")}`)),
+          timeoutMs,
+        );
         waiters.set(String(id), (message) => {
           clearTimeout(timer);
           resolve(message);
@@ -126,12 +140,19 @@ describe("the fast front", () => {
   it("answers the handshake byte for byte as the real server, for every supported version and an unknown one", async () => {
     for (const version of [...SUPPORTED_PROTOCOL_VERSIONS, "2099-01-01", "not-a-version"]) {
       const session = start();
-      const messages = [initializeRequest(7, version, { roots: { listChanged: true } }), INITIALIZED, TOOLS_LIST(8), { jsonrpc: "2.0", id: "p", method: "ping" }];
+      const messages = [
+        initializeRequest(7, version, { roots: { listChanged: true } }),
+        INITIALIZED,
+        TOOLS_LIST(8),
+        { jsonrpc: "2.0", id: "p", method: "ping" },
+      ];
       session.stdin.write(messages.map(line).join(""));
       await session.answer("p");
       const reference = await referenceAnswers(messages);
       expect(session.lines.slice(0, 3)).toEqual(reference);
-      expect(session.debug).toContain(`fast front answered initialize (${SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? version : manifest.fallbackProtocolVersion})`);
+      expect(session.debug).toContain(
+        `fast front answered initialize (${SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? version : manifest.fallbackProtocolVersion})`,
+      );
       expect(session.debug).toContain("fast front answered tools/list");
       await session.close();
     }
@@ -140,7 +161,9 @@ describe("the fast front", () => {
   it("loads the server right after tools/list and gives it the client's real initialize (capabilities, version), answered once", async () => {
     const session = start();
     const capabilities = { roots: { listChanged: true }, sampling: {} };
-    session.stdin.write(line(initializeRequest(0, "2025-06-18", capabilities)) + line(INITIALIZED) + line(TOOLS_LIST(1)));
+    session.stdin.write(
+      line(initializeRequest(0, "2025-06-18", capabilities)) + line(INITIALIZED) + line(TOOLS_LIST(1)),
+    );
     await session.answer(1);
     await settle();
     expect(session.loads()).toBe(1);
@@ -161,7 +184,12 @@ describe("the fast front", () => {
       INITIALIZED,
       TOOLS_LIST(1),
       { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "debug" } },
-      { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "search_models", arguments: { query: "flux", limit: 1 } } },
+      {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "search_models", arguments: { query: "flux", limit: 1 } },
+      },
       { jsonrpc: "2.0", id: 4, method: "no/such/method" },
       { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "no_such_tool", arguments: {} } },
       { jsonrpc: "2.0", id: 6, method: "ping" },
@@ -174,16 +202,22 @@ describe("the fast front", () => {
       else for (const byte of bytes) session.stdin.write(Buffer.from([byte]));
       for (let id = 0; id <= 7; id++) await session.answer(id);
       await settle();
-      const answers = session.lines.map((l) => JSON.parse(l) as { id: unknown; result?: Record<string, unknown>; error?: { code: number } });
+      const answers = session.lines.map(
+        (l) => JSON.parse(l) as { id: unknown; result?: Record<string, unknown>; error?: { code: number } },
+      );
       expect(answers.map((a) => a.id).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(answers[0]!.id).toBe(0);
       expect(answers[0]!.result?.protocolVersion).toBe("2025-03-26");
       expect(answers.find((a) => a.id === 2)!.result).toEqual({});
       expect(answers.find((a) => a.id === 4)!.error?.code).toBe(-32601);
       expect(answers.find((a) => a.id === 5)!.result?.isError).toBe(true);
-      expect((answers.find((a) => a.id === 3)!.result?.structuredContent as { models: unknown[] }).models.length).toBe(1);
+      expect(
+        (answers.find((a) => a.id === 3)!.result?.structuredContent as { models: unknown[] }).models.length,
+      ).toBe(1);
       // The front's tools/list and the server's are the same bytes.
-      expect(session.lines.find((l) => l.endsWith('"id":7}\n'))!.replace('"id":7}', '"id":1}')).toBe(session.lines.find((l) => l.endsWith('"id":1}\n')));
+      expect(session.lines.find((l) => l.endsWith('"id":7}\n'))!.replace('"id":7}', '"id":1}')).toBe(
+        session.lines.find((l) => l.endsWith('"id":1}\n')),
+      );
       expect(session.loads()).toBe(1);
       expect(session.lines.join("")).not.toContain(REPLAY_ID);
       await session.close();
@@ -194,8 +228,28 @@ describe("the fast front", () => {
     // Valid JSON-RPC the SDK refuses or answers itself (compared with its in-memory answers), and
     // invalid JSON-RPC its stdio reader drops (the in-memory transport does not parse, so no reference).
     const odd: [Record<string, unknown>, boolean][] = [
-      [{ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "no-version" } } }, true],
-      [{ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: { roots: "yes" }, clientInfo: { name: "x", version: "1" } } }, true],
+      [
+        {
+          jsonrpc: "2.0",
+          id: 0,
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "no-version" } },
+        },
+        true,
+      ],
+      [
+        {
+          jsonrpc: "2.0",
+          id: 0,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: { roots: "yes" },
+            clientInfo: { name: "x", version: "1" },
+          },
+        },
+        true,
+      ],
       [{ jsonrpc: "2.0", id: 0, method: "initialize" }, true],
       [{ jsonrpc: "2.0", id: 0, method: "tools/list" }, true], // before initialize
       [{ jsonrpc: "2.0", id: 0, method: "ping", params: { _meta: { progressToken: 1 } } }, true],
@@ -209,7 +263,10 @@ describe("the fast front", () => {
       await settle();
       expect(session.loads()).toBe(1);
       expect(session.debug.some((d) => d.startsWith("fast front answered"))).toBe(false);
-      if (compare) expect(session.lines).toEqual(await referenceAnswers([message, { jsonrpc: "2.0", id: "after", method: "ping" }]));
+      if (compare)
+        expect(session.lines).toEqual(
+          await referenceAnswers([message, { jsonrpc: "2.0", id: "after", method: "ping" }]),
+        );
       else expect(session.lines.map((l) => (JSON.parse(l) as { id: unknown }).id)).toEqual(["after"]);
       await session.close();
     }

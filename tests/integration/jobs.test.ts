@@ -1,4 +1,8 @@
-import { LoggingMessageNotificationSchema, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  type CallToolResult,
+  type Progress,
+} from "@modelcontextprotocol/sdk/types.js";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -60,7 +64,9 @@ function structured(result: CallToolResult): JobOut {
 }
 
 async function recordOf(requestId: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await fs.readFile(path.join(harness.config.stateDir, "jobs", `${requestId}.json`), "utf8")) as Record<string, unknown>;
+  return JSON.parse(
+    await fs.readFile(path.join(harness.config.stateDir, "jobs", `${requestId}.json`), "utf8"),
+  ) as Record<string, unknown>;
 }
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -73,7 +79,10 @@ async function cdnBytes(url: string): Promise<Buffer> {
 
 describe("run_model", () => {
   it("completes an image job inside the wait: file saved, inline preview, billed units, durable record", async () => {
-    const result = await harness.call("run_model", { endpoint_id: "fal-ai/flux/dev", input: { prompt: "a red fox in snow", image_size: "square" } });
+    const result = await harness.call("run_model", {
+      endpoint_id: "fal-ai/flux/dev",
+      input: { prompt: "a red fox in snow", image_size: "square" },
+    });
     const out = structured(result);
     expect(out.status).toBe("COMPLETED");
     expect(out.endpoint_id).toBe("fal-ai/flux/dev");
@@ -89,7 +98,9 @@ describe("run_model", () => {
     expect(file?.path).toBeTruthy();
     const saved = await fs.readFile(file?.path ?? "");
     expect(path.dirname(file?.path ?? "")).toBe(harness.config.outputDir);
-    expect(path.basename(file?.path ?? "")).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}_fal-ai-flux-dev_${out.request_id.slice(0, 8)}_1\\.png$`));
+    expect(path.basename(file?.path ?? "")).toMatch(
+      new RegExp(`^\\d{4}-\\d{2}-\\d{2}_fal-ai-flux-dev_${out.request_id.slice(0, 8)}_1\\.png$`),
+    );
     expect(sha256(saved)).toBe(sha256(await cdnBytes(file?.url ?? "")));
     expect(file?.size).toBe(saved.length);
     expect(out.billable_units).toBeGreaterThan(0);
@@ -101,15 +112,29 @@ describe("run_model", () => {
     expect(textOf(result)).toContain(file?.url ?? "");
 
     const record = await recordOf(out.request_id);
-    expect(record).toMatchObject({ request_id: out.request_id, endpoint_id: "fal-ai/flux/dev", status: "COMPLETED", tool: "run_model" });
+    expect(record).toMatchObject({
+      request_id: out.request_id,
+      endpoint_id: "fal-ai/flux/dev",
+      status: "COMPLETED",
+      tool: "run_model",
+    });
     expect((record.files as FileOut[])[0]?.path).toBe(file?.path);
     expect(JSON.stringify(record)).not.toContain(TEST_KEY);
   });
 
   it("sends progress in strictly increasing order and mirrors fal's log lines", async () => {
-    fake.setBehavior("fal-ai/flux/schnell", { queueMs: 700, runMs: 1500, queuePosition: 2, logs: ["Loading weights", "Step 2/4", "Step 4/4"] });
+    fake.setBehavior("fal-ai/flux/schnell", {
+      queueMs: 700,
+      runMs: 1500,
+      queuePosition: 2,
+      logs: ["Loading weights", "Step 2/4", "Step 4/4"],
+    });
     const seen: Progress[] = [];
-    const result = await harness.call("run_model", { endpoint_id: "fal-ai/flux/schnell", input: { prompt: "x" }, save: false }, { onprogress: (progress) => seen.push(progress) });
+    const result = await harness.call(
+      "run_model",
+      { endpoint_id: "fal-ai/flux/schnell", input: { prompt: "x" }, save: false },
+      { onprogress: (progress) => seen.push(progress) },
+    );
     expect(structured(result).status).toBe("COMPLETED");
     expect(seen.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
@@ -128,7 +153,11 @@ describe("run_model", () => {
 
   it("returns a long video job as IN_PROGRESS within wait_seconds; it keeps running and check_job later fetches and saves it", async () => {
     const started = Date.now();
-    const result = await harness.call("run_model", { endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video", input: { prompt: "waves", image_url: "https://v3.fal.media/files/x/start.png" }, wait_seconds: 1 });
+    const result = await harness.call("run_model", {
+      endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video",
+      input: { prompt: "waves", image_url: "https://v3.fal.media/files/x/start.png" },
+      wait_seconds: 1,
+    });
     const elapsed = Date.now() - started;
     const out = structured(result);
     expect(elapsed).toBeLessThan(4000);
@@ -155,7 +184,12 @@ describe("run_model", () => {
     const fetched = await harness.call("check_job", { request_id: out.request_id, action: "result" });
     const final = structured(fetched);
     expect(final.files).toHaveLength(1);
-    expect(final.files?.[0]).toMatchObject({ field: "video", content_type: "video/mp4", size: 256 * 1024, error: null });
+    expect(final.files?.[0]).toMatchObject({
+      field: "video",
+      content_type: "video/mp4",
+      size: 256 * 1024,
+      error: null,
+    });
     const stat = await fs.stat(final.files?.[0]?.path ?? "");
     expect(stat.size).toBe(256 * 1024);
     expect(final.files?.[0]?.path).toMatch(/\.mp4$/);
@@ -166,14 +200,20 @@ describe("run_model", () => {
 
     // Fetching again reuses the record and the saved file: no second download.
     const cdnGets = fake.countRequests({ method: "GET", host: "v3.fal.media" });
-    const again = structured(await harness.call("check_job", { request_id: out.request_id, action: "result" }));
+    const again = structured(
+      await harness.call("check_job", { request_id: out.request_id, action: "result" }),
+    );
     expect(again.files?.[0]?.path).toBe(final.files?.[0]?.path);
     expect(fake.countRequests({ method: "GET", host: "v3.fal.media" })).toBe(cdnGets);
   });
 
   it("leaves the fal job running when the call is cancelled", async () => {
     const controller = new AbortController();
-    const call = harness.call("run_model", { endpoint_id: "fake/slow-video", input: { prompt: "slow" }, wait_seconds: 30 }, { signal: controller.signal });
+    const call = harness.call(
+      "run_model",
+      { endpoint_id: "fake/slow-video", input: { prompt: "slow" }, wait_seconds: 30 },
+      { signal: controller.signal },
+    );
     await waitFor(() => fake.jobsFor("fake/slow-video").length === 1);
     await waitFor(() => fake.countRequests({ method: "GET", path: /\/status$/ }) >= 1);
     controller.abort();
@@ -191,7 +231,10 @@ describe("run_model", () => {
   });
 
   it("reports a job that failed on fal as an error with fal's reason and field, and records it", async () => {
-    const result = await harness.call("run_model", { endpoint_id: "fake/fails", input: { prompt: "forbidden" } });
+    const result = await harness.call("run_model", {
+      endpoint_id: "fake/fails",
+      input: { prompt: "forbidden" },
+    });
     expect(result.isError).toBe(true);
     const text = textOf(result);
     expect(text).toMatch(/failed/);
@@ -206,7 +249,10 @@ describe("run_model", () => {
 
   it("turns a 422 at submit into the field errors, with one POST", async () => {
     fake.settings.validateAtSubmit = true;
-    const result = await harness.call("run_model", { endpoint_id: "fal-ai/flux/dev", input: { prompt: "x", num_images: 0 } });
+    const result = await harness.call("run_model", {
+      endpoint_id: "fal-ai/flux/dev",
+      input: { prompt: "x", num_images: 0 },
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/num_images/);
     expect(textOf(result)).toMatch(/get_model_schema/);
@@ -219,7 +265,10 @@ describe("run_model", () => {
       await fs.writeFile(path.join(allowed, "start.png"), Buffer.alloc(1234, 9));
       await harness.close();
       harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_ALLOWED_DIRS: allowed } });
-      const result = await harness.call("run_model", { endpoint_id: "fake/echo", input: { prompt: "p", image_url: path.join(allowed, "start.png") } });
+      const result = await harness.call("run_model", {
+        endpoint_id: "fake/echo",
+        input: { prompt: "p", image_url: path.join(allowed, "start.png") },
+      });
       const out = structured(result);
       expect(out.uploads).toHaveLength(1);
       expect(out.uploads?.[0]).toMatchObject({ size: 1234 });
@@ -237,15 +286,26 @@ describe("run_model", () => {
 
 describe("submit_job and check_job", () => {
   it("submits at once, records the job, and check_job needs only the request id, also from a new server", async () => {
-    const submitted = await harness.call("submit_job", { endpoint_id: "fake/slow-video", input: { prompt: "p" } });
-    const out = submitted.structuredContent as { request_id: string; status: string; queue_position: number | null; recorded: boolean };
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fake/slow-video",
+      input: { prompt: "p" },
+    });
+    const out = submitted.structuredContent as {
+      request_id: string;
+      status: string;
+      queue_position: number | null;
+      recorded: boolean;
+    };
     expect(submitted.isError).toBeFalsy();
     expect(out).toMatchObject({ status: "IN_QUEUE", recorded: true });
     expect(fake.jobsFor("fake/slow-video").map((job) => job.requestId)).toEqual([out.request_id]);
     expect((await recordOf(out.request_id)).status).toBe("IN_QUEUE");
 
     // A second server on the same state folder (a restart) finds it by request id alone.
-    const second = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_STATE_DIR: harness.config.stateDir } });
+    const second = await startHarness({
+      baseUrl: fake.url,
+      env: { FAL_MCP_STATE_DIR: harness.config.stateDir },
+    });
     try {
       fake.advanceTime(6 * 60_000);
       const result = await second.call("check_job", { request_id: out.request_id, action: "result" });
@@ -271,20 +331,40 @@ describe("submit_job and check_job", () => {
     expect(textOf(unknown)).toMatch(/no job not-a-job/);
 
     // A job submitted elsewhere: found through endpoint_id, then kept in the record.
-    const submitted = await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "p" } });
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fake/instant",
+      input: { prompt: "p" },
+    });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
     await fs.rm(path.join(harness.config.stateDir, "jobs", `${requestId}.json`));
-    const result = structured(await harness.call("check_job", { request_id: requestId, endpoint_id: "fake/instant", action: "result" }));
+    const result = structured(
+      await harness.call("check_job", {
+        request_id: requestId,
+        endpoint_id: "fake/instant",
+        action: "result",
+      }),
+    );
     expect(result.files).toHaveLength(1);
     expect((await recordOf(requestId)).status).toBe("COMPLETED");
   });
 
   it("cancel reaches fal's cancel endpoint on the app root and reports fal's answer", async () => {
-    const submitted = await harness.call("submit_job", { endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video", input: { prompt: "p", image_url: "https://v3.fal.media/files/x/a.png" } });
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video",
+      input: { prompt: "p", image_url: "https://v3.fal.media/files/x/a.png" },
+    });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
-    const cancelled = structured(await harness.call("check_job", { request_id: requestId, action: "cancel" }));
+    const cancelled = structured(
+      await harness.call("check_job", { request_id: requestId, action: "cancel" }),
+    );
     expect(cancelled.cancel?.outcome).toBe("CANCELLATION_REQUESTED");
-    expect(fake.countRequests({ method: "PUT", host: "queue.fal.run", path: `/fal-ai/kling-video/requests/${requestId}/cancel` })).toBe(1);
+    expect(
+      fake.countRequests({
+        method: "PUT",
+        host: "queue.fal.run",
+        path: `/fal-ai/kling-video/requests/${requestId}/cancel`,
+      }),
+    ).toBe(1);
     expect(fake.jobs.get(requestId)?.cancelled).toBe(true);
     expect(fake.wrongRootRequests).toEqual([]);
 
@@ -295,14 +375,20 @@ describe("submit_job and check_job", () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/client_cancelled|cancelled/);
 
-    const nothing = structured(await harness.call("check_job", { request_id: "ghost", endpoint_id: "fake/instant", action: "cancel" }));
+    const nothing = structured(
+      await harness.call("check_job", { request_id: "ghost", endpoint_id: "fake/instant", action: "cancel" }),
+    );
     expect(nothing.cancel?.outcome).toBe("NOT_FOUND");
   });
 
   it("status of a queued job shows its position, and a status check never cancels", async () => {
     fake.setBehavior("fake/slow-video", { queuePosition: 4 });
-    const submitted = await harness.call("submit_job", { endpoint_id: "fake/slow-video", input: { prompt: "p" } });
-    const requestId = (submitted.structuredContent as { request_id: string; queue_position: number | null }).request_id;
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fake/slow-video",
+      input: { prompt: "p" },
+    });
+    const requestId = (submitted.structuredContent as { request_id: string; queue_position: number | null })
+      .request_id;
     const status = structured(await harness.call("check_job", { request_id: requestId }));
     expect(status.status).toBe("IN_QUEUE");
     expect(status.queue_position).toBeGreaterThan(0);
@@ -314,24 +400,40 @@ describe("submit_job and check_job", () => {
 describe("results that fal deletes", () => {
   it("keeps the output from the first COMPLETED status, so the result still comes after fal's retention window", async () => {
     fake.settings.resultRetentionMs = 6 * 60_000;
-    const submitted = structured(await harness.call("run_model", { endpoint_id: "fake/slow-video", input: { prompt: "p" }, wait_seconds: 0 }));
+    const submitted = structured(
+      await harness.call("run_model", {
+        endpoint_id: "fake/slow-video",
+        input: { prompt: "p" },
+        wait_seconds: 0,
+      }),
+    );
     expect(submitted.status).toBe("IN_QUEUE");
     expect(fake.countRequests({ method: "GET", path: /\/status$/ })).toBe(0);
     fake.advanceTime(5 * 60_000 + 5_000);
-    expect(structured(await harness.call("check_job", { request_id: submitted.request_id })).status).toBe("COMPLETED");
-    expect((await recordOf(submitted.request_id)).output).toMatchObject({ video: { content_type: "video/mp4" } });
+    expect(structured(await harness.call("check_job", { request_id: submitted.request_id })).status).toBe(
+      "COMPLETED",
+    );
+    expect((await recordOf(submitted.request_id)).output).toMatchObject({
+      video: { content_type: "video/mp4" },
+    });
 
     fake.advanceTime(60 * 60_000);
-    const resultGets = () => fake.countRequests({ method: "GET", path: new RegExp(`/requests/${submitted.request_id}$`) });
+    const resultGets = () =>
+      fake.countRequests({ method: "GET", path: new RegExp(`/requests/${submitted.request_id}$`) });
     const before = resultGets();
-    const late = structured(await harness.call("check_job", { request_id: submitted.request_id, action: "result" }));
+    const late = structured(
+      await harness.call("check_job", { request_id: submitted.request_id, action: "result" }),
+    );
     expect(late.files?.[0]?.path).toBeTruthy();
     expect(resultGets()).toBe(before);
   });
 
   it("says plainly when fal no longer has a result and there is no local copy", async () => {
     fake.settings.resultRetentionMs = 1000;
-    const submitted = await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "p" } });
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fake/instant",
+      input: { prompt: "p" },
+    });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
     fake.advanceTime(10 * 60_000);
     const result = await harness.call("check_job", { request_id: requestId, action: "result" });
@@ -354,8 +456,15 @@ describe("exactly once", () => {
     expect(fake.jobsFor("fake/instant")).toHaveLength(0);
     const names = await fs.readdir(path.join(harness.config.stateDir, "jobs"));
     expect(names.filter((name) => name.startsWith("unconfirmed-"))).toHaveLength(1);
-    const record = JSON.parse(await fs.readFile(path.join(harness.config.stateDir, "jobs", names[0] ?? ""), "utf8")) as Record<string, unknown>;
-    expect(record).toMatchObject({ status: "SUBMIT_UNCONFIRMED", request_id: null, endpoint_id: "fake/instant", input_summary: { prompt: "p" } });
+    const record = JSON.parse(
+      await fs.readFile(path.join(harness.config.stateDir, "jobs", names[0] ?? ""), "utf8"),
+    ) as Record<string, unknown>;
+    expect(record).toMatchObject({
+      status: "SUBMIT_UNCONFIRMED",
+      request_id: null,
+      endpoint_id: "fake/instant",
+      input_summary: { prompt: "p" },
+    });
   });
 
   it("a connection dropped after fal accepted the submit leaves exactly one job", async () => {
@@ -368,7 +477,12 @@ describe("exactly once", () => {
   });
 
   it("a 429 on submit is a rate-limit error, sent once and not recorded as a job", async () => {
-    fake.inject({ host: "queue.fal.run", method: "POST", times: 1, fault: { kind: "status", status: 429, body: { detail: "Too many requests" } } });
+    fake.inject({
+      host: "queue.fal.run",
+      method: "POST",
+      times: 1,
+      fault: { kind: "status", status: 429, body: { detail: "Too many requests" } },
+    });
     const result = await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "p" } });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/rate limiting/);
@@ -377,8 +491,16 @@ describe("exactly once", () => {
   });
 
   it("status reads are retried through transient errors while waiting", async () => {
-    fake.inject({ host: "queue.fal.run", method: "GET", path: /\/status$/, times: 2, fault: { kind: "status", status: 503 } });
-    const out = structured(await harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "p" }, save: false }));
+    fake.inject({
+      host: "queue.fal.run",
+      method: "GET",
+      path: /\/status$/,
+      times: 2,
+      fault: { kind: "status", status: 503 },
+    });
+    const out = structured(
+      await harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "p" }, save: false }),
+    );
     expect(out.status).toBe("COMPLETED");
     expect(fake.countRequests({ method: "GET", path: /\/status$/ })).toBeGreaterThanOrEqual(3);
     expect(fake.jobsFor("fake/instant")).toHaveLength(1);

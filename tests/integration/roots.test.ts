@@ -36,7 +36,9 @@ beforeAll(async () => {
     setupClient: (client) =>
       client.setRequestHandler(ListRootsRequestSchema, async () => {
         rootsAsked++;
-        return { roots: roots.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })) };
+        return {
+          roots: roots.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })),
+        };
       }),
     // `other` is allowed by the setting, but the client's roots take precedence over it.
     env: { FAL_MCP_ALLOWED_DIRS: other },
@@ -75,11 +77,17 @@ describe("MCP roots", () => {
   });
 
   it("uses the roots for local paths inside run_model inputs too", async () => {
-    const result = await harness.call("run_model", { endpoint_id: "fake/echo", input: { image_url: path.join(other, "outside.png") } });
+    const result = await harness.call("run_model", {
+      endpoint_id: "fake/echo",
+      input: { image_url: path.join(other, "outside.png") },
+    });
     expect(result.isError, textOf(result)).toBeFalsy();
     const output = (result.structuredContent as { output: { image_url: string } }).output;
     expect(output.image_url).toMatch(/^https:\/\/v3\.fal\.media\/files\//);
-    const refused = await harness.call("run_model", { endpoint_id: "fake/echo", input: { image_url: path.join(workspace, "in-root.png") } });
+    const refused = await harness.call("run_model", {
+      endpoint_id: "fake/echo",
+      input: { image_url: path.join(workspace, "in-root.png") },
+    });
     expect(refused.isError).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ async function writeFile(file: string, size: number): Promise<string> {
   const hash = createHash("sha256");
   const handle = await fs.open(file, "w");
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const chunk = block.subarray(0, Math.min(block.length, size - written));
       await handle.write(chunk);
       hash.update(chunk);
@@ -45,7 +45,10 @@ function output(result: Awaited<ReturnType<Harness["call"]>>): UploadOutput {
 beforeAll(async () => {
   fake = await startFakeFal();
   // The fake of fal lives on loopback, so re-hosting its files needs private URLs allowed.
-  harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_STALL_TIMEOUT_MS: "5000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" } });
+  harness = await startHarness({
+    baseUrl: fake.url,
+    env: { FAL_MCP_STALL_TIMEOUT_MS: "5000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" },
+  });
   // Default allowed folders: home + output. The tool reads the home folder from os.homedir() ($HOME).
   home = await fs.realpath(path.join(harness.tempDir, "home"));
   vi.stubEnv("HOME", home);
@@ -69,7 +72,9 @@ describe("upload_file with a path", () => {
     expect(out).toMatchObject({ file_name: "photo.png", content_type: "image/png", size: 1024 });
     const record = fake.uploads.get(out.url);
     expect(record).toMatchObject({ size: 1024, sha256: sha, contentType: "image/png", multipart: false });
-    expect(fake.countRequests({ host: "rest.fal.ai", method: "POST", path: "/storage/upload/initiate" })).toBe(1);
+    expect(
+      fake.countRequests({ host: "rest.fal.ai", method: "POST", path: "/storage/upload/initiate" }),
+    ).toBe(1);
     expect(fake.countRequests({ method: "PUT" })).toBe(1);
     expect(fake.requests.find((request) => request.method === "PUT")?.hadAuth).toBe(false);
     expect(fake.requests.find((request) => request.host === "rest.fal.ai")?.keyOk).toBe(true);
@@ -81,7 +86,13 @@ describe("upload_file with a path", () => {
 
   it("honours file_name and content_type, and ~/ paths", async () => {
     await writeFile(path.join(home, "raw.bin"), 300);
-    const out = output(await harness.call("upload_file", { path: "~/raw.bin", file_name: "voice.wav", content_type: "audio/x-wav" }));
+    const out = output(
+      await harness.call("upload_file", {
+        path: "~/raw.bin",
+        file_name: "voice.wav",
+        content_type: "audio/x-wav",
+      }),
+    );
     expect(out).toMatchObject({ file_name: "voice.wav", content_type: "audio/x-wav", size: 300 });
     expect(out.url).toMatch(/\/voice\.wav$/);
     expect(fake.uploads.get(out.url)).toMatchObject({ contentType: "audio/x-wav", fileName: "voice.wav" });
@@ -92,13 +103,21 @@ describe("upload_file with a path", () => {
     const size = 300 * 1000 * 1000;
     const sha = await writeFile(file, size);
     const progress: Progress[] = [];
-    const out = output(await harness.call("upload_file", { path: file }, { onprogress: (p) => progress.push(p), timeout: 120_000 }));
+    const out = output(
+      await harness.call(
+        "upload_file",
+        { path: file },
+        { onprogress: (p) => progress.push(p), timeout: 120_000 },
+      ),
+    );
     expect(out).toMatchObject({ file_name: "clip.mp4", content_type: "video/mp4", size });
     expect(fake.uploads.get(out.url)).toMatchObject({ size, sha256: sha, multipart: true, parts: 29 });
     expect(fake.countRequests({ host: "rest.fal.ai", path: "/storage/upload/initiate-multipart" })).toBe(1);
     expect(fake.countRequests({ method: "PUT" })).toBe(29);
     expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(1);
-    expect(fake.requests.filter((request) => request.method === "PUT").every((request) => !request.hadAuth)).toBe(true);
+    expect(
+      fake.requests.filter((request) => request.method === "PUT").every((request) => !request.hadAuth),
+    ).toBe(true);
     // one before the first part, then one per part; always increasing, total = parts
     expect(progress.map((p) => p.progress)).toEqual(Array.from({ length: 30 }, (_, index) => index));
     expect(progress.every((p) => p.total === 29)).toBe(true);
@@ -119,8 +138,20 @@ describe("upload_file with a path", () => {
     });
 
     it("retries a part that fails once and still uploads the right bytes", async () => {
-      fake.inject({ host: "v3.fal.media", method: "PUT", path: /^\/upload\/[0-9a-f]+\/3$/, times: 1, fault: { kind: "status", status: 503 } });
-      fake.inject({ host: "v3.fal.media", method: "PUT", path: /^\/upload\/[0-9a-f]+\/5$/, times: 1, fault: { kind: "drop-before" } });
+      fake.inject({
+        host: "v3.fal.media",
+        method: "PUT",
+        path: /^\/upload\/[0-9a-f]+\/3$/,
+        times: 1,
+        fault: { kind: "status", status: 503 },
+      });
+      fake.inject({
+        host: "v3.fal.media",
+        method: "PUT",
+        path: /^\/upload\/[0-9a-f]+\/5$/,
+        times: 1,
+        fault: { kind: "drop-before" },
+      });
       const out = output(await harness.call("upload_file", { path: file }));
       expect(fake.uploads.get(out.url)).toMatchObject({ size, sha256: sha, multipart: true, parts: 10 });
       expect(fake.countRequests({ method: "PUT", path: /\/3$/ })).toBe(2);
@@ -130,7 +161,12 @@ describe("upload_file with a path", () => {
 
     it("gives up on a part that always fails, with a clear error and no file URL", async () => {
       const uploadsBefore = fake.uploads.size;
-      fake.inject({ host: "v3.fal.media", method: "PUT", path: /^\/upload\/[0-9a-f]+\/4$/, fault: { kind: "status", status: 500 } });
+      fake.inject({
+        host: "v3.fal.media",
+        method: "PUT",
+        path: /^\/upload\/[0-9a-f]+\/4$/,
+        fault: { kind: "status", status: 500 },
+      });
       const result = await harness.call("upload_file", { path: file });
       expect(result.isError).toBe(true);
       const text = textOf(result);
@@ -161,13 +197,25 @@ describe("upload_file refuses what it may not read, and sends nothing", () => {
   });
 
   const cases: [string, () => string, RegExp][] = [
-    ["../ out of the allowed folder", () => path.join(home, "..", "..", path.basename(outside), "secret.txt"), /outside the allowed folders/],
-    ["a symlink inside pointing outside", () => path.join(home, "innocent.png"), /resolves to .* through a symlink/],
+    [
+      "../ out of the allowed folder",
+      () => path.join(home, "..", "..", path.basename(outside), "secret.txt"),
+      /outside the allowed folders/,
+    ],
+    [
+      "a symlink inside pointing outside",
+      () => path.join(home, "innocent.png"),
+      /resolves to .* through a symlink/,
+    ],
     ["~/.ssh/id_rsa", () => "~/.ssh/id_rsa", /does not read hidden files or folders.*"\.ssh"/],
     ["a folder", () => path.join(home, "album"), /is a folder, not a file/],
     ["a FIFO", () => path.join(home, "pipe.wav"), /named pipe \(FIFO\)/],
     ["a missing file", () => path.join(home, "nope.png"), /No file at/],
-    ["a non-file URL scheme as path", () => "ftp://example.com/a.png", /"ftp:" references are not local files/],
+    [
+      "a non-file URL scheme as path",
+      () => "ftp://example.com/a.png",
+      /"ftp:" references are not local files/,
+    ],
   ];
 
   it.each(cases)("refuses %s with its own message", async (_name, reference, message) => {
@@ -186,15 +234,24 @@ describe("upload_file refuses what it may not read, and sends nothing", () => {
 
   it("needs exactly one of path and url", async () => {
     expect(textOf(await harness.call("upload_file", {}))).toContain("needs a `path`");
-    expect(textOf(await harness.call("upload_file", { path: "/a", url: "https://example.com/a" }))).toContain("not both");
+    expect(textOf(await harness.call("upload_file", { path: "/a", url: "https://example.com/a" }))).toContain(
+      "not both",
+    );
     expect(fake.requests).toHaveLength(0);
   });
 });
 
 describe("upload_file with a url", () => {
   it("returns a fal CDN URL as is, without any request", async () => {
-    const result = await harness.call("upload_file", { url: "https://v3.fal.media/files/zebra/abc_photo.png" });
-    expect(output(result)).toEqual({ url: "https://v3.fal.media/files/zebra/abc_photo.png", file_name: "abc_photo.png", content_type: "image/png", size: null });
+    const result = await harness.call("upload_file", {
+      url: "https://v3.fal.media/files/zebra/abc_photo.png",
+    });
+    expect(output(result)).toEqual({
+      url: "https://v3.fal.media/files/zebra/abc_photo.png",
+      file_name: "abc_photo.png",
+      content_type: "image/png",
+      size: null,
+    });
     expect(textOf(result)).toContain("already on fal's CDN");
     expect(fake.requests).toHaveLength(0);
   });
@@ -203,7 +260,13 @@ describe("upload_file with a url", () => {
     const strict = await startHarness({ baseUrl: fake.url });
     try {
       fake.reset();
-      for (const url of [`${fake.url}/v3.fal.media/files/x.png`, "http://localhost:9/a.png", "http://10.1.2.3/a.png", "http://[::1]:9/a.png", "http://192.168.1.1/admin"]) {
+      for (const url of [
+        `${fake.url}/v3.fal.media/files/x.png`,
+        "http://localhost:9/a.png",
+        "http://10.1.2.3/a.png",
+        "http://[::1]:9/a.png",
+        "http://192.168.1.1/admin",
+      ]) {
         const result = await strict.call("upload_file", { url });
         expect(result.isError, url).toBe(true);
         expect(textOf(result), url).toMatch(/private network[\s\S]*FAL_MCP_ALLOW_PRIVATE_URLS=1/);
@@ -229,13 +292,18 @@ describe("upload_file with a url", () => {
   });
 
   it("refuses a source above FAL_MCP_MAX_UPLOAD_BYTES before uploading anything", async () => {
-    const capped = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_MAX_UPLOAD_BYTES: "1000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" } });
+    const capped = await startHarness({
+      baseUrl: fake.url,
+      env: { FAL_MCP_MAX_UPLOAD_BYTES: "1000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" },
+    });
     try {
       const source = path.join(home, "big.jpg");
       await writeFile(source, 5000);
       const first = output(await harness.call("upload_file", { path: source }));
       fake.reset();
-      const result = await capped.call("upload_file", { url: `${fake.url}/v3.fal.media${new URL(first.url).pathname}` });
+      const result = await capped.call("upload_file", {
+        url: `${fake.url}/v3.fal.media${new URL(first.url).pathname}`,
+      });
       expect(result.isError).toBe(true);
       expect(textOf(result)).toMatch(/above the upload limit of 1000 B[\s\S]*FAL_MCP_MAX_UPLOAD_BYTES/);
       expect(fake.countRequests({ host: "rest.fal.ai" })).toBe(0);
@@ -245,8 +313,12 @@ describe("upload_file with a url", () => {
   });
 
   it("refuses non-http schemes and cloud metadata addresses", async () => {
-    expect(textOf(await harness.call("upload_file", { url: "ftp://example.com/a.png" }))).toContain('"ftp:" URLs are refused');
-    expect(textOf(await harness.call("upload_file", { url: "http://169.254.169.254/latest/meta-data/" }))).toContain("cloud-metadata");
+    expect(textOf(await harness.call("upload_file", { url: "ftp://example.com/a.png" }))).toContain(
+      '"ftp:" URLs are refused',
+    );
+    expect(
+      textOf(await harness.call("upload_file", { url: "http://169.254.169.254/latest/meta-data/" })),
+    ).toContain("cloud-metadata");
     expect(fake.requests).toHaveLength(0);
   });
 });

@@ -7,18 +7,31 @@ import { JobStore } from "../../src/fal/job-store.js";
 const stateDir = process.argv[2];
 if (!stateDir) throw new Error("usage: crash-writer.ts <stateDir>");
 const store = new JobStore(stateDir);
-const output = { images: Array.from({ length: 200 }, (_, i) => ({ url: `https://v3.fal.media/files/x/${i}.png`, width: 1024, height: 1024 })), seed: 42 };
+const output = {
+  images: Array.from({ length: 200 }, (_, i) => ({
+    url: `https://v3.fal.media/files/x/${i}.png`,
+    width: 1024,
+    height: 1024,
+  })),
+  seed: 42,
+};
 
 async function main(): Promise<void> {
   const ids: string[] = [];
   for (let n = 0; ; n++) {
     const requestId = randomUUID();
-    await store.create({ requestId, endpointId: "fal-ai/flux/dev", tool: "run_model", input: { prompt: `fox ${n}`, api_key: "must-not-be-kept" } });
+    await store.create({
+      requestId,
+      endpointId: "fal-ai/flux/dev",
+      tool: "run_model",
+      input: { prompt: `fox ${n}`, api_key: "must-not-be-kept" },
+    });
     ids.push(requestId);
     process.stdout.write(`created ${requestId}\n`);
     // Rewrite an earlier record in full, as status updates and result saving do.
     const target = ids[n % ids.length];
-    if (target) await store.update(target, { status: n % 2 ? "IN_PROGRESS" : "COMPLETED", output: { ...output, n } });
+    if (target)
+      await store.update(target, { status: n % 2 ? "IN_PROGRESS" : "COMPLETED", output: { ...output, n } });
   }
 }
 

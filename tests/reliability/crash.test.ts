@@ -26,7 +26,9 @@ afterAll(async () => {
 
 /** Starts the writer, lets it write for a random moment after its first record, then SIGKILLs it. */
 async function writeAndKill(): Promise<string[]> {
-  const child = spawn(process.execPath, ["--import", "tsx", WRITER, stateDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WRITER, stateDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const created: string[] = [];
   let pending = "";
   let stderr = "";
@@ -103,7 +105,9 @@ describe("crash safety of the job record", () => {
     } finally {
       setLogSink(previous);
     }
-    expect(problems.map((problem) => path.basename(problem.file)).sort()).toEqual([`${victim.request_id}.json`, "empty-record.json"].sort());
+    expect(problems.map((problem) => path.basename(problem.file)).sort()).toEqual(
+      [`${victim.request_id}.json`, "empty-record.json"].sort(),
+    );
     for (const problem of problems) expect(problem.movedTo).toBeTruthy();
     expect(warnings.filter((line) => line.includes("warning") && line.includes("quarantine")).length).toBe(2);
     expect(after.length).toBe(before.length - 1);
@@ -111,7 +115,15 @@ describe("crash safety of the job record", () => {
     expect(folder.unreadable).toEqual([]);
     expect(folder.quarantined).toHaveLength(2);
     // Kept, not dropped: the damaged bytes are still there to recover by hand.
-    const kept = await fs.readFile(path.join(stateDir, "jobs", "quarantine", folder.quarantined.find((name) => name.startsWith(victim.request_id ?? "")) ?? ""), "utf8");
+    const kept = await fs.readFile(
+      path.join(
+        stateDir,
+        "jobs",
+        "quarantine",
+        folder.quarantined.find((name) => name.startsWith(victim.request_id ?? "")) ?? "",
+      ),
+      "utf8",
+    );
     expect(kept).toBe(text.slice(0, Math.floor(text.length / 2)));
   });
 });

@@ -8,7 +8,17 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal, type Fault, type FaultRule } from "../fake-fal/server.js";
 import { startHarness, textOf, TEST_KEY, type Harness } from "../helpers/harness.js";
-import { inspectRecordFolder, loopbackOnlyFetch, outcomeOf, pad, SHORT, SHORT_ENV, SLACK_MS, timeBoundMs, type ToolName } from "./support.js";
+import {
+  inspectRecordFolder,
+  loopbackOnlyFetch,
+  outcomeOf,
+  pad,
+  SHORT,
+  SHORT_ENV,
+  SLACK_MS,
+  timeBoundMs,
+  type ToolName,
+} from "./support.js";
 
 interface CellContext {
   harness: Harness;
@@ -39,44 +49,86 @@ interface Row {
 }
 
 async function submitInstant(context: CellContext): Promise<void> {
-  const result = await context.harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a fox" } });
+  const result = await context.harness.call("submit_job", {
+    endpoint_id: "fake/instant",
+    input: { prompt: "a fox" },
+  });
   expect(result.isError, textOf(result)).toBeFalsy();
   context.requestId = (result.structuredContent as { request_id: string }).request_id;
 }
 
 const COLUMNS: Column[] = [
-  { label: "search_models", tool: "search_models", target: { host: "api.fal.ai" }, call: ({ harness }) => harness.call("search_models", { query: "flux", limit: 3 }) },
-  { label: "get_model_schema", tool: "get_model_schema", target: { host: "api.fal.ai" }, call: ({ harness }) => harness.call("get_model_schema", { endpoint_id: "fal-ai/flux/dev" }) },
-  { label: "get_pricing", tool: "get_pricing", target: { host: "api.fal.ai" }, call: ({ harness }) => harness.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev"], quantity: 2 }) },
-  { label: "search_docs", tool: "search_docs", target: { host: "docs.fal.ai" }, call: ({ harness }) => harness.call("search_docs", { query: "queue webhooks" }) },
+  {
+    label: "search_models",
+    tool: "search_models",
+    target: { host: "api.fal.ai" },
+    call: ({ harness }) => harness.call("search_models", { query: "flux", limit: 3 }),
+  },
+  {
+    label: "get_model_schema",
+    tool: "get_model_schema",
+    target: { host: "api.fal.ai" },
+    call: ({ harness }) => harness.call("get_model_schema", { endpoint_id: "fal-ai/flux/dev" }),
+  },
+  {
+    label: "get_pricing",
+    tool: "get_pricing",
+    target: { host: "api.fal.ai" },
+    call: ({ harness }) => harness.call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev"], quantity: 2 }),
+  },
+  {
+    label: "search_docs",
+    tool: "search_docs",
+    target: { host: "docs.fal.ai" },
+    call: ({ harness }) => harness.call("search_docs", { query: "queue webhooks" }),
+  },
   {
     label: "run_model (submit)",
     tool: "run_model",
     target: { host: "queue.fal.run", method: "POST" },
     submits: true,
-    call: ({ harness }) => harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "a fox" }, wait_seconds: SHORT.waitSeconds }),
+    call: ({ harness }) =>
+      harness.call("run_model", {
+        endpoint_id: "fake/instant",
+        input: { prompt: "a fox" },
+        wait_seconds: SHORT.waitSeconds,
+      }),
   },
   {
     label: "run_model (status/result)",
     tool: "run_model",
     target: { host: "queue.fal.run", method: "GET" },
     submits: true,
-    call: ({ harness }) => harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "a fox" }, wait_seconds: SHORT.waitSeconds }),
+    call: ({ harness }) =>
+      harness.call("run_model", {
+        endpoint_id: "fake/instant",
+        input: { prompt: "a fox" },
+        wait_seconds: SHORT.waitSeconds,
+      }),
   },
-  { label: "submit_job", tool: "submit_job", target: { host: "queue.fal.run", method: "POST" }, submits: true, call: ({ harness }) => harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a fox" } }) },
+  {
+    label: "submit_job",
+    tool: "submit_job",
+    target: { host: "queue.fal.run", method: "POST" },
+    submits: true,
+    call: ({ harness }) =>
+      harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a fox" } }),
+  },
   {
     label: "check_job status",
     tool: "check_job",
     target: { host: "queue.fal.run", method: "GET" },
     prepare: submitInstant,
-    call: ({ harness, requestId }) => harness.call("check_job", { request_id: requestId ?? "", action: "status" }),
+    call: ({ harness, requestId }) =>
+      harness.call("check_job", { request_id: requestId ?? "", action: "status" }),
   },
   {
     label: "check_job result",
     tool: "check_job",
     target: { host: "queue.fal.run", method: "GET" },
     prepare: submitInstant,
-    call: ({ harness, requestId }) => harness.call("check_job", { request_id: requestId ?? "", action: "result" }),
+    call: ({ harness, requestId }) =>
+      harness.call("check_job", { request_id: requestId ?? "", action: "result" }),
   },
   {
     label: "upload_file",
@@ -84,7 +136,12 @@ const COLUMNS: Column[] = [
     target: { host: "rest.fal.ai" },
     call: ({ harness, localFile }) => harness.call("upload_file", { path: localFile ?? "" }),
   },
-  { label: "recommend_model", tool: "recommend_model", target: { host: "api.fal.ai" }, call: ({ harness }) => harness.call("recommend_model", { task: "a short video of a cat", limit: 3 }) },
+  {
+    label: "recommend_model",
+    tool: "recommend_model",
+    target: { host: "api.fal.ai" },
+    call: ({ harness }) => harness.call("recommend_model", { task: "a short video of a cat", limit: 3 }),
+  },
 ];
 
 const generic =
@@ -101,25 +158,69 @@ const ROWS: Row[] = [
       headers: { "X-Fal-needs-retry": "1", "Retry-After": "0" },
     }),
   },
-  { label: "500", rule: generic({ kind: "status", status: 500, body: { detail: "Internal Server Error", error_type: "internal_error" } }) },
-  { label: "502", rule: generic({ kind: "status", status: 502, body: { detail: "Bad Gateway", error_type: "runner_incomplete_response" } }) },
-  { label: "503", rule: generic({ kind: "status", status: 503, body: { detail: "Service Unavailable", error_type: "runner_scheduling_failure" } }) },
-  { label: "504", rule: generic({ kind: "status", status: 504, body: { detail: "Request timed out", error_type: "request_timeout" } }) },
+  {
+    label: "500",
+    rule: generic({
+      kind: "status",
+      status: 500,
+      body: { detail: "Internal Server Error", error_type: "internal_error" },
+    }),
+  },
+  {
+    label: "502",
+    rule: generic({
+      kind: "status",
+      status: 502,
+      body: { detail: "Bad Gateway", error_type: "runner_incomplete_response" },
+    }),
+  },
+  {
+    label: "503",
+    rule: generic({
+      kind: "status",
+      status: 503,
+      body: { detail: "Service Unavailable", error_type: "runner_scheduling_failure" },
+    }),
+  },
+  {
+    label: "504",
+    rule: generic({
+      kind: "status",
+      status: 504,
+      body: { detail: "Request timed out", error_type: "request_timeout" },
+    }),
+  },
   { label: "slow first byte (> T)", rule: generic({ kind: "delay", ms: 8_000 }) },
   { label: "reset mid-body", rule: generic({ kind: "reset-mid-body" }) },
   { label: "truncated JSON", rule: generic({ kind: "truncated-json" }) },
-  { label: "wrong-shape JSON", rule: generic({ kind: "wrong-shape", body: { unexpected: true, items: "nope", status: 7 } }) },
+  {
+    label: "wrong-shape JSON",
+    rule: generic({ kind: "wrong-shape", body: { unexpected: true, items: "nope", status: 7 } }),
+  },
   { label: "HTML error page", rule: generic({ kind: "html", status: 502 }) },
   { label: "connection dropped", rule: generic({ kind: "drop-before" }) },
-  { label: "transient 503 (once)", rule: generic({ kind: "status", status: 503, body: { detail: "Service Unavailable" } }, 1), transient: true },
+  {
+    label: "transient 503 (once)",
+    rule: generic({ kind: "status", status: 503, body: { detail: "Service Unavailable" } }, 1),
+    transient: true,
+  },
   {
     label: "upload PUT fails",
-    rule: (column) => (column.tool === "upload_file" ? { host: "*.fal.media", method: "PUT", fault: { kind: "status", status: 500, body: "upstream error" } } : undefined),
+    rule: (column) =>
+      column.tool === "upload_file"
+        ? {
+            host: "*.fal.media",
+            method: "PUT",
+            fault: { kind: "status", status: 500, body: "upstream error" },
+          }
+        : undefined,
   },
   {
     label: "CDN download stalls",
     rule: (column) =>
-      column.label === "run_model (status/result)" || column.label === "check_job result" ? { host: "*.fal.media", method: "GET", fault: { kind: "stall-body", afterBytes: 64 } } : undefined,
+      column.label === "run_model (status/result)" || column.label === "check_job result"
+        ? { host: "*.fal.media", method: "GET", fault: { kind: "stall-body", afterBytes: 64 } }
+        : undefined,
   },
 ];
 
@@ -133,8 +234,13 @@ let slowest: { row: string; column: string; ms: number; boundMs: number } | unde
 
 /** A short description of a successful result, for the table. */
 function okOutcome(result: CallToolResult): string {
-  const structured = (result.structuredContent ?? {}) as { status?: string; files?: { error: string | null }[]; source?: string };
-  if (structured.status && structured.status !== "COMPLETED") return `ok: ${structured.status}, request id kept`;
+  const structured = (result.structuredContent ?? {}) as {
+    status?: string;
+    files?: { error: string | null }[];
+    source?: string;
+  };
+  if (structured.status && structured.status !== "COMPLETED")
+    return `ok: ${structured.status}, request id kept`;
   if (structured.files?.some((file) => file.error)) return "ok: COMPLETED, file not saved (stalled)";
   if (structured.source === "llms.txt") return "ok: recovered (llms.txt fallback)";
   return "ok";
@@ -193,8 +299,13 @@ async function runCell(row: Row, column: Column): Promise<CellResult | undefined
       if (fake.jobs.size === 1) {
         const records = await harness.fal.jobs.list();
         const [job] = [...fake.jobs.keys()];
-        const known = records.some((record) => record.request_id === job) || records.some((record) => record.status === "SUBMIT_UNCONFIRMED");
-        expect(known, `${where}: fal has job ${job} but the record has neither it nor an unconfirmed attempt (${text})`).toBe(true);
+        const known =
+          records.some((record) => record.request_id === job) ||
+          records.some((record) => record.status === "SUBMIT_UNCONFIRMED");
+        expect(
+          known,
+          `${where}: fal has job ${job} but the record has neither it nor an unconfirmed attempt (${text})`,
+        ).toBe(true);
       }
     }
 
@@ -229,15 +340,22 @@ afterAll(() => {
   if (table.size === 0) return;
   const width = 28;
   const lines: string[] = [];
-  lines.push(`Fault table (T=${SHORT.requestTimeoutMs} ms request budget, S=${SHORT.stallTimeoutMs} ms stall timeout, W=${SHORT.waitSeconds} s wait)`);
+  lines.push(
+    `Fault table (T=${SHORT.requestTimeoutMs} ms request budget, S=${SHORT.stallTimeoutMs} ms stall timeout, W=${SHORT.waitSeconds} s wait)`,
+  );
   for (const [row, cells] of table) {
     lines.push(`\n${row}`);
     for (const column of COLUMNS) {
       const cell = cells.get(column.label);
-      lines.push(`  ${pad(column.label, width)} ${cell ? `${pad(String(cell.ms) + " ms", 9)} ${cell.outcome}` : "n/a"}`);
+      lines.push(
+        `  ${pad(column.label, width)} ${cell ? `${pad(String(cell.ms) + " ms", 9)} ${cell.outcome}` : "n/a"}`,
+      );
     }
   }
-  if (slowest) lines.push(`\nSlowest call: ${slowest.column} under "${slowest.row}": ${slowest.ms} ms (bound ${slowest.boundMs} ms + ${SLACK_MS} ms slack)`);
+  if (slowest)
+    lines.push(
+      `\nSlowest call: ${slowest.column} under "${slowest.row}": ${slowest.ms} ms (bound ${slowest.boundMs} ms + ${SLACK_MS} ms slack)`,
+    );
   process.stderr.write(lines.join("\n") + "\n");
 });
 
@@ -247,7 +365,9 @@ describe("fault injection: fault × tool", () => {
       const cells = new Map<string, CellResult>();
       table.set(row.label, cells);
       // One fake and one server per cell, all tools of a row at once: rows take as long as their slowest cell.
-      const results = await Promise.all(COLUMNS.map(async (column) => [column.label, await runCell(row, column)] as const));
+      const results = await Promise.all(
+        COLUMNS.map(async (column) => [column.label, await runCell(row, column)] as const),
+      );
       for (const [label, cell] of results) if (cell) cells.set(label, cell);
       expect(cells.size).toBeGreaterThan(0);
     }, 60_000);

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     for (const tool of TOOL_NAMES) {
       try {
         const stats = await fuzzTool(setup, fake, tool, runs, seed);
-        process.stderr.write(`${tool.padEnd(16)} ${stats.cases} cases in ${stats.ms} ms, slowest ${stats.slowestMs} ms ${JSON.stringify(stats.byKind)}\n`);
+        process.stderr.write(
+          `${tool.padEnd(16)} ${stats.cases} cases in ${stats.ms} ms, slowest ${stats.slowestMs} ms ${JSON.stringify(stats.byKind)}\n`,
+        );
       } catch (error) {
         failed = true;
         process.stderr.write(`${tool}: FAILED\n${error instanceof Error ? error.message : String(error)}\n`);

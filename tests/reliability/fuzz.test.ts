@@ -23,8 +23,13 @@ afterAll(async () => {
   await setup.close();
   await fake.close();
   if (stats.length > 0) {
-    const lines = stats.map((s) => `${s.tool.padEnd(16)} ${String(s.cases).padStart(6)} cases ${String(s.ms).padStart(6)} ms  slowest ${s.slowestMs} ms  ${JSON.stringify(s.byKind)}`);
-    process.stderr.write(`\nFuzz (${RUNS} cases per tool${SEED !== undefined ? `, seed ${SEED}` : ""}):\n${lines.join("\n")}\n`);
+    const lines = stats.map(
+      (s) =>
+        `${s.tool.padEnd(16)} ${String(s.cases).padStart(6)} cases ${String(s.ms).padStart(6)} ms  slowest ${s.slowestMs} ms  ${JSON.stringify(s.byKind)}`,
+    );
+    process.stderr.write(
+      `\nFuzz (${RUNS} cases per tool${SEED !== undefined ? `, seed ${SEED}` : ""}):\n${lines.join("\n")}\n`,
+    );
   }
 });
 
@@ -42,7 +47,10 @@ describe("bad-input fuzzer", () => {
   }
 
   it("a bare __proto__ key is dropped by the SDK's request parser without polluting anything", async () => {
-    const args = JSON.parse('{"query":"flux","limit":1,"__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const args = JSON.parse('{"query":"flux","limit":1,"__proto__":{"polluted":true}}') as Record<
+      string,
+      unknown
+    >;
     const result = await setup.harness.call("search_models", args);
     // The SDK parses tools/call arguments as a record, which strips __proto__ before validation.
     expect(result.isError, textOf(result)).toBeFalsy();
@@ -52,7 +60,10 @@ describe("bad-input fuzzer", () => {
 
   it("arguments over the 10,000-element cap are refused before validation, and the server keeps serving", async () => {
     const before = fake.requests.length;
-    const wide = await setup.harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "x", list: Array.from({ length: 20_000 }, (_, i) => i) } });
+    const wide = await setup.harness.call("run_model", {
+      endpoint_id: "fake/instant",
+      input: { prompt: "x", list: Array.from({ length: 20_000 }, (_, i) => i) },
+    });
     expect(wide.isError).toBe(true);
     expect(textOf(wide)).toMatch(/more than the maximum of 10000 elements/);
     expect(fake.requests.length).toBe(before);
@@ -63,7 +74,10 @@ describe("bad-input fuzzer", () => {
   it("non-object arguments are a JSON-RPC invalid-params error, not a crash", async () => {
     for (const bad of [[1, 2], "flux", 42, null]) {
       await expect(
-        setup.harness.client.request({ method: "tools/call", params: { name: "search_models", arguments: bad as never } }, (await import("@modelcontextprotocol/sdk/types.js")).CallToolResultSchema),
+        setup.harness.client.request(
+          { method: "tools/call", params: { name: "search_models", arguments: bad as never } },
+          (await import("@modelcontextprotocol/sdk/types.js")).CallToolResultSchema,
+        ),
       ).rejects.toThrow(/-32602|Invalid/);
     }
     const ping = await setup.harness.call("search_models", { query: "flux", limit: 1 });

@@ -25,7 +25,9 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-async function connect(stateDir: string): Promise<{ client: Client; close: () => Promise<void>; stderr: () => string }> {
+async function connect(
+  stateDir: string,
+): Promise<{ client: Client; close: () => Promise<void>; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN],
@@ -47,7 +49,9 @@ async function connect(stateDir: string): Promise<{ client: Client; close: () =>
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 60_000 })) as CallToolResult;
+  return (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+    timeout: 60_000,
+  })) as CallToolResult;
 }
 
 function requestIdOf(result: CallToolResult): string {
@@ -62,36 +66,67 @@ describe("concurrency and load", () => {
     const server = await connect(stateDir);
     try {
       // Jobs to check, submitted beforehand.
-      const earlier = await Promise.all(Array.from({ length: 10 }, (_, i) => call(server.client, "submit_job", { endpoint_id: "fake/echo", input: { prompt: `earlier ${i}` } })));
+      const earlier = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          call(server.client, "submit_job", { endpoint_id: "fake/echo", input: { prompt: `earlier ${i}` } }),
+        ),
+      );
       const earlierIds = earlier.map(requestIdOf);
 
       const started = Date.now();
       const calls: Promise<{ kind: string; result: CallToolResult; index: number }>[] = [];
       for (let i = 0; i < 100; i++) {
-        const kind = ["search", "schema", "pricing", "docs", "recommend", "submit", "submit", "submit", "check", "check"][i % 10]!;
+        const kind = [
+          "search",
+          "schema",
+          "pricing",
+          "docs",
+          "recommend",
+          "submit",
+          "submit",
+          "submit",
+          "check",
+          "check",
+        ][i % 10]!;
         const run = async (): Promise<CallToolResult> => {
           switch (kind) {
             case "search":
-              return call(server.client, "search_models", { query: ["flux", "video", "upscale", "speech"][i % 4], limit: 5 });
+              return call(server.client, "search_models", {
+                query: ["flux", "video", "upscale", "speech"][i % 4],
+                limit: 5,
+              });
             case "schema":
-              return call(server.client, "get_model_schema", { endpoint_id: i % 20 === 1 ? "fal-ai/flux/dev" : "fal-ai/flux/schnell" });
+              return call(server.client, "get_model_schema", {
+                endpoint_id: i % 20 === 1 ? "fal-ai/flux/dev" : "fal-ai/flux/schnell",
+              });
             case "pricing":
-              return call(server.client, "get_pricing", { endpoint_ids: ["fal-ai/flux/dev", "fake/echo"], quantity: i });
+              return call(server.client, "get_pricing", {
+                endpoint_ids: ["fal-ai/flux/dev", "fake/echo"],
+                quantity: i,
+              });
             case "docs":
               return call(server.client, "search_docs", { query: "queue" });
             case "recommend":
               return call(server.client, "recommend_model", { task: "a video of a cat", limit: 2 });
             case "submit":
-              return call(server.client, "submit_job", { endpoint_id: "fake/echo", input: { prompt: `load ${i}` } });
+              return call(server.client, "submit_job", {
+                endpoint_id: "fake/echo",
+                input: { prompt: `load ${i}` },
+              });
             default:
-              return call(server.client, "check_job", { request_id: earlierIds[i % earlierIds.length]!, action: i % 20 === 8 ? "status" : "result", save: false });
+              return call(server.client, "check_job", {
+                request_id: earlierIds[i % earlierIds.length]!,
+                action: i % 20 === 8 ? "status" : "result",
+                save: false,
+              });
           }
         };
         calls.push(run().then((result) => ({ kind, result, index: i })));
       }
       const outcomes = await Promise.all(calls);
       const elapsed = Date.now() - started;
-      for (const { kind, result, index } of outcomes) expect(result.isError, `call ${index} (${kind}): ${textOf(result)}`).toBeFalsy();
+      for (const { kind, result, index } of outcomes)
+        expect(result.isError, `call ${index} (${kind}): ${textOf(result)}`).toBeFalsy();
 
       // Each submit created one job, with its own prompt; each check saw its own job.
       const submits = outcomes.filter((outcome) => outcome.kind === "submit");
@@ -105,7 +140,9 @@ describe("concurrency and load", () => {
       }
       for (const { kind, result, index } of outcomes) {
         if (kind !== "check") continue;
-        expect((result.structuredContent as { request_id: string }).request_id).toBe(earlierIds[index % earlierIds.length]);
+        expect((result.structuredContent as { request_id: string }).request_id).toBe(
+          earlierIds[index % earlierIds.length],
+        );
       }
 
       const store = new JobStore(stateDir);
@@ -116,7 +153,9 @@ describe("concurrency and load", () => {
       expect(folder.unreadable).toEqual([]);
       expect(folder.temporaries).toEqual([]);
       // Checked results were kept in the record.
-      const checkedResults = outcomes.filter((o) => o.kind === "check" && o.index % 20 !== 8).map((o) => earlierIds[o.index % earlierIds.length]);
+      const checkedResults = outcomes
+        .filter((o) => o.kind === "check" && o.index % 20 !== 8)
+        .map((o) => earlierIds[o.index % earlierIds.length]);
       for (const id of new Set(checkedResults)) {
         const record = records.find((r) => r.request_id === id);
         expect(record?.status).toBe("COMPLETED");
@@ -135,10 +174,20 @@ describe("concurrency and load", () => {
     const [a, b] = await Promise.all([connect(stateDir), connect(stateDir)]);
     try {
       const submitAll = (server: { client: Client }, tag: string) =>
-        Promise.all(Array.from({ length: 50 }, (_, i) => call(server.client, "submit_job", { endpoint_id: "fake/echo", input: { prompt: `${tag} ${i}` } }).then(requestIdOf)));
+        Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            call(server.client, "submit_job", {
+              endpoint_id: "fake/echo",
+              input: { prompt: `${tag} ${i}` },
+            }).then(requestIdOf),
+          ),
+        );
       const [idsA, idsB] = await Promise.all([submitAll(a, "a"), submitAll(b, "b")]);
       // Both processes also update records the other one wrote (status reads of every job).
-      await Promise.all([...idsB.slice(0, 20).map((id) => call(a.client, "check_job", { request_id: id })), ...idsA.slice(0, 20).map((id) => call(b.client, "check_job", { request_id: id }))]);
+      await Promise.all([
+        ...idsB.slice(0, 20).map((id) => call(a.client, "check_job", { request_id: id })),
+        ...idsA.slice(0, 20).map((id) => call(b.client, "check_job", { request_id: id })),
+      ]);
 
       expect(fake.jobs.size).toBe(100);
       const store = new JobStore(stateDir);

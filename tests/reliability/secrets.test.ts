@@ -28,7 +28,11 @@ interface KeyForm {
 
 const FORMS: KeyForm[] = [
   { name: "FAL_KEY", env: { FAL_KEY: PLAIN_KEY }, needles: [PLAIN_KEY, "RECOGNISABLE-7c41e9d2a8b3f605"] },
-  { name: "FAL_KEY_ID + FAL_KEY_SECRET", env: { FAL_KEY_ID: KEY_ID, FAL_KEY_SECRET: KEY_SECRET }, needles: [JOINED, KEY_SECRET, "9a8b7c6d5e4f3a2b1c0d"] },
+  {
+    name: "FAL_KEY_ID + FAL_KEY_SECRET",
+    env: { FAL_KEY_ID: KEY_ID, FAL_KEY_SECRET: KEY_SECRET },
+    needles: [JOINED, KEY_SECRET, "9a8b7c6d5e4f3a2b1c0d"],
+  },
 ];
 
 let fake: FakeFal;
@@ -48,7 +52,10 @@ function checkFakeSawKeyOnlyInAuth(needles: string[]): void {
   for (const request of fake.requests) {
     const visible = `${request.path}${request.search} ${JSON.stringify(request.headers)}`;
     expect(leaks(visible, needles), `${request.method} ${request.host}${request.path}`).toEqual([]);
-    if (request.host.endsWith("fal.media")) expect(request.hadAuth, `${request.method} ${request.host}${request.path} carried Authorization`).toBe(false);
+    if (request.host.endsWith("fal.media"))
+      expect(request.hadAuth, `${request.method} ${request.host}${request.path} carried Authorization`).toBe(
+        false,
+      );
   }
   for (const job of fake.jobs.values()) expect(leaks(JSON.stringify(job.input), needles)).toEqual([]);
   expect(fake.authLeaks).toBe(0);
@@ -86,8 +93,15 @@ function scenario(image: string, needles: string[]) {
     { tool: "search_docs", args: { query: "queue" } },
     { tool: "recommend_model", args: { task: "animate a photo into a short video" } },
     { tool: "upload_file", args: { path: image } },
-    { tool: "run_model", args: { endpoint_id: "fake/instant", input: { prompt: "a fox", image_url: image } } },
-    { tool: "submit_job", args: { endpoint_id: "fake/slow-video", input: { prompt: "a fox running" } }, keep: true },
+    {
+      tool: "run_model",
+      args: { endpoint_id: "fake/instant", input: { prompt: "a fox", image_url: image } },
+    },
+    {
+      tool: "submit_job",
+      args: { endpoint_id: "fake/slow-video", input: { prompt: "a fox running" } },
+      keep: true,
+    },
     { tool: "check_job", args: { action: "status", logs: true }, useKept: true },
     { tool: "check_job", args: { action: "cancel" }, useKept: true },
     { tool: "run_model", args: { endpoint_id: "fake/fails", input: { prompt: "x" } } },
@@ -96,15 +110,38 @@ function scenario(image: string, needles: string[]) {
     { tool: "get_model_schema", args: { endpoint_id: 42 } },
     { tool: "upload_file", args: { path: "/etc/passwd" } },
     // fal echoing the key back in an error body must not carry it into a result.
-    { tool: "get_pricing", args: { endpoint_ids: ["fal-ai/flux/schnell"] }, fault: { host: "api.fal.ai", fault: { kind: "status" as const, status: 401, body: { detail: `Invalid key: ${needles[0]}` } } }, echoes: true },
-    { tool: "submit_job", args: { endpoint_id: "fake/instant", input: { prompt: "x" } }, fault: { host: "queue.fal.run", method: "POST", fault: { kind: "status" as const, status: 503 } } },
-    { tool: "upload_file", args: { path: image }, fault: { host: "rest.fal.ai", fault: { kind: "drop-before" as const } } },
-    { tool: "run_model", args: { endpoint_id: "fake/instant", input: { prompt: "y" } }, fault: { host: "*.fal.media", method: "GET", fault: { kind: "stall-body" as const, afterBytes: 10 } } },
+    {
+      tool: "get_pricing",
+      args: { endpoint_ids: ["fal-ai/flux/schnell"] },
+      fault: {
+        host: "api.fal.ai",
+        fault: { kind: "status" as const, status: 401, body: { detail: `Invalid key: ${needles[0]}` } },
+      },
+      echoes: true,
+    },
+    {
+      tool: "submit_job",
+      args: { endpoint_id: "fake/instant", input: { prompt: "x" } },
+      fault: { host: "queue.fal.run", method: "POST", fault: { kind: "status" as const, status: 503 } },
+    },
+    {
+      tool: "upload_file",
+      args: { path: image },
+      fault: { host: "rest.fal.ai", fault: { kind: "drop-before" as const } },
+    },
+    {
+      tool: "run_model",
+      args: { endpoint_id: "fake/instant", input: { prompt: "y" } },
+      fault: { host: "*.fal.media", method: "GET", fault: { kind: "stall-body" as const, afterBytes: 10 } },
+    },
   ];
 }
 
 async function scanFiles(root: string, needles: string[]): Promise<number> {
-  const files = [...(await allFiles(path.join(root, "output"))), ...(await allFiles(path.join(root, "state")))];
+  const files = [
+    ...(await allFiles(path.join(root, "output"))),
+    ...(await allFiles(path.join(root, "state"))),
+  ];
   for (const file of files) {
     const content = await fs.readFile(file, "latin1");
     expect(leaks(content, needles), file).toEqual([]);
@@ -120,7 +157,10 @@ describe("the key never leaks", () => {
       const server: RawServer = spawnRaw({ ...env, ...form.env });
       try {
         let id = 10;
-        const request = async (method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> => {
+        const request = async (
+          method: string,
+          params: Record<string, unknown>,
+        ): Promise<Record<string, unknown>> => {
           const current = ++id;
           server.send({ jsonrpc: "2.0", id: current, method, params });
           return server.response(current, 30_000);
@@ -134,7 +174,11 @@ describe("the key never leaks", () => {
         for (const step of scenario(image, form.needles)) {
           const remove = step.fault ? fake.inject(step.fault) : undefined;
           const args = step.useKept ? { ...step.args, request_id: kept } : step.args;
-          const response = await request("tools/call", { name: step.tool, arguments: args, _meta: { progressToken: `p${id}` } });
+          const response = await request("tools/call", {
+            name: step.tool,
+            arguments: args,
+            _meta: { progressToken: `p${id}` },
+          });
           remove?.();
           const result = response.result as CallToolResult | undefined;
           expect(result, JSON.stringify(response).slice(0, 300)).toBeDefined();
@@ -157,7 +201,12 @@ describe("the key never leaks", () => {
         expect(await scanFiles(root, form.needles)).toBeGreaterThan(3);
 
         // doctor, with the same environment (and the key rejected once, echoed back by fal).
-        const remove = fake.inject({ host: "api.fal.ai", path: "/v1/models/pricing", times: 1, fault: { kind: "status", status: 401, body: { detail: `bad key ${form.needles[0]}` } } });
+        const remove = fake.inject({
+          host: "api.fal.ai",
+          path: "/v1/models/pricing",
+          times: 1,
+          fault: { kind: "status", status: 401, body: { detail: `bad key ${form.needles[0]}` } },
+        });
         for (let run = 0; run < 2; run++) {
           const doctor = spawn(process.execPath, [BIN, "doctor"], { env: childEnv({ ...env, ...form.env }) });
           let out = "";
@@ -189,7 +238,11 @@ describe("the key never leaks", () => {
       baseUrl: fake.url,
       env: { ...env, FAL_KEY: undefined, ...form.env },
       fetch: loopbackOnlyFetch(refused),
-      setupClient: (client) => client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void notifications.push(JSON.stringify(n.params))),
+      setupClient: (client) =>
+        client.setNotificationHandler(
+          LoggingMessageNotificationSchema,
+          (n) => void notifications.push(JSON.stringify(n.params)),
+        ),
     });
     try {
       await harness.client.setLoggingLevel("debug");
@@ -198,7 +251,11 @@ describe("the key never leaks", () => {
       for (const step of scenario(image, form.needles)) {
         if (step.echoes) continue; // redaction of echoed keys is the stdio entry's job (tested above)
         const remove = step.fault ? fake.inject(step.fault) : undefined;
-        const result = await harness.call(step.tool, step.useKept ? { ...step.args, request_id: kept } : step.args, { onprogress: () => undefined });
+        const result = await harness.call(
+          step.tool,
+          step.useKept ? { ...step.args, request_id: kept } : step.args,
+          { onprogress: () => undefined },
+        );
         remove?.();
         if (step.keep) kept = (result.structuredContent as { request_id: string }).request_id;
         results.push(JSON.stringify(result));

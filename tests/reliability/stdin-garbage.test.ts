@@ -47,7 +47,10 @@ describe("garbage on stdin", () => {
     ["a response nobody asked for", '{"jsonrpc":"2.0","id":99999,"result":{}}'],
     ["an unknown notification", '{"jsonrpc":"2.0","method":"notifications/whatever","params":{"x":1}}'],
     ["deep nesting", "[".repeat(100_000) + "]".repeat(100_000)],
-    ["a 5 MB line", '{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + "x".repeat(5 * 1024 * 1024) + '"}}'],
+    [
+      "a 5 MB line",
+      '{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + "x".repeat(5 * 1024 * 1024) + '"}}',
+    ],
     ["a 12 MB line of junk", "y".repeat(12 * 1024 * 1024)],
     ["a batch array", '[{"jsonrpc":"2.0","id":10,"method":"ping"}]'],
   ];
@@ -63,16 +66,33 @@ describe("garbage on stdin", () => {
     server.send({ jsonrpc: "2.0", id, method: "no/such/method", params: {} });
     expect(await server.response(id)).toMatchObject({ jsonrpc: "2.0", id, error: { code: -32601 } });
     const toolId = ++nextId;
-    server.send({ jsonrpc: "2.0", id: toolId, method: "tools/call", params: { name: "no_such_tool", arguments: {} } });
+    server.send({
+      jsonrpc: "2.0",
+      id: toolId,
+      method: "tools/call",
+      params: { name: "no_such_tool", arguments: {} },
+    });
     const answer = await server.response(toolId);
     expect(JSON.stringify(answer)).toMatch(/no_such_tool/);
   });
 
   it("invalid params for tools/call get a JSON-RPC error (the SDK 1.32 answers -32603 over stdio)", async () => {
     const id = ++nextId;
-    server.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "search_models", arguments: [1, 2, 3] } });
+    server.send({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "search_models", arguments: [1, 2, 3] },
+    });
     const answer = await server.response(id);
-    expect(answer).toMatchObject({ jsonrpc: "2.0", id, error: { code: expect.any(Number) as unknown, message: expect.stringMatching(/invalid|expected/i) as unknown } });
+    expect(answer).toMatchObject({
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: expect.any(Number) as unknown,
+        message: expect.stringMatching(/invalid|expected/i) as unknown,
+      },
+    });
     expect([-32602, -32603]).toContain((answer.error as { code: number }).code);
   });
 
@@ -83,9 +103,18 @@ describe("garbage on stdin", () => {
 
   it("a real tool call still works after all of it, and stdout carried only JSON-RPC", async () => {
     const id = ++nextId;
-    server.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "search_models", arguments: { query: "flux", limit: 2 } } });
+    server.send({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "search_models", arguments: { query: "flux", limit: 2 } },
+    });
     const answer = await server.response(id);
-    expect(answer).toMatchObject({ jsonrpc: "2.0", id, result: { structuredContent: { has_more: expect.any(Boolean) as unknown } } });
+    expect(answer).toMatchObject({
+      jsonrpc: "2.0",
+      id,
+      result: { structuredContent: { has_more: expect.any(Boolean) as unknown } },
+    });
     expect(server.child.exitCode).toBeNull();
     expect(server.stdoutLines.length).toBeGreaterThan(20);
     for (const line of server.stdoutLines) {

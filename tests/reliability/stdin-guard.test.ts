@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { setLogSink } from "../../src/log.js";
 import { LineLengthGuard } from "../../src/stdin-guard.js";
 
-async function through(chunks: string[], max: number): Promise<{ out: string; dropped: number; warnings: string[] }> {
+async function through(
+  chunks: string[],
+  max: number,
+): Promise<{ out: string; dropped: number; warnings: string[] }> {
   const warnings: string[] = [];
   const previous = setLogSink((line) => warnings.push(line));
   try {
@@ -31,7 +34,10 @@ describe("LineLengthGuard", () => {
 
   it("drops an oversized line, split or not, and keeps the lines around it", async () => {
     const long = "x".repeat(250);
-    const result = await through(["ok1\n" + long.slice(0, 120), long.slice(120) + "\nok2\n", "y".repeat(101) + "\nok3\n"], 100);
+    const result = await through(
+      ["ok1\n" + long.slice(0, 120), long.slice(120) + "\nok2\n", "y".repeat(101) + "\nok3\n"],
+      100,
+    );
     expect(result.out).toBe("ok1\nok2\nok3\n");
     expect(result.dropped).toBe(2);
     expect(result.warnings.filter((line) => line.includes("dropped an incoming message"))).toHaveLength(2);

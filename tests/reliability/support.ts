@@ -39,7 +39,10 @@ export const SLACK_MS = 1500;
  *   failure details T + saving files S + preview S: W + 3T + 2S.
  * - upload_file: initiate T + PUT stall S per attempt, 3 attempts with backoff: T + 3S + 2 s.
  */
-export function timeBoundMs(tool: ToolName, settings: { requestTimeoutMs: number; stallTimeoutMs: number; waitSeconds: number } = SHORT): number {
+export function timeBoundMs(
+  tool: ToolName,
+  settings: { requestTimeoutMs: number; stallTimeoutMs: number; waitSeconds: number } = SHORT,
+): number {
   const T = settings.requestTimeoutMs;
   const S = settings.stallTimeoutMs;
   const W = settings.waitSeconds * 1000;

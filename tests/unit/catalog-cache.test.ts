@@ -92,7 +92,9 @@ describe("TtlCache", () => {
     let loadSignal: AbortSignal | undefined;
     const load = (signal: AbortSignal) => {
       loadSignal = signal;
-      return new Promise<number>((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("load aborted"))));
+      return new Promise<number>((_resolve, reject) =>
+        signal.addEventListener("abort", () => reject(new Error("load aborted"))),
+      );
     };
     const a = new AbortController();
     const b = new AbortController();
@@ -110,7 +112,9 @@ describe("TtlCache", () => {
   it("refuses at once when the caller is already cancelled", async () => {
     const cache = new TtlCache<number>({ ttlMs: 60_000 });
     let loads = 0;
-    await expect(cache.get("k", async () => ++loads, AbortSignal.abort(new Error("already")))).rejects.toThrow("already");
+    await expect(
+      cache.get("k", async () => ++loads, AbortSignal.abort(new Error("already"))),
+    ).rejects.toThrow("already");
     expect(loads).toBe(0);
   });
 });
@@ -124,6 +128,8 @@ describe("TtlCache keep", () => {
     await cache.get("k", async () => ({ source: `fallback-${++loads}` }), undefined, keep);
     expect(loads).toBe(2);
     await cache.get("k", async () => ({ source: "primary" }), undefined, keep);
-    expect(await cache.get("k", async () => ({ source: "again" }), undefined, keep)).toEqual({ source: "primary" });
+    expect(await cache.get("k", async () => ({ source: "again" }), undefined, keep)).toEqual({
+      source: "primary",
+    });
   });
 });

@@ -19,11 +19,17 @@ Title-like words inside content stay content.`;
 describe("docs search parsing", () => {
   it("reads the first data: line of an SSE body", () => {
     const body = `event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"x"}]}}\n\n`;
-    expect(parseSseOrJson(body)).toEqual({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "x" }] } });
+    expect(parseSseOrJson(body)).toEqual({
+      jsonrpc: "2.0",
+      id: 1,
+      result: { content: [{ type: "text", text: "x" }] },
+    });
   });
 
   it("reads a plain JSON body, and gives undefined for garbage", () => {
-    expect(parseSseOrJson('{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Tool x not found"}}')).toMatchObject({ error: { code: -32602 } });
+    expect(
+      parseSseOrJson('{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Tool x not found"}}'),
+    ).toMatchObject({ error: { code: -32602 } });
     expect(parseSseOrJson("<html>502</html>")).toBeUndefined();
   });
 
@@ -37,13 +43,20 @@ describe("docs search parsing", () => {
   });
 
   it("falls back to the raw text when the markers are missing", () => {
-    expect(parseDocsItem("Just some text\nover two lines")).toEqual({ title: "Just some text", link: null, snippet: "Just some text over two lines" });
+    expect(parseDocsItem("Just some text\nover two lines")).toEqual({
+      title: "Just some text",
+      link: null,
+      snippet: "Just some text over two lines",
+    });
     expect(parseDocsItem("   ")).toBeUndefined();
   });
 
   it("splits several items in one text block and skips non-text content", () => {
     const results = parseDocsContent([
-      { type: "text", text: `${ITEM}\nTitle: Webhooks\nLink: https://fal.ai/docs/webhooks\nContent: Add fal_webhook.` },
+      {
+        type: "text",
+        text: `${ITEM}\nTitle: Webhooks\nLink: https://fal.ai/docs/webhooks\nContent: Add fal_webhook.`,
+      },
       { type: "image", text: null },
     ]);
     expect(results.map((result) => result.title)).toEqual(["Asynchronous Inference", "Webhooks"]);
@@ -82,13 +95,22 @@ not a link line
   it("parses the index lines", () => {
     const entries = parseDocsIndex(index);
     expect(entries).toHaveLength(3);
-    expect(entries[1]).toEqual({ title: "Webhooks", link: "https://fal.ai/docs/webhooks.md", snippet: "Receive the result of a queue request by webhook." });
+    expect(entries[1]).toEqual({
+      title: "Webhooks",
+      link: "https://fal.ai/docs/webhooks.md",
+      snippet: "Receive the result of a queue request by webhook.",
+    });
   });
 
   it("ranks by keyword hits, titles first, and drops entries without a hit", () => {
     const entries = parseDocsIndex(index);
-    expect(searchDocsIndex(entries, "webhook for the queue", 5).map((entry) => entry.title)).toEqual(["Webhooks", "Asynchronous Inference"]);
-    expect(searchDocsIndex(entries, "upload", 5).map((entry) => entry.title)).toEqual(["File uploads and storage"]);
+    expect(searchDocsIndex(entries, "webhook for the queue", 5).map((entry) => entry.title)).toEqual([
+      "Webhooks",
+      "Asynchronous Inference",
+    ]);
+    expect(searchDocsIndex(entries, "upload", 5).map((entry) => entry.title)).toEqual([
+      "File uploads and storage",
+    ]);
     expect(searchDocsIndex(entries, "the of", 5)).toEqual([]);
     expect(searchDocsIndex(entries, "queue", 1)).toHaveLength(1);
   });

@@ -43,16 +43,22 @@ describe("buildPriceReport", () => {
 
   it("gives no estimate without a quantity and no total across currencies", () => {
     expect(buildPriceReport(["fal-ai/flux/dev"], prices).prices[0]).not.toHaveProperty("estimated_cost");
-    const mixed = buildPriceReport(["a", "b"], [
-      { endpoint_id: "a", unit_price: 1, unit: "image", currency: "USD" },
-      { endpoint_id: "b", unit_price: 1, unit: "image", currency: "EUR" },
-    ], 2);
+    const mixed = buildPriceReport(
+      ["a", "b"],
+      [
+        { endpoint_id: "a", unit_price: 1, unit: "image", currency: "USD" },
+        { endpoint_id: "b", unit_price: 1, unit: "image", currency: "EUR" },
+      ],
+      2,
+    );
     expect(mixed.total_estimated_cost).toBeUndefined();
     expect(mixed.currency).toBeUndefined();
   });
 
   it("formats a price readably", () => {
     expect(formatPrice(prices[0]!)).toBe("$0.025 per image");
-    expect(formatPrice({ endpoint_id: "x", unit_price: 0.00111, unit: "compute seconds", currency: "EUR" })).toBe("0.00111 EUR per compute seconds");
+    expect(
+      formatPrice({ endpoint_id: "x", unit_price: 0.00111, unit: "compute seconds", currency: "EUR" }),
+    ).toBe("0.00111 EUR per compute seconds");
   });
 });

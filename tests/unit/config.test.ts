@@ -61,7 +61,9 @@ describe("loadConfig", () => {
       /FAL_MCP_WAIT_SECONDS must be a whole number from 0 to 600/,
     );
     expect(() => loadConfig({ env: { FAL_MCP_WAIT_SECONDS: "soon" }, homeDir: home })).toThrow(ConfigError);
-    expect(() => loadConfig({ env: { FAL_MCP_BASE_URL: "ftp://x" }, homeDir: home })).toThrow(/FAL_MCP_BASE_URL/);
+    expect(() => loadConfig({ env: { FAL_MCP_BASE_URL: "ftp://x" }, homeDir: home })).toThrow(
+      /FAL_MCP_BASE_URL/,
+    );
   });
 
   it("strips a trailing slash from FAL_MCP_BASE_URL", () => {
@@ -71,8 +73,14 @@ describe("loadConfig", () => {
   });
 
   it("picks the platform's state folder", () => {
-    expect(defaultStateDir({}, home, "darwin")).toBe(path.join(home, "Library", "Application Support", "fal-mcp"));
-    expect(defaultStateDir({ XDG_STATE_HOME: "/xdg/state" }, home, "linux")).toBe(path.join("/xdg/state", "fal-mcp"));
-    expect(defaultStateDir({ LOCALAPPDATA: "C:\\Users\\a\\AppData\\Local" }, home, "win32")).toContain("fal-mcp");
+    expect(defaultStateDir({}, home, "darwin")).toBe(
+      path.join(home, "Library", "Application Support", "fal-mcp"),
+    );
+    expect(defaultStateDir({ XDG_STATE_HOME: "/xdg/state" }, home, "linux")).toBe(
+      path.join("/xdg/state", "fal-mcp"),
+    );
+    expect(defaultStateDir({ LOCALAPPDATA: "C:\\Users\\a\\AppData\\Local" }, home, "win32")).toContain(
+      "fal-mcp",
+    );
   });
 });

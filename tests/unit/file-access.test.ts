@@ -20,7 +20,14 @@ beforeAll(async () => {
   home = path.join(base, "home");
   allowed = path.join(home, "work");
   outside = path.join(base, "outside");
-  for (const dir of [allowed, outside, path.join(home, ".ssh"), path.join(allowed, "sub"), path.join(allowed, ".cache"), path.join(base, "alice")]) {
+  for (const dir of [
+    allowed,
+    outside,
+    path.join(home, ".ssh"),
+    path.join(allowed, "sub"),
+    path.join(allowed, ".cache"),
+    path.join(base, "alice"),
+  ]) {
     await fs.mkdir(dir, { recursive: true });
   }
   await fs.writeFile(path.join(allowed, "photo.png"), "png-bytes");
@@ -62,7 +69,10 @@ describe("allowedFolders", () => {
   });
 
   it("falls back to FAL_MCP_ALLOWED_DIRS when the client has no roots (or announces none)", async () => {
-    const config = loadConfig({ env: { FAL_MCP_ALLOWED_DIRS: [outside, "~/work"].join(path.delimiter) }, homeDir: home });
+    const config = loadConfig({
+      env: { FAL_MCP_ALLOWED_DIRS: [outside, "~/work"].join(path.delimiter) },
+      homeDir: home,
+    });
     expect(await allowedFolders(config, undefined)).toEqual([outside, allowed]);
     expect(await allowedFolders(config, [])).toEqual([outside, allowed]);
   });
@@ -82,12 +92,17 @@ describe("checkReadableFile", () => {
     expect(await checkReadableFile(path.join(allowed, "photo.png"), policy)).toEqual(expected);
     expect(await checkReadableFile("~/work/photo.png", policy)).toEqual(expected);
     expect(await checkReadableFile("photo.png", policy)).toEqual(expected);
-    expect(await checkReadableFile(pathToFileURL(path.join(allowed, "photo.png")).href, policy)).toEqual(expected);
+    expect(await checkReadableFile(pathToFileURL(path.join(allowed, "photo.png")).href, policy)).toEqual(
+      expected,
+    );
     expect(await checkReadableFile(path.join(allowed, "sub", "..", "photo.png"), policy)).toEqual(expected);
   });
 
   it("follows a symlink that stays inside the allowed folder", async () => {
-    expect(await checkReadableFile(path.join(allowed, "link-in.png"), policy)).toEqual({ realPath: path.join(allowed, "photo.png"), size: 9 });
+    expect(await checkReadableFile(path.join(allowed, "link-in.png"), policy)).toEqual({
+      realPath: path.join(allowed, "photo.png"),
+      size: 9,
+    });
   });
 
   it("refuses ../ out of the allowed folder", async () => {
@@ -98,7 +113,9 @@ describe("checkReadableFile", () => {
     expect((error as AccessDeniedError).nextStep).toContain("FAL_MCP_ALLOWED_DIRS");
     expect((await refusal("../../outside/secret.txt")).message).toContain("outside the allowed folders");
     // a missing file outside is refused as outside: nothing is revealed about what exists there
-    expect((await refusal(path.join(outside, "missing.txt"))).message).toContain("outside the allowed folders");
+    expect((await refusal(path.join(outside, "missing.txt"))).message).toContain(
+      "outside the allowed folders",
+    );
   });
 
   it("refuses a symlink inside the folder that points outside, naming the target", async () => {
@@ -106,7 +123,9 @@ describe("checkReadableFile", () => {
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect(error.message).toContain("through a symlink");
     expect(error.message).toContain(path.join(outside, "secret.txt"));
-    expect((await refusal(path.join(allowed, "dir-link", "secret.txt"))).message).toContain("through a symlink");
+    expect((await refusal(path.join(allowed, "dir-link", "secret.txt"))).message).toContain(
+      "through a symlink",
+    );
   });
 
   it("does not treat a sibling folder sharing a name prefix as inside (/x/al vs /x/alice)", async () => {
@@ -133,9 +152,13 @@ describe("checkReadableFile", () => {
   });
 
   it("allows hidden files with FAL_MCP_ALLOW_HIDDEN, and an allowed folder that itself lives under a dot-folder", async () => {
-    expect((await checkReadableFile(path.join(allowed, ".env"), { ...policy, allowHidden: true })).size).toBe(8);
+    expect((await checkReadableFile(path.join(allowed, ".env"), { ...policy, allowHidden: true })).size).toBe(
+      8,
+    );
     const cacheDir = path.join(allowed, ".cache");
-    expect(await checkReadableFile(path.join(cacheDir, "thumb.png"), { ...policy, allowedDirs: [cacheDir] })).toEqual({
+    expect(
+      await checkReadableFile(path.join(cacheDir, "thumb.png"), { ...policy, allowedDirs: [cacheDir] }),
+    ).toEqual({
       realPath: path.join(cacheDir, "thumb.png"),
       size: 5,
     });

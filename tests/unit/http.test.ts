@@ -35,7 +35,13 @@ describe("FalHttpClient", () => {
       json(200, { ok: true }),
     ]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    const response = await client.request({ method: "GET", url: "https://api.fal.ai/v1/models", what: "the catalog", idempotent: true, schema });
+    const response = await client.request({
+      method: "GET",
+      url: "https://api.fal.ai/v1/models",
+      what: "the catalog",
+      idempotent: true,
+      schema,
+    });
     expect(response.data).toEqual({ ok: true });
     expect(calls).toHaveLength(4);
   });
@@ -44,26 +50,47 @@ describe("FalHttpClient", () => {
     const { fetch, calls } = scriptedFetch([json(503, { detail: "busy" }), json(200, { ok: true })]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
     await expect(
-      client.request({ method: "POST", url: "https://queue.fal.run/a/b", what: "submit", idempotent: false, schema, body: {} }),
+      client.request({
+        method: "POST",
+        url: "https://queue.fal.run/a/b",
+        what: "submit",
+        idempotent: false,
+        schema,
+        body: {},
+      }),
     ).rejects.toBeInstanceOf(FalApiError);
     expect(calls).toHaveLength(1);
   });
 
   it("does not retry a 504 whose timeout type is user, nor a 4xx", async () => {
-    const { fetch, calls } = scriptedFetch([json(504, { detail: "late" }, { "x-fal-request-timeout-type": "user" })]);
+    const { fetch, calls } = scriptedFetch([
+      json(504, { detail: "late" }, { "x-fal-request-timeout-type": "user" }),
+    ]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    await expect(client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })).rejects.toThrow(/start deadline/);
+    await expect(
+      client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
+    ).rejects.toThrow(/start deadline/);
     expect(calls).toHaveLength(1);
     const second = scriptedFetch([json(404, { error: { type: "not_found", message: "no such model" } })]);
     const client2 = new FalHttpClient({ fetch: second.fetch, timeoutMs: 5_000, ...noSleep });
-    await expect(client2.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })).rejects.toThrow(/no such model/);
+    await expect(
+      client2.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
+    ).rejects.toThrow(/no such model/);
     expect(second.calls).toHaveLength(1);
   });
 
   it("gives up after the retry limit with the last error, typed", async () => {
-    const { fetch, calls } = scriptedFetch([json(500, {}), json(500, {}), json(500, {}), json(500, {}), json(200, { ok: true })]);
+    const { fetch, calls } = scriptedFetch([
+      json(500, {}),
+      json(500, {}),
+      json(500, {}),
+      json(500, {}),
+      json(200, { ok: true }),
+    ]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    const error = await client.request({ method: "GET", url: "https://x.fal.ai/a", what: "pricing", idempotent: true, schema }).catch((e: unknown) => e);
+    const error = await client
+      .request({ method: "GET", url: "https://x.fal.ai/a", what: "pricing", idempotent: true, schema })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FalApiError);
     expect((error as FalApiError).status).toBe(500);
     expect((error as FalApiError).message).toMatch(/server error.*pricing/);
@@ -73,7 +100,12 @@ describe("FalHttpClient", () => {
   it("honours Retry-After", async () => {
     const delays: number[] = [];
     const { fetch } = scriptedFetch([json(429, {}, { "retry-after": "2" }), json(200, { ok: true })]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 10_000, random: () => 0, sleep: async (ms) => void delays.push(ms) });
+    const client = new FalHttpClient({
+      fetch,
+      timeoutMs: 10_000,
+      random: () => 0,
+      sleep: async (ms) => void delays.push(ms),
+    });
     await client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema });
     expect(delays).toEqual([2000]);
     expect(parseRetryAfter("3")).toBe(3000);
@@ -88,7 +120,9 @@ describe("FalHttpClient", () => {
       })) as typeof globalThis.fetch;
     const client = new FalHttpClient({ fetch, timeoutMs: 300, ...noSleep });
     const started = Date.now();
-    const error = await client.request({ method: "GET", url: "https://x.fal.ai/a", what: "the catalog", idempotent: true, schema }).catch((e: unknown) => e);
+    const error = await client
+      .request({ method: "GET", url: "https://x.fal.ai/a", what: "the catalog", idempotent: true, schema })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FalNetworkError);
     expect((error as FalNetworkError).kind).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -105,7 +139,14 @@ describe("FalHttpClient", () => {
     ]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
     await expect(
-      client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema, signal: controller.signal }),
+      client.request({
+        method: "GET",
+        url: "https://x.fal.ai/a",
+        what: "x",
+        idempotent: true,
+        schema,
+        signal: controller.signal,
+      }),
     ).rejects.toThrow("client went away");
     expect(calls).toHaveLength(1);
   });
@@ -114,10 +155,14 @@ describe("FalHttpClient", () => {
     const truncated = () => new Response('{"ok": tr', { status: 200 });
     const { fetch } = scriptedFetch([truncated(), truncated(), truncated(), truncated()]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    await expect(client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })).rejects.toThrow(/not valid JSON/);
+    await expect(
+      client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
+    ).rejects.toThrow(/not valid JSON/);
     const wrong = scriptedFetch([json(200, { unexpected: 1 })]);
     const client2 = new FalHttpClient({ fetch: wrong.fetch, timeoutMs: 5_000, ...noSleep, maxRetries: 0 });
-    const error = await client2.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }).catch((e: unknown) => e);
+    const error = await client2
+      .request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FalResponseError);
     expect((error as Error).message).toMatch(/unexpected shape.*ok/);
   });
@@ -143,10 +188,20 @@ describe("FalHttpClient", () => {
   });
 
   it("reads server-sent events when asked", async () => {
-    const sse = new Response('event: message\ndata: {"ok":true}\n\n', { status: 200, headers: { "content-type": "text/event-stream" } });
+    const sse = new Response('event: message\ndata: {"ok":true}\n\n', {
+      status: 200,
+      headers: { "content-type": "text/event-stream" },
+    });
     const { fetch } = scriptedFetch([sse]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    const response = await client.request({ method: "POST", url: "https://docs.fal.ai/mcp", what: "docs", idempotent: true, schema, responseFormat: "sse-or-json" });
+    const response = await client.request({
+      method: "POST",
+      url: "https://docs.fal.ai/mcp",
+      what: "docs",
+      idempotent: true,
+      schema,
+      responseFormat: "sse-or-json",
+    });
     expect(response.data.ok).toBe(true);
   });
 });
@@ -158,7 +213,16 @@ describe("apiErrorFrom", () => {
     const error = apiErrorFrom(
       422,
       headers({ "x-fal-request-id": "req-1" }),
-      JSON.stringify({ detail: [{ loc: ["body", "num_images"], msg: "Input should be greater than 0", type: "greater_than", ctx: { gt: 0 } }] }),
+      JSON.stringify({
+        detail: [
+          {
+            loc: ["body", "num_images"],
+            msg: "Input should be greater than 0",
+            type: "greater_than",
+            ctx: { gt: 0 },
+          },
+        ],
+      }),
       "the submit",
     );
     expect(error).toBeInstanceOf(FalValidationError);
@@ -167,24 +231,49 @@ describe("apiErrorFrom", () => {
   });
 
   it("reads the flat form, the Platform envelope, HTML pages and the locked account", () => {
-    const flat = apiErrorFrom(503, headers({ "x-fal-error-type": "runner_scheduling_failure" }), JSON.stringify({ detail: "No runner", error_type: "runner_scheduling_failure" }), "x");
+    const flat = apiErrorFrom(
+      503,
+      headers({ "x-fal-error-type": "runner_scheduling_failure" }),
+      JSON.stringify({ detail: "No runner", error_type: "runner_scheduling_failure" }),
+      "x",
+    );
     expect(flat.errorType).toBe("runner_scheduling_failure");
     expect(flat.message).toContain("No runner");
-    const envelope = apiErrorFrom(401, headers(), JSON.stringify({ error: { type: "authorization_error", message: "Authentication required" } }), "pricing");
+    const envelope = apiErrorFrom(
+      401,
+      headers(),
+      JSON.stringify({ error: { type: "authorization_error", message: "Authentication required" } }),
+      "pricing",
+    );
     expect(envelope.message).toMatch(/refused the API key/);
     expect(envelope.nextStep).toMatch(/FAL_KEY/);
     const html = apiErrorFrom(502, headers(), "<html><body><h1>502 Bad Gateway</h1></body></html>", "x");
     expect(html.message).toBe("fal had a server error (HTTP 502) for x.");
-    const locked = apiErrorFrom(403, headers(), JSON.stringify({ detail: "User is locked. Reason: Exhausted balance." }), "x");
+    const locked = apiErrorFrom(
+      403,
+      headers(),
+      JSON.stringify({ detail: "User is locked. Reason: Exhausted balance." }),
+      "x",
+    );
     expect(locked.nextStep).toMatch(/billing/);
   });
 });
 
 describe("FalHttpClient text and size limits", () => {
   it("reads plain text when asked, through the same policy", async () => {
-    const { fetch, calls } = scriptedFetch([new Response("busy", { status: 503 }), new Response("- [Queue](https://fal.ai/docs/q): jobs\n", { status: 200 })]);
+    const { fetch, calls } = scriptedFetch([
+      new Response("busy", { status: 503 }),
+      new Response("- [Queue](https://fal.ai/docs/q): jobs\n", { status: 200 }),
+    ]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    const response = await client.request({ method: "GET", url: "https://fal.ai/docs/llms.txt", what: "docs index", idempotent: true, schema: z.string(), responseFormat: "text" });
+    const response = await client.request({
+      method: "GET",
+      url: "https://fal.ai/docs/llms.txt",
+      what: "docs index",
+      idempotent: true,
+      schema: z.string(),
+      responseFormat: "text",
+    });
     expect(response.data).toContain("[Queue]");
     expect(calls).toHaveLength(2);
     expect((calls[1]?.init?.headers as Record<string, string>).accept).toMatch(/^text\/plain/);
@@ -194,15 +283,25 @@ describe("FalHttpClient text and size limits", () => {
     const huge = new Response("{}", { status: 200, headers: { "content-length": String(64 * 1024 * 1024) } });
     const { fetch } = scriptedFetch([huge]);
     const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
-    await expect(client.request({ method: "GET", url: "https://api.fal.ai/v1/models", what: "the catalog", idempotent: true, schema })).rejects.toThrow(
-      /unexpectedly large/,
-    );
+    await expect(
+      client.request({
+        method: "GET",
+        url: "https://api.fal.ai/v1/models",
+        what: "the catalog",
+        idempotent: true,
+        schema,
+      }),
+    ).rejects.toThrow(/unexpectedly large/);
   });
 
   it("states sub-10-second budgets to the tenth", async () => {
     const fetch = ((_input: string | URL | Request, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)))) as typeof globalThis.fetch;
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)),
+      )) as typeof globalThis.fetch;
     const client = new FalHttpClient({ fetch, timeoutMs: 1_500, ...noSleep });
-    await expect(client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })).rejects.toThrow("within 1.5 s");
+    await expect(
+      client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
+    ).rejects.toThrow("within 1.5 s");
   });
 });

@@ -30,11 +30,21 @@ describe("JobStore", () => {
       endpointId: "fal-ai/flux/dev",
       tool: "run_model",
       input: { prompt: "a fox", num_images: 2 },
-      uploads: [{ path: "/home/me/a.png", url: "https://v3.fal.media/files/a.png", size: 10, content_type: "image/png" }],
+      uploads: [
+        {
+          path: "/home/me/a.png",
+          url: "https://v3.fal.media/files/a.png",
+          size: 10,
+          content_type: "image/png",
+        },
+      ],
       queuePosition: 3,
     });
     expect(await fs.readdir(jobsDir())).toEqual(["req-1.json"]);
-    const onDisk = JSON.parse(await fs.readFile(path.join(jobsDir(), "req-1.json"), "utf8")) as Record<string, unknown>;
+    const onDisk = JSON.parse(await fs.readFile(path.join(jobsDir(), "req-1.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(onDisk.version).toBe(JOB_RECORD_VERSION);
     const found = await store.get("req-1");
     expect(found.kind).toBe("found");
@@ -46,7 +56,14 @@ describe("JobStore", () => {
       status: "IN_QUEUE",
       queue_position: 3,
       input_summary: { prompt: "a fox", num_images: 2 },
-      uploads: [{ path: "/home/me/a.png", url: "https://v3.fal.media/files/a.png", size: 10, content_type: "image/png" }],
+      uploads: [
+        {
+          path: "/home/me/a.png",
+          url: "https://v3.fal.media/files/a.png",
+          size: 10,
+          content_type: "image/png",
+        },
+      ],
     });
     expect(Date.parse(found.record.submitted_at)).not.toBeNaN();
     expect(await store.get("other")).toEqual({ kind: "missing" });
@@ -54,12 +71,28 @@ describe("JobStore", () => {
 
   it("updates replace the whole record, keep earlier fields and leave no temporary files", async () => {
     const store = new JobStore(stateDir);
-    await store.create({ requestId: "req-2", endpointId: "fal-ai/flux/dev", tool: "submit_job", input: { prompt: "x" } });
+    await store.create({
+      requestId: "req-2",
+      endpointId: "fal-ai/flux/dev",
+      tool: "submit_job",
+      input: { prompt: "x" },
+    });
     await store.update("req-2", { status: "IN_PROGRESS" });
-    const updated = await store.update("req-2", { status: "COMPLETED", output: { images: [{ url: "https://v3.fal.media/files/x.png" }] }, billable_units: 1 });
-    expect(updated).toMatchObject({ status: "COMPLETED", billable_units: 1, endpoint_id: "fal-ai/flux/dev", input_summary: { prompt: "x" } });
+    const updated = await store.update("req-2", {
+      status: "COMPLETED",
+      output: { images: [{ url: "https://v3.fal.media/files/x.png" }] },
+      billable_units: 1,
+    });
+    expect(updated).toMatchObject({
+      status: "COMPLETED",
+      billable_units: 1,
+      endpoint_id: "fal-ai/flux/dev",
+      input_summary: { prompt: "x" },
+    });
     const again = await new JobStore(stateDir).get("req-2");
-    expect(again.kind === "found" && again.record.output).toEqual({ images: [{ url: "https://v3.fal.media/files/x.png" }] });
+    expect(again.kind === "found" && again.record.output).toEqual({
+      images: [{ url: "https://v3.fal.media/files/x.png" }],
+    });
     expect((await fs.readdir(jobsDir())).filter((name) => name.endsWith(".tmp"))).toEqual([]);
     expect(await store.update("never-submitted", { status: "COMPLETED" })).toBeUndefined();
   });
@@ -67,7 +100,10 @@ describe("JobStore", () => {
   it("does not copy a huge output into the record but says so", async () => {
     const store = new JobStore(stateDir);
     await store.create({ requestId: "big", endpointId: "fal-ai/flux/dev", tool: "run_model", input: {} });
-    const updated = await store.update("big", { status: "COMPLETED", output: { text: "x".repeat(5 * 1024 * 1024) } });
+    const updated = await store.update("big", {
+      status: "COMPLETED",
+      output: { text: "x".repeat(5 * 1024 * 1024) },
+    });
     expect(updated?.output).toBeUndefined();
     expect(updated?.output_omitted).toMatch(/too large/);
   });
@@ -105,14 +141,21 @@ describe("JobStore", () => {
     const found = await store.get("future");
     expect(found.kind === "unreadable" && found.reason).toMatch(/newer fal-mcp/);
     expect(await store.update("future", { status: "COMPLETED" })).toBeUndefined();
-    await expect(store.create({ requestId: "future", endpointId: "a/b", tool: "run_model", input: {} })).rejects.toThrow(/newer fal-mcp/);
+    await expect(
+      store.create({ requestId: "future", endpointId: "a/b", tool: "run_model", input: {} }),
+    ).rejects.toThrow(/newer fal-mcp/);
     expect(await fs.readFile(path.join(jobsDir(), "future.json"), "utf8")).toBe(newer);
     expect(store.problems().map((problem) => problem.movedTo)).toEqual([undefined]);
   });
 
   it("records an unconfirmed submit without a request id, and lists it", async () => {
     const store = new JobStore(stateDir);
-    const record = await store.recordUnconfirmed({ endpointId: "fal-ai/flux/dev", tool: "run_model", input: { prompt: "p" }, reason: "HTTP 503" });
+    const record = await store.recordUnconfirmed({
+      endpointId: "fal-ai/flux/dev",
+      tool: "run_model",
+      input: { prompt: "p" },
+      reason: "HTTP 503",
+    });
     expect(record).toMatchObject({ request_id: null, status: "SUBMIT_UNCONFIRMED", note: "HTTP 503" });
     const names = await fs.readdir(jobsDir());
     expect(names).toEqual([`unconfirmed-${record.attempt_id}.json`]);
@@ -146,7 +189,9 @@ describe("JobStore", () => {
     for (let i = 0; i < 40; i++) {
       writes.push(first.update("shared", { status: `A${i}` }));
       writes.push(second.update("shared", { status: `B${i}` }));
-      writes.push(second.create({ requestId: `own-${i}`, endpointId: "a/b", tool: "submit_job", input: { i } }));
+      writes.push(
+        second.create({ requestId: `own-${i}`, endpointId: "a/b", tool: "submit_job", input: { i } }),
+      );
     }
     await Promise.all(writes);
     const found = await first.get("shared");
@@ -160,7 +205,9 @@ describe("JobStore", () => {
 
 describe("recordFileName", () => {
   it("uses plain request ids as they are and hashes anything else, so no id escapes the folder", () => {
-    expect(recordFileName("764cabcf-b745-4b3e-ae38-1200304cf45b")).toBe("764cabcf-b745-4b3e-ae38-1200304cf45b.json");
+    expect(recordFileName("764cabcf-b745-4b3e-ae38-1200304cf45b")).toBe(
+      "764cabcf-b745-4b3e-ae38-1200304cf45b.json",
+    );
     for (const id of ["../../etc/passwd", "a/b", ".hidden", "x".repeat(300), "C:\\x"]) {
       const name = recordFileName(id);
       expect(name).toMatch(/^h-[0-9a-f]{40}\.json$/);

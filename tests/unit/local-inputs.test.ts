@@ -30,7 +30,10 @@ beforeAll(async () => {
   await fs.writeFile(path.join(allowed, ".private", "key.png"), "x");
   await fs.writeFile(path.join(base, "elsewhere", "other.png"), "y");
   await fs.symlink(path.join(allowed, "photo.png"), path.join(allowed, "same-photo.png"));
-  const config = loadConfig({ env: { FAL_KEY: TEST_KEY, FAL_MCP_BASE_URL: fake.url, FAL_MCP_OUTPUT_DIR: path.join(base, "out") }, homeDir: home });
+  const config = loadConfig({
+    env: { FAL_KEY: TEST_KEY, FAL_MCP_BASE_URL: fake.url, FAL_MCP_OUTPUT_DIR: path.join(base, "out") },
+    homeDir: home,
+  });
   fal = createFal({ config });
 });
 
@@ -64,7 +67,11 @@ describe("uploadLocalInputs", () => {
     const file = path.join(allowed, "photo.png");
     const input = Object.freeze({
       image_url: file,
-      reference_images: Object.freeze([file, "~/media/photo.png", Object.freeze({ url: pathToFileURL(file).href })]),
+      reference_images: Object.freeze([
+        file,
+        "~/media/photo.png",
+        Object.freeze({ url: pathToFileURL(file).href }),
+      ]),
       mask_url: path.join(allowed, "same-photo.png"),
       prompt: "make it pop",
     });
@@ -79,7 +86,9 @@ describe("uploadLocalInputs", () => {
     expect(record.size).toBe(photo.length);
     expect(record.contentType).toBe("image/png");
     expect(record.fileName).toBe("photo.png");
-    expect(result.uploads).toEqual([{ path: file, url: fileUrl, size: photo.length, content_type: "image/png" }]);
+    expect(result.uploads).toEqual([
+      { path: file, url: fileUrl, size: photo.length, content_type: "image/png" },
+    ]);
     expect(result.input).toEqual({
       image_url: fileUrl,
       reference_images: [fileUrl, fileUrl, { url: fileUrl }],
@@ -105,14 +114,25 @@ describe("uploadLocalInputs", () => {
     };
     const result = await uploadLocalInputs(input, options());
     expect(fake.countRequests({ host: "rest.fal.ai", path: "/storage/upload/initiate" })).toBe(2);
-    expect(result.uploads.map((upload) => fake.uploads.get(upload.url)?.sha256)).toEqual([sha256(photo), sha256("RIFF....WAVE")]);
+    expect(result.uploads.map((upload) => fake.uploads.get(upload.url)?.sha256)).toEqual([
+      sha256(photo),
+      sha256("RIFF....WAVE"),
+    ]);
     expect(result.uploads.map((upload) => path.basename(upload.path))).toEqual(["photo.png", "voice.wav"]);
     expect(result.uploads.map((upload) => upload.content_type)).toEqual(["image/png", "audio/wav"]);
-    expect(result.input).toEqual({ ...input, image_url: result.uploads[0]!.url, audio_url: result.uploads[1]!.url });
+    expect(result.input).toEqual({
+      ...input,
+      image_url: result.uploads[0]!.url,
+      audio_url: result.uploads[1]!.url,
+    });
   });
 
   it("sends nothing when there is no local file, and returns an equal copy", async () => {
-    const input = { prompt: "a cat", image_size: { width: 512, height: 512 }, loras: [{ path: "https://x/y.safetensors", scale: 1 }] };
+    const input = {
+      prompt: "a cat",
+      image_size: { width: 512, height: 512 },
+      loras: [{ path: "https://x/y.safetensors", scale: 1 }],
+    };
     const result = await uploadLocalInputs(input, options());
     expect(result).toEqual({ input, uploads: [] });
     expect(result.input).not.toBe(input);
@@ -121,22 +141,33 @@ describe("uploadLocalInputs", () => {
   });
 
   it("refuses every file before uploading any: a hidden or outside file means nothing is sent", async () => {
-    const hidden = uploadLocalInputs({ a: path.join(allowed, "photo.png"), b: path.join(allowed, ".private", "key.png") }, options());
+    const hidden = uploadLocalInputs(
+      { a: path.join(allowed, "photo.png"), b: path.join(allowed, ".private", "key.png") },
+      options(),
+    );
     await expect(hidden).rejects.toBeInstanceOf(AccessDeniedError);
     await expect(hidden).rejects.toThrow(/hidden/);
-    const outside = uploadLocalInputs({ a: [path.join(allowed, "photo.png"), path.join(base, "elsewhere", "other.png")] }, options());
+    const outside = uploadLocalInputs(
+      { a: [path.join(allowed, "photo.png"), path.join(base, "elsewhere", "other.png")] },
+      options(),
+    );
     await expect(outside).rejects.toThrow(/outside the allowed folders/);
     expect(fake.requests).toHaveLength(0);
   });
 
   it("requires a file:// URL to resolve, unlike a string that only looks like a path", async () => {
-    const missing = uploadLocalInputs({ image_url: pathToFileURL(path.join(allowed, "gone.png")).href }, options());
+    const missing = uploadLocalInputs(
+      { image_url: pathToFileURL(path.join(allowed, "gone.png")).href },
+      options(),
+    );
     await expect(missing).rejects.toBeInstanceOf(NotFoundError);
     expect(fake.requests).toHaveLength(0);
   });
 
   it("drops __proto__ keys and never writes to a prototype", async () => {
-    const input = JSON.parse(`{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "nested": {"__proto__": {"polluted": true}, "x": 1}}`) as Record<string, unknown>;
+    const input = JSON.parse(
+      `{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "nested": {"__proto__": {"polluted": true}, "x": 1}}`,
+    ) as Record<string, unknown>;
     const result = await uploadLocalInputs(input, options());
     expect(Object.getPrototypeOf(result.input)).toBe(Object.prototype);
     expect(Object.keys(result.input)).toEqual(["constructor", "nested"]);
@@ -147,7 +178,13 @@ describe("uploadLocalInputs", () => {
 
   it("reports progress per file", async () => {
     const messages: string[] = [];
-    await uploadLocalInputs({ a: path.join(allowed, "photo.png"), b: path.join(allowed, "voice.wav") }, { ...options(), onProgress: (message) => messages.push(message) });
-    expect(messages).toEqual([expect.stringMatching(/^Uploading photo\.png .*\(file 1 of 2\)$/), expect.stringMatching(/^Uploading voice\.wav .*\(file 2 of 2\)$/)]);
+    await uploadLocalInputs(
+      { a: path.join(allowed, "photo.png"), b: path.join(allowed, "voice.wav") },
+      { ...options(), onProgress: (message) => messages.push(message) },
+    );
+    expect(messages).toEqual([
+      expect.stringMatching(/^Uploading photo\.png .*\(file 1 of 2\)$/),
+      expect.stringMatching(/^Uploading voice\.wav .*\(file 2 of 2\)$/),
+    ]);
   });
 });

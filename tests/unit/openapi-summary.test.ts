@@ -16,31 +16,82 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 function fluxDevDoc(): Record<string, unknown> {
   return {
     openapi: "3.0.4",
-    info: { title: "Queue OpenAPI for fal-ai/flux/dev", "x-fal-metadata": { endpointId: "fal-ai/flux/dev", category: "text-to-image" } },
+    info: {
+      title: "Queue OpenAPI for fal-ai/flux/dev",
+      "x-fal-metadata": { endpointId: "fal-ai/flux/dev", category: "text-to-image" },
+    },
     components: {
       schemas: {
-        QueueStatus: { type: "object", properties: { status: { type: "string", enum: ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"] } } },
+        QueueStatus: {
+          type: "object",
+          properties: { status: { type: "string", enum: ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"] } },
+        },
         FluxDevInput: {
           title: "BaseInput",
           type: "object",
           // Declared out of display order on purpose: x-fal-order-properties decides.
           properties: {
-            num_images: { title: "Num Images", type: "integer", default: 1, minimum: 1, maximum: 4, description: "The number of images to generate." },
-            prompt: { title: "Prompt", type: "string", description: "The prompt to generate an image from.", examples: ["A cat"] },
+            num_images: {
+              title: "Num Images",
+              type: "integer",
+              default: 1,
+              minimum: 1,
+              maximum: 4,
+              description: "The number of images to generate.",
+            },
+            prompt: {
+              title: "Prompt",
+              type: "string",
+              description: "The prompt to generate an image from.",
+              examples: ["A cat"],
+            },
             image_size: {
               title: "Image Size",
-              anyOf: [ref("ImageSize"), { enum: ["square_hd", "square", "portrait_4_3", "landscape_16_9"], type: "string" }],
+              anyOf: [
+                ref("ImageSize"),
+                { enum: ["square_hd", "square", "portrait_4_3", "landscape_16_9"], type: "string" },
+              ],
               default: "landscape_4_3",
               description: "The size of the generated image.",
             },
-            seed: { title: "Seed", anyOf: [{ type: "integer" }, { type: "null" }], description: "The same seed gives the same image." },
-            guidance_scale: { title: "Guidance scale (CFG)", type: "number", default: 3.5, minimum: 1, maximum: 20 },
-            reference_image_url: { title: "Reference", anyOf: [{ type: "string" }, { type: "null" }], description: "An image to follow." },
-            mask_urls: { type: "array", items: { type: "string" }, minItems: 1, maxItems: 3, description: "Masks." },
+            seed: {
+              title: "Seed",
+              anyOf: [{ type: "integer" }, { type: "null" }],
+              description: "The same seed gives the same image.",
+            },
+            guidance_scale: {
+              title: "Guidance scale (CFG)",
+              type: "number",
+              default: 3.5,
+              minimum: 1,
+              maximum: 20,
+            },
+            reference_image_url: {
+              title: "Reference",
+              anyOf: [{ type: "string" }, { type: "null" }],
+              description: "An image to follow.",
+            },
+            mask_urls: {
+              type: "array",
+              items: { type: "string" },
+              minItems: 1,
+              maxItems: 3,
+              description: "Masks.",
+            },
             loras: { type: "array", items: ref("LoraWeight"), default: [], description: "LoRAs to apply." },
             acceleration: { allOf: [ref("Acceleration")], description: "Speed mode." },
           },
-          "x-fal-order-properties": ["prompt", "image_size", "num_images", "seed", "guidance_scale", "reference_image_url", "mask_urls", "loras", "acceleration"],
+          "x-fal-order-properties": [
+            "prompt",
+            "image_size",
+            "num_images",
+            "seed",
+            "guidance_scale",
+            "reference_image_url",
+            "mask_urls",
+            "loras",
+            "acceleration",
+          ],
           required: ["prompt"],
         },
         FluxDevOutput: {
@@ -56,27 +107,43 @@ function fluxDevDoc(): Record<string, unknown> {
         },
         ImageSize: {
           type: "object",
-          properties: { width: { type: "integer", default: 512, maximum: 14142, exclusiveMinimum: 0 }, height: { type: "integer", default: 512 } },
+          properties: {
+            width: { type: "integer", default: 512, maximum: 14142, exclusiveMinimum: 0 },
+            height: { type: "integer", default: 512 },
+          },
           "x-fal-order-properties": ["width", "height"],
         },
         Image: {
           type: "object",
-          properties: { url: { type: "string" }, width: { type: "integer" }, height: { type: "integer" }, content_type: { type: "string" } },
+          properties: {
+            url: { type: "string" },
+            width: { type: "integer" },
+            height: { type: "integer" },
+            content_type: { type: "string" },
+          },
           required: ["url"],
         },
-        LoraWeight: { type: "object", properties: { path: { type: "string" }, scale: { type: "number", default: 1 } }, required: ["path"] },
+        LoraWeight: {
+          type: "object",
+          properties: { path: { type: "string" }, scale: { type: "number", default: 1 } },
+          required: ["path"],
+        },
         Acceleration: { type: "string", enum: ["none", "regular", "high"], default: "none" },
       },
     },
     paths: {
-      "/fal-ai/flux/dev/requests/{request_id}/status": { get: { responses: { "200": { content: { "application/json": { schema: ref("QueueStatus") } } } } } },
+      "/fal-ai/flux/dev/requests/{request_id}/status": {
+        get: { responses: { "200": { content: { "application/json": { schema: ref("QueueStatus") } } } } },
+      },
       "/fal-ai/flux/dev": {
         post: {
           requestBody: { required: true, content: { "application/json": { schema: ref("FluxDevInput") } } },
           responses: { "200": { content: { "application/json": { schema: ref("QueueStatus") } } } },
         },
       },
-      "/fal-ai/flux/dev/requests/{request_id}": { get: { responses: { "200": { content: { "application/json": { schema: ref("FluxDevOutput") } } } } } },
+      "/fal-ai/flux/dev/requests/{request_id}": {
+        get: { responses: { "200": { content: { "application/json": { schema: ref("FluxDevOutput") } } } } },
+      },
     },
   };
 }
@@ -87,7 +154,12 @@ describe("findIoSchemas", () => {
     expect(io.inputName).toBe("FluxDevInput");
     expect(io.outputName).toBe("FluxDevOutput");
     expect(Object.keys((io.input?.properties as object) ?? {})).toContain("prompt");
-    expect(Object.keys((io.output?.properties as object) ?? {})).toEqual(["images", "timings", "seed", "has_nsfw_concepts"]);
+    expect(Object.keys((io.output?.properties as object) ?? {})).toEqual([
+      "images",
+      "timings",
+      "seed",
+      "has_nsfw_concepts",
+    ]);
   });
 
   it("falls back to components named *Input / *Output when paths are missing", () => {
@@ -125,8 +197,19 @@ describe("summarizeObject on a flux/dev-like schema", () => {
   });
 
   it("marks required fields and carries descriptions and examples", () => {
-    expect(byName.get("prompt")).toMatchObject({ type: "string", required: true, description: "The prompt to generate an image from.", example: "A cat" });
-    expect(byName.get("num_images")).toMatchObject({ type: "integer", required: false, default: 1, minimum: 1, maximum: 4 });
+    expect(byName.get("prompt")).toMatchObject({
+      type: "string",
+      required: true,
+      description: "The prompt to generate an image from.",
+      example: "A cat",
+    });
+    expect(byName.get("num_images")).toMatchObject({
+      type: "integer",
+      required: false,
+      default: 1,
+      minimum: 1,
+      maximum: 4,
+    });
   });
 
   it("describes image_size as the union of presets and {width, height}", () => {
@@ -147,7 +230,12 @@ describe("summarizeObject on a flux/dev-like schema", () => {
   });
 
   it("resolves allOf: [$ref] to an enum with its values and keeps the use-site description", () => {
-    expect(byName.get("acceleration")).toMatchObject({ type: "string enum", enum: ["none", "regular", "high"], description: "Speed mode.", default: "none" });
+    expect(byName.get("acceleration")).toMatchObject({
+      type: "string enum",
+      enum: ["none", "regular", "high"],
+      description: "Speed mode.",
+      default: "none",
+    });
   });
 
   it("falls back to the title when there is no description", () => {
@@ -164,7 +252,11 @@ describe("summarizeObject on a flux/dev-like schema", () => {
   it("summarises output fields too", () => {
     const output = summarizeObject(io.output, io.components);
     expect(output.map((field) => [field.name, field.type, field.required])).toEqual([
-      ["images", "array of object {url: string, width: integer, height: integer, content_type: string}", true],
+      [
+        "images",
+        "array of object {url: string, width: integer, height: integer, content_type: string}",
+        true,
+      ],
       ["timings", "object (map of number)", false],
       ["seed", "integer", true],
       ["has_nsfw_concepts", "array of boolean", false],
@@ -175,14 +267,20 @@ describe("summarizeObject on a flux/dev-like schema", () => {
     expect(formatField(byName.get("num_images")!)).toBe(
       "- num_images (integer): The number of images to generate. Range 1–4. Default 1.",
     );
-    expect(formatField(byName.get("prompt")!)).toBe("- prompt (string, required): The prompt to generate an image from.");
-    expect(formatField(byName.get("image_size")!)).toContain("One of: square_hd, square, portrait_4_3, landscape_16_9.");
+    expect(formatField(byName.get("prompt")!)).toBe(
+      "- prompt (string, required): The prompt to generate an image from.",
+    );
+    expect(formatField(byName.get("image_size")!)).toContain(
+      "One of: square_hd, square, portrait_4_3, landscape_16_9.",
+    );
   });
 });
 
 describe("describeType edge cases", () => {
   it("survives dangling and self references", () => {
-    const components = { Node: { type: "object", properties: { child: ref("Node"), value: { type: "string" } } } };
+    const components = {
+      Node: { type: "object", properties: { child: ref("Node"), value: { type: "string" } } },
+    };
     expect(describeType(ref("Missing"), components)).toBe("Missing");
     // Nested two levels, then named instead of expanded forever.
     expect(describeType(ref("Node"), components)).toMatch(/^object \{child: object \{child: object/);
@@ -200,14 +298,25 @@ describe("inlineRefs", () => {
     const { schema, unresolved } = inlineRefs(io.input, io.components);
     expect(unresolved).toEqual([]);
     expect(JSON.stringify(schema)).not.toContain("$ref");
-    const props = (schema as { properties: Record<string, { anyOf?: unknown[]; description?: string; enum?: unknown }> }).properties;
-    expect(props.image_size?.anyOf?.[0]).toMatchObject({ type: "object", properties: { width: { type: "integer" } } });
-    expect(props.acceleration).toMatchObject({ allOf: [{ type: "string", enum: ["none", "regular", "high"] }], description: "Speed mode." });
+    const props = (
+      schema as { properties: Record<string, { anyOf?: unknown[]; description?: string; enum?: unknown }> }
+    ).properties;
+    expect(props.image_size?.anyOf?.[0]).toMatchObject({
+      type: "object",
+      properties: { width: { type: "integer" } },
+    });
+    expect(props.acceleration).toMatchObject({
+      allOf: [{ type: "string", enum: ["none", "regular", "high"] }],
+      description: "Speed mode.",
+    });
   });
 
   it("leaves recursive references as $ref and reports them, with the components they need", () => {
     const components = {
-      Tree: { type: "object", properties: { children: { type: "array", items: ref("Tree") }, leaf: ref("Leaf") } },
+      Tree: {
+        type: "object",
+        properties: { children: { type: "array", items: ref("Tree") }, leaf: ref("Leaf") },
+      },
       Leaf: { type: "string" },
     };
     const { schema, unresolved } = inlineRefs(ref("Tree"), components);

@@ -31,7 +31,9 @@ describe("tool schemas", () => {
   it("convert to JSON Schema with zod's own converter (no zod-to-json-schema)", () => {
     for (const tool of tools) {
       const input = z.toJSONSchema(tool.inputSchema, { target: "draft-7", io: "input" }) as { type?: string };
-      const output = z.toJSONSchema(tool.outputSchema, { target: "draft-7", io: "output" }) as { type?: string };
+      const output = z.toJSONSchema(tool.outputSchema, { target: "draft-7", io: "output" }) as {
+        type?: string;
+      };
       expect(input.type, tool.name).toBe("object");
       expect(output.type, tool.name).toBe("object");
     }

@@ -78,14 +78,29 @@ function model(partial: Partial<CatalogModel> & { endpoint_id: string }): Catalo
 describe("rankModels", () => {
   const candidates = [
     model({ endpoint_id: "a/plain", date: "2024-01-01T00:00:00.000Z" }),
-    model({ endpoint_id: "b/animator", display_name: "Photo Animator", tags: ["animation"], description: "Animate a photo." }),
+    model({
+      endpoint_id: "b/animator",
+      display_name: "Photo Animator",
+      tags: ["animation"],
+      description: "Animate a photo.",
+    }),
     model({ endpoint_id: "c/star", highlighted: true, date: "2025-06-01T00:00:00.000Z" }),
-    model({ endpoint_id: "d/old", status: "deprecated", display_name: "Animate Photo Legacy", tags: ["animation"] }),
+    model({
+      endpoint_id: "d/old",
+      status: "deprecated",
+      display_name: "Animate Photo Legacy",
+      tags: ["animation"],
+    }),
     model({ endpoint_id: "e/other", category: "text-to-image", display_name: "Photo maker" }),
   ];
 
   it("puts keyword matches and fal's highlights first, and drops deprecated models when others exist", () => {
-    const ranked = rankModels(candidates, { keywords: ["animate", "photo"], category: "image-to-video", categoryNote: "inferred from 'animate'", limit: 10 });
+    const ranked = rankModels(candidates, {
+      keywords: ["animate", "photo"],
+      category: "image-to-video",
+      categoryNote: "inferred from 'animate'",
+      limit: 10,
+    });
     const ids = ranked.map((entry) => entry.model.endpoint_id);
     expect(ids[0]).toBe("b/animator");
     expect(ids).not.toContain("d/old");
@@ -95,7 +110,12 @@ describe("rankModels", () => {
   });
 
   it("explains each pick in one line", () => {
-    const ranked = rankModels(candidates, { keywords: ["animate", "photo"], category: "image-to-video", categoryNote: "inferred from 'animate'", limit: 3 });
+    const ranked = rankModels(candidates, {
+      keywords: ["animate", "photo"],
+      category: "image-to-video",
+      categoryNote: "inferred from 'animate'",
+      limit: 3,
+    });
     expect(ranked).toHaveLength(3);
     expect(ranked[0]?.reason).toBe("image-to-video (inferred from 'animate'), matches 'animate', 'photo'");
     const star = ranked.find((entry) => entry.model.endpoint_id === "c/star");
@@ -105,12 +125,27 @@ describe("rankModels", () => {
   });
 
   it("deduplicates candidates that came from several searches", () => {
-    const ranked = rankModels([...candidates, ...candidates], { keywords: [], category: undefined, categoryNote: undefined, limit: 20 });
-    expect(ranked.map((entry) => entry.model.endpoint_id).sort()).toEqual(["a/plain", "b/animator", "c/star", "e/other"]);
+    const ranked = rankModels([...candidates, ...candidates], {
+      keywords: [],
+      category: undefined,
+      categoryNote: undefined,
+      limit: 20,
+    });
+    expect(ranked.map((entry) => entry.model.endpoint_id).sort()).toEqual([
+      "a/plain",
+      "b/animator",
+      "c/star",
+      "e/other",
+    ]);
   });
 
   it("keeps deprecated models when nothing else is there, and says so", () => {
-    const ranked = rankModels([candidates[3]!], { keywords: [], category: undefined, categoryNote: undefined, limit: 5 });
+    const ranked = rankModels([candidates[3]!], {
+      keywords: [],
+      category: undefined,
+      categoryNote: undefined,
+      limit: 5,
+    });
     expect(ranked[0]?.reason).toContain("deprecated");
   });
 });
@@ -118,10 +153,27 @@ describe("rankModels", () => {
 describe("rankModels ignores words that name the category", () => {
   it("does not let 'video' decide among text-to-video models", () => {
     const candidates = [
-      model({ endpoint_id: "x/video-maker", category: "text-to-video", display_name: "Video Maker", tags: ["video"], date: "2025-01-01T00:00:00.000Z" }),
-      model({ endpoint_id: "y/star", category: "text-to-video", display_name: "Star", highlighted: true, date: "2025-01-01T00:00:00.000Z" }),
+      model({
+        endpoint_id: "x/video-maker",
+        category: "text-to-video",
+        display_name: "Video Maker",
+        tags: ["video"],
+        date: "2025-01-01T00:00:00.000Z",
+      }),
+      model({
+        endpoint_id: "y/star",
+        category: "text-to-video",
+        display_name: "Star",
+        highlighted: true,
+        date: "2025-01-01T00:00:00.000Z",
+      }),
     ];
-    const ranked = rankModels(candidates, { keywords: ["video", "cat"], category: "text-to-video", categoryNote: undefined, limit: 2 });
+    const ranked = rankModels(candidates, {
+      keywords: ["video", "cat"],
+      category: "text-to-video",
+      categoryNote: undefined,
+      limit: 2,
+    });
     expect(ranked[0]?.model.endpoint_id).toBe("y/star");
     expect(ranked.every((entry) => !entry.reason.includes("matches 'video'"))).toBe(true);
   });

@@ -5,18 +5,33 @@ const base = "http://127.0.0.1:8787";
 
 describe("upstream redirect (FAL_MCP_BASE_URL)", () => {
   it("maps fal hosts to ${base}/${host}${path}${query} exactly", () => {
-    expect(redirectUrl("https://queue.fal.run/fal-ai/flux/dev", base)).toBe("http://127.0.0.1:8787/queue.fal.run/fal-ai/flux/dev");
-    expect(redirectUrl("https://api.fal.ai/v1/models?q=cat", base)).toBe("http://127.0.0.1:8787/api.fal.ai/v1/models?q=cat");
-    expect(redirectUrl("https://fal.run/fal-ai/flux/dev", base)).toBe("http://127.0.0.1:8787/fal.run/fal-ai/flux/dev");
-    expect(redirectUrl("https://v3.fal.media/files/a/b.png", base)).toBe("http://127.0.0.1:8787/v3.fal.media/files/a/b.png");
-    expect(redirectUrl("https://fal.ai/docs/llms.txt", base)).toBe("http://127.0.0.1:8787/fal.ai/docs/llms.txt");
-    expect(redirectUrl("https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3", base + "/")).toBe(
-      "http://127.0.0.1:8787/rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3",
+    expect(redirectUrl("https://queue.fal.run/fal-ai/flux/dev", base)).toBe(
+      "http://127.0.0.1:8787/queue.fal.run/fal-ai/flux/dev",
     );
+    expect(redirectUrl("https://api.fal.ai/v1/models?q=cat", base)).toBe(
+      "http://127.0.0.1:8787/api.fal.ai/v1/models?q=cat",
+    );
+    expect(redirectUrl("https://fal.run/fal-ai/flux/dev", base)).toBe(
+      "http://127.0.0.1:8787/fal.run/fal-ai/flux/dev",
+    );
+    expect(redirectUrl("https://v3.fal.media/files/a/b.png", base)).toBe(
+      "http://127.0.0.1:8787/v3.fal.media/files/a/b.png",
+    );
+    expect(redirectUrl("https://fal.ai/docs/llms.txt", base)).toBe(
+      "http://127.0.0.1:8787/fal.ai/docs/llms.txt",
+    );
+    expect(
+      redirectUrl("https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3", base + "/"),
+    ).toBe("http://127.0.0.1:8787/rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3");
   });
 
   it("leaves other hosts, look-alikes included, untouched", () => {
-    for (const url of ["https://example.com/x", "https://notfal.ai/x", "https://fal.ai.evil.com/x", "https://storage.googleapis.com/f"]) {
+    for (const url of [
+      "https://example.com/x",
+      "https://notfal.ai/x",
+      "https://fal.ai.evil.com/x",
+      "https://storage.googleapis.com/f",
+    ]) {
       expect(redirectUrl(url, base)).toBe(url);
     }
     expect(isFalHost("FAL.RUN")).toBe(true);
@@ -35,7 +50,11 @@ describe("upstream redirect (FAL_MCP_BASE_URL)", () => {
       return new Response("{}");
     }) as typeof fetch;
     const fetch = redirectingFetch(base, inner);
-    await fetch("https://queue.fal.run/fal-ai/flux/dev", { method: "POST", headers: { authorization: "Key k" }, body: "{}" });
+    await fetch("https://queue.fal.run/fal-ai/flux/dev", {
+      method: "POST",
+      headers: { authorization: "Key k" },
+      body: "{}",
+    });
     await fetch("https://example.com/a?b=1");
     expect(seen[0]?.url).toBe("http://127.0.0.1:8787/queue.fal.run/fal-ai/flux/dev");
     expect(seen[0]?.init?.method).toBe("POST");

@@ -45,7 +45,9 @@ const cursorFor = (offset: number): string => Buffer.from(String(offset), "utf8"
 function searchScore(spec: ModelSpec, words: string[]): number {
   const id = spec.endpoint_id.toLowerCase();
   const name = spec.metadata.display_name.toLowerCase();
-  const rest = [spec.metadata.description, spec.metadata.category, ...spec.metadata.tags].join(" ").toLowerCase();
+  const rest = [spec.metadata.description, spec.metadata.category, ...spec.metadata.tags]
+    .join(" ")
+    .toLowerCase();
   let score = 0;
   for (const w of words) {
     const s = (id.includes(w) ? 4 : 0) + (name.includes(w) ? 4 : 0) + (rest.includes(w) ? 1 : 0);
@@ -82,17 +84,15 @@ export async function handleApi(core: Core, ctx: Ctx): Promise<void> {
 function listModels(core: Core, ctx: Ctx): void {
   const q = ctx.query;
   const ids = multi(q, "endpoint_id");
-  if (ids.length > 50) return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
+  if (ids.length > 50)
+    return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
   const status = q.get("status");
   if (status !== null && status !== "active" && status !== "deprecated")
     return void platformError(ctx.res, 400, "validation_error", "status must be one of: active, deprecated");
   const pg = paging(ctx, 50);
   if (!pg.ok) return;
   const category = q.get("category");
-  const words = (q.get("q") ?? "")
-    .toLowerCase()
-    .split(/\s+/)
-    .filter(Boolean);
+  const words = (q.get("q") ?? "").toLowerCase().split(/\s+/).filter(Boolean);
   const expand = multi(q, "expand");
 
   let models = core.catalog;
@@ -117,7 +117,12 @@ function listModels(core: Core, ctx: Ctx): void {
       if (expand.includes("openapi-3.0")) {
         out.openapi =
           m.openapi === "expansion_failed"
-            ? { error: { code: "expansion_failed", message: `Failed to expand OpenAPI schema for ${m.endpoint_id}` } }
+            ? {
+                error: {
+                  code: "expansion_failed",
+                  message: `Failed to expand OpenAPI schema for ${m.endpoint_id}`,
+                },
+              }
             : core.openapiFor(m);
       }
       if (expand.includes("enterprise_status")) out.enterprise_status = "approved";
@@ -131,7 +136,8 @@ function listModels(core: Core, ctx: Ctx): void {
 function pricing(core: Core, ctx: Ctx): void {
   const ids = multi(ctx.query, "endpoint_id");
   if (!ids.length) return void platformError(ctx.res, 400, "validation_error", "endpoint_id is required");
-  if (ids.length > 50) return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
+  if (ids.length > 50)
+    return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
   const prices = [];
   for (const id of ids) {
     const m = core.models.get(id);
@@ -146,7 +152,12 @@ async function estimate(core: Core, ctx: Ctx): Promise<void> {
   if (!body.ok) return;
   const v = body.value;
   if (!isObject(v) || (v.estimate_type !== "unit_price" && v.estimate_type !== "historical_api_price"))
-    return void platformError(ctx.res, 400, "validation_error", "estimate_type must be one of: unit_price, historical_api_price");
+    return void platformError(
+      ctx.res,
+      400,
+      "validation_error",
+      "estimate_type must be one of: unit_price, historical_api_price",
+    );
   if (!isObject(v.endpoints) || Object.keys(v.endpoints).length === 0)
     return void platformError(ctx.res, 400, "validation_error", "endpoints must be a non-empty object");
   const historical = v.estimate_type === "historical_api_price";
@@ -156,21 +167,38 @@ async function estimate(core: Core, ctx: Ctx): Promise<void> {
     const m = core.models.get(id);
     if (!m) return void platformError(ctx.res, 404, "not_found", `Endpoint not found: ${id}`);
     const qty = isObject(spec) ? spec[field] : undefined;
-    const valid = typeof qty === "number" && (historical ? Number.isInteger(qty) && qty >= 1 : qty >= 0.000001);
-    if (!valid) return void platformError(ctx.res, 400, "validation_error", `endpoints.${id}.${field} must be ${historical ? "an integer >= 1" : "a number >= 0.000001"}`);
+    const valid =
+      typeof qty === "number" && (historical ? Number.isInteger(qty) && qty >= 1 : qty >= 0.000001);
+    if (!valid)
+      return void platformError(
+        ctx.res,
+        400,
+        "validation_error",
+        `endpoints.${id}.${field} must be ${historical ? "an integer >= 1" : "a number >= 0.000001"}`,
+      );
     total += m.price.unit_price * (historical ? m.typicalUnits * qty : qty);
   }
-  sendJson(ctx.res, 200, { estimate_type: v.estimate_type, total_cost: Math.round(total * 1e6) / 1e6, currency: "USD" });
+  sendJson(ctx.res, 200, {
+    estimate_type: v.estimate_type,
+    total_cost: Math.round(total * 1e6) / 1e6,
+    currency: "USD",
+  });
 }
 
 function history(core: Core, ctx: Ctx): void {
   const q = ctx.query;
   const ids = multi(q, "endpoint_id");
   if (!ids.length) return void platformError(ctx.res, 400, "validation_error", "endpoint_id is required");
-  if (ids.length > 50) return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
+  if (ids.length > 50)
+    return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
   const status = q.get("status");
   if (status !== null && !["success", "error", "user_error"].includes(status))
-    return void platformError(ctx.res, 400, "validation_error", "status must be one of: success, error, user_error");
+    return void platformError(
+      ctx.res,
+      400,
+      "validation_error",
+      "status must be one of: success, error, user_error",
+    );
   const pg = paging(ctx, 50);
   if (!pg.ok) return;
   const requestId = q.get("request_id");
@@ -183,7 +211,8 @@ function history(core: Core, ctx: Ctx): void {
     if (done) core.ensureOutput(job);
     const failure = done ? job.failure() : null;
     const code = done ? (failure ? failure.status : 200) : null;
-    const kind = code === null ? null : code < 400 ? "success" : code < 500 && code !== 499 ? "user_error" : "error";
+    const kind =
+      code === null ? null : code < 400 ? "success" : code < 500 && code !== 499 ? "user_error" : "error";
     if (status && kind !== status) continue;
     const started = core.now() >= job.startAt;
     const item: Record<string, unknown> = {
@@ -203,7 +232,11 @@ function history(core: Core, ctx: Ctx): void {
   }
   const page = items.slice(pg.offset, pg.offset + pg.limit);
   const hasMore = pg.offset + pg.limit < items.length;
-  sendJson(ctx.res, 200, { items: page, next_cursor: hasMore ? cursorFor(pg.offset + pg.limit) : null, has_more: hasMore });
+  sendJson(ctx.res, 200, {
+    items: page,
+    next_cursor: hasMore ? cursorFor(pg.offset + pg.limit) : null,
+    has_more: hasMore,
+  });
 }
 
 // ---------------------------------------------------------------- fal.ai
@@ -230,7 +263,15 @@ function modelLlmsTxt(m: ModelSpec): string {
     if (f.max !== undefined) bits.push(`max: ${f.max}`);
     lines.push(`- \`${f.name}\` (${bits.join(", ")}): ${f.description}`);
   }
-  lines.push("", "## Usage", "", "```js", `const result = await fal.subscribe("${m.endpoint_id}", { input: { /* ... */ } });`, "```", "");
+  lines.push(
+    "",
+    "## Usage",
+    "",
+    "```js",
+    `const result = await fal.subscribe("${m.endpoint_id}", { input: { /* ... */ } });`,
+    "```",
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -244,7 +285,8 @@ export async function handleFalAi(core: Core, ctx: Ctx): Promise<void> {
     if (!id) return void sendJson(res, 400, { detail: "endpoint_id is required" });
     const m = core.models.get(id);
     if (!m) return void sendJson(res, 404, { detail: `Endpoint ${id} not found` });
-    if (m.openapi === "expansion_failed") return void sendJson(res, 500, { detail: "Failed to generate the OpenAPI schema" });
+    if (m.openapi === "expansion_failed")
+      return void sendJson(res, 500, { detail: "Failed to generate the OpenAPI schema" });
     return void sendJson(res, 200, core.openapiFor(m));
   }
   if (path === "/docs/llms.txt") return void sendText(res, 200, llmsTxt(), "text/plain; charset=utf-8");
@@ -271,13 +313,21 @@ export async function handleDocs(core: Core, ctx: Ctx): Promise<void> {
 
 async function handleDocsMcp(core: Core, ctx: Ctx): Promise<void> {
   const { req, res } = ctx;
-  if (req.method !== "POST") return void sendJson(res, 405, { jsonrpc: "2.0", id: null, error: { code: -32000, message: "Method not allowed." } });
+  if (req.method !== "POST")
+    return void sendJson(res, 405, {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32000, message: "Method not allowed." },
+    });
   const raw = await readBodyJsonRpc(ctx);
   if (raw === undefined) return;
   const reply = (payload: unknown): void => {
     const accept = String(req.headers.accept ?? "");
-    if (core.settings.docsPlainJson || !accept.includes("text/event-stream")) return void sendJson(res, 200, payload);
-    sendText(res, 200, `event: message\ndata: ${JSON.stringify(payload)}\n\n`, "text/event-stream", { "Cache-Control": "no-cache" });
+    if (core.settings.docsPlainJson || !accept.includes("text/event-stream"))
+      return void sendJson(res, 200, payload);
+    sendText(res, 200, `event: message\ndata: ${JSON.stringify(payload)}\n\n`, "text/event-stream", {
+      "Cache-Control": "no-cache",
+    });
   };
   if (!isObject(raw) || raw.jsonrpc !== "2.0" || typeof raw.method !== "string") {
     return reply({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request" } });
@@ -293,7 +343,15 @@ async function handleDocsMcp(core: Core, ctx: Ctx): Promise<void> {
   const toolName = core.settings.docsToolName;
   switch (raw.method) {
     case "initialize":
-      return reply({ jsonrpc: "2.0", id, result: { protocolVersion: "2025-03-26", capabilities: { tools: { listChanged: false } }, serverInfo: { name: "fal-docs", version: "1.0.0" } } });
+      return reply({
+        jsonrpc: "2.0",
+        id,
+        result: {
+          protocolVersion: "2025-03-26",
+          capabilities: { tools: { listChanged: false } },
+          serverInfo: { name: "fal-docs", version: "1.0.0" },
+        },
+      });
     case "ping":
       return reply({ jsonrpc: "2.0", id, result: {} });
     case "tools/list":
@@ -304,22 +362,40 @@ async function handleDocsMcp(core: Core, ctx: Ctx): Promise<void> {
           tools: [
             {
               name: toolName,
-              description: "Search across the fal knowledge base to find relevant information, code examples, API references, and guides.",
-              inputSchema: { type: "object", properties: { query: { type: "string", description: "A query to search the content with." } }, required: ["query"] },
+              description:
+                "Search across the fal knowledge base to find relevant information, code examples, API references, and guides.",
+              inputSchema: {
+                type: "object",
+                properties: { query: { type: "string", description: "A query to search the content with." } },
+                required: ["query"],
+              },
             },
           ],
         },
       });
     case "tools/call": {
-      if (params.name !== toolName) return reply({ jsonrpc: "2.0", id, error: { code: -32602, message: `Tool ${String(params.name)} not found` } });
+      if (params.name !== toolName)
+        return reply({
+          jsonrpc: "2.0",
+          id,
+          error: { code: -32602, message: `Tool ${String(params.name)} not found` },
+        });
       const args = isObject(params.arguments) ? params.arguments : {};
       if (typeof args.query !== "string" || !args.query.trim())
-        return reply({ jsonrpc: "2.0", id, error: { code: -32602, message: "Invalid arguments: query is required" } });
+        return reply({
+          jsonrpc: "2.0",
+          id,
+          error: { code: -32602, message: "Invalid arguments: query is required" },
+        });
       const content = searchDocs(args.query).map((p) => ({ type: "text", text: docText(p) }));
       return reply({ jsonrpc: "2.0", id, result: { content } });
     }
     default:
-      return reply({ jsonrpc: "2.0", id, error: { code: -32601, message: `Method not found: ${raw.method}` } });
+      return reply({
+        jsonrpc: "2.0",
+        id,
+        error: { code: -32601, message: `Method not found: ${raw.method}` },
+      });
   }
 }
 

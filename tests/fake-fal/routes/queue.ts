@@ -71,7 +71,12 @@ export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
   sendJson(
     res,
     200,
-    { status: "IN_QUEUE", request_id: job.requestId, ...queueUrls(job.root, job.requestId), queue_position: queuePosition(job, core.jobs.values(), core.now()) },
+    {
+      status: "IN_QUEUE",
+      request_id: job.requestId,
+      ...queueUrls(job.root, job.requestId),
+      queue_position: queuePosition(job, core.jobs.values(), core.now()),
+    },
     { "x-fal-request-id": job.requestId },
   );
 }
@@ -82,14 +87,28 @@ function findJob(core: Core, ctx: Ctx, usedRoot: string, requestId: string): Fak
   if (job && job.via === "queue" && job.root === usedRoot) return job;
   const expected = job ? job.root : core.models.has(usedRoot) ? appRoot(usedRoot) : null;
   if (expected !== null && expected !== usedRoot) {
-    core.wrongRootRequests.push({ method: ctx.req.method ?? "GET", path: ctx.path, requestId, usedRoot, expectedRoot: expected });
+    core.wrongRootRequests.push({
+      method: ctx.req.method ?? "GET",
+      path: ctx.path,
+      requestId,
+      usedRoot,
+      expectedRoot: expected,
+    });
   }
   return null;
 }
 
-function statusBody(core: Core, job: FakeJob, withLogs: boolean): { code: number; body: Record<string, unknown> } {
+function statusBody(
+  core: Core,
+  job: FakeJob,
+  withLogs: boolean,
+): { code: number; body: Record<string, unknown> } {
   const state = job.state;
-  const body: Record<string, unknown> = { status: state, request_id: job.requestId, ...queueUrls(job.root, job.requestId) };
+  const body: Record<string, unknown> = {
+    status: state,
+    request_id: job.requestId,
+    ...queueUrls(job.root, job.requestId),
+  };
   if (state === "IN_QUEUE") body.queue_position = queuePosition(job, core.jobs.values(), core.now());
   body.logs = withLogs ? job.logs() : null;
   if (state === "COMPLETED") {

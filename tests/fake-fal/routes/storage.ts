@@ -13,7 +13,8 @@ import { isObject, readJson, sendJson, sendText } from "../http.js";
 import { serveMedia } from "../media.js";
 
 const SIGNING_SECRET = randomBytes(16);
-const sign = (token: string): string => createHmac("sha256", SIGNING_SECRET).update(token).digest("hex").slice(0, 32);
+const sign = (token: string): string =>
+  createHmac("sha256", SIGNING_SECRET).update(token).digest("hex").slice(0, 32);
 
 const safeDecode = (s: string): string => {
   try {
@@ -41,8 +42,15 @@ export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
   const errors = [];
   for (const field of ["content_type", "file_name"]) {
     const v = input[field];
-    if (v === undefined) errors.push({ loc: ["body", field], msg: "Field required", type: "missing", input: body.value });
-    else if (typeof v !== "string") errors.push({ loc: ["body", field], msg: "Input should be a valid string", type: "string_type", input: v });
+    if (v === undefined)
+      errors.push({ loc: ["body", field], msg: "Field required", type: "missing", input: body.value });
+    else if (typeof v !== "string")
+      errors.push({
+        loc: ["body", field],
+        msg: "Input should be a valid string",
+        type: "string_type",
+        input: v,
+      });
   }
   if (errors.length) {
     sendJson(res, 422, { detail: errors });
@@ -50,7 +58,11 @@ export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
   }
   const token = randomBytes(16).toString("hex");
   const sig = sign(token);
-  const fileName = String(input.file_name).split(/[\\/]/).pop()?.replace(/[^\w.\-() ]+/g, "_") || "file";
+  const fileName =
+    String(input.file_name)
+      .split(/[\\/]/)
+      .pop()
+      ?.replace(/[^\w.\-() ]+/g, "_") || "file";
   const filePath = `/files/upload/${token}/${fileName}`;
   const session: UploadSession = {
     token,
@@ -64,11 +76,18 @@ export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
     done: false,
   };
   core.uploadSessions.set(token, session);
-  sendJson(res, 200, { upload_url: `https://v3.fal.media/upload/${token}?sig=${sig}`, file_url: session.fileUrl });
+  sendJson(res, 200, {
+    upload_url: `https://v3.fal.media/upload/${token}?sig=${sig}`,
+    file_url: session.fileUrl,
+  });
 }
 
 /** Streams a request body to `file`, hashing it; resolves with size and digest. */
-async function streamToFile(req: IncomingMessage, file: string, algo: "sha256" | "md5"): Promise<{ size: number; digest: string }> {
+async function streamToFile(
+  req: IncomingMessage,
+  file: string,
+  algo: "sha256" | "md5",
+): Promise<{ size: number; digest: string }> {
   const hash = createHash(algo);
   let size = 0;
   const tap = new Transform({
@@ -126,7 +145,8 @@ export async function handleCdn(core: Core, ctx: Ctx): Promise<void> {
   const sub = m[2];
   if (sub === undefined) {
     if (method !== "PUT") return void sendJson(res, 405, { detail: "Method Not Allowed" });
-    if (session.multipart) return void sendJson(res, 400, { detail: "This is a multipart upload: upload parts, then complete" });
+    if (session.multipart)
+      return void sendJson(res, 400, { detail: "This is a multipart upload: upload parts, then complete" });
     const file = join(core.tmpDir, `${session.token}.bin`);
     let r: { size: number; digest: string };
     try {
@@ -179,7 +199,9 @@ async function complete(core: Core, ctx: Ctx, session: UploadSession): Promise<v
   for (let i = 0; i < parts.length; i++) {
     const p: unknown = parts[i];
     if (!isObject(p) || p.partNumber !== i + 1) {
-      sendJson(res, 400, { detail: `Part numbers must be contiguous from 1: entry ${i} should be part ${i + 1}` });
+      sendJson(res, 400, {
+        detail: `Part numbers must be contiguous from 1: entry ${i} should be part ${i + 1}`,
+      });
       return;
     }
     const stored = session.parts.get(i + 1);
@@ -206,7 +228,9 @@ async function complete(core: Core, ctx: Ctx, session: UploadSession): Promise<v
         if (!ws.write(buf)) await once(ws, "drain");
       }
     }
-    await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      ws.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
     await rename(tmp, out);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -218,8 +242,23 @@ async function complete(core: Core, ctx: Ctx, session: UploadSession): Promise<v
   sendJson(res, 200, { file_url: session.fileUrl });
 }
 
-function register(core: Core, session: UploadSession, file: string, size: number, sha256: string, contentType: string, parts: number): void {
+function register(
+  core: Core,
+  session: UploadSession,
+  file: string,
+  size: number,
+  sha256: string,
+  contentType: string,
+  parts: number,
+): void {
   session.done = true;
-  core.uploads.set(session.fileUrl, { size, sha256, contentType, fileName: session.fileName, multipart: session.multipart, parts });
+  core.uploads.set(session.fileUrl, {
+    size,
+    sha256,
+    contentType,
+    fileName: session.fileName,
+    multipart: session.multipart,
+    parts,
+  });
   core.media.setPath(session.filePath, { kind: "file", contentType, path: file, size, source: "upload" });
 }
