@@ -83,7 +83,7 @@ async function fullServerHandshake(messages: Record<string, unknown>[]): Promise
     "the full server's answers",
   );
   child.stdin.end();
-  await new Promise((resolve) => child.on("exit", resolve));
+  await new Promise((resolve) => child.on("close", resolve));
   return stdout;
 }
 
@@ -213,7 +213,8 @@ describe("the fast start of the built bin", () => {
       await client.connect(transport);
       const listed = await client.listTools();
       expect(listed.tools.map((tool) => tool.name)).toContain("upload_file");
-      expect(stderr).toContain("fast front answered tools/list");
+      // stderr and stdout are separate pipes: the debug line may arrive after the answer.
+      await waitFor(() => stderr.includes("fast front answered tools/list"), "the front's tools/list line");
       await waitFor(() => stderr.includes("hands over"), "the handover");
       await client.setLoggingLevel("info");
 

@@ -58,7 +58,8 @@ export function spawnRaw(env: Record<string, string | undefined>, args: string[]
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })),
+    // "close", not "exit": it comes after stdout and stderr have delivered everything.
+    child.on("close", (code, signal) => resolve({ code, signal, at: Date.now() })),
   );
   return {
     child,

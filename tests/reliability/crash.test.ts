@@ -48,7 +48,7 @@ async function writeAndKill(): Promise<string[]> {
   });
   await firstWrite;
   await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
-  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const exited = new Promise((resolve) => child.on("close", resolve));
   child.kill("SIGKILL");
   await exited;
   return created;

@@ -212,7 +212,7 @@ describe("the key never leaks", () => {
           let out = "";
           doctor.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
           doctor.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
-          await new Promise((resolve) => doctor.on("exit", resolve));
+          await new Promise((resolve) => doctor.on("close", resolve));
           expect(out).toMatch(/API key/);
           expect(leaks(out, form.needles), `doctor run ${run}: ${out}`).toEqual([]);
         }
