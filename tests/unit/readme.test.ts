@@ -22,8 +22,9 @@ describe("README", () => {
   });
 
   it("gives the two set-up commands", () => {
-    expect(readme).toContain("npx -y fal-mcp");
+    expect(readme).toContain("npm ci && npm run build && FAL_KEY=your-fal-key node bin/fal-mcp.js");
     expect(readme).toContain("npm ci && npm test");
+    expect(readme).toContain("npx -y fal-mcp");
   });
 });
 
