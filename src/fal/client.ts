@@ -1,5 +1,6 @@
 import type { FalClient } from "@fal-ai/client";
 import type { Secret } from "../secret.js";
+import { networkCause } from "./http.js";
 
 /**
  * The official @fal-ai/client, created per server (never the global singleton), on our own
@@ -43,12 +44,8 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
     try {
       response = await inner(input, init);
     } catch (error) {
-      const reason =
-        error instanceof Error
-          ? ((error.cause as { code?: string } | undefined)?.code ?? error.message)
-          : String(error);
       throw new SubmitNotConfirmedError(
-        `the connection broke during the submit (${reason})`,
+        `the connection broke during the submit (${networkCause(error)})`,
         undefined,
         undefined,
       );
@@ -67,12 +64,8 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
     try {
       body = await response.arrayBuffer();
     } catch (error) {
-      const reason =
-        error instanceof Error
-          ? ((error.cause as { code?: string } | undefined)?.code ?? error.message)
-          : String(error);
       throw new SubmitNotConfirmedError(
-        `the connection broke while fal answered the submit (${reason})`,
+        `the connection broke while fal answered the submit (${networkCause(error)})`,
         undefined,
         undefined,
       );

@@ -185,7 +185,7 @@ export class FalHttpClient {
       const failure = timeout.aborted
         ? new FalNetworkError(`${request.what}: fal did not answer within ${seconds(budgetMs)}.`, "timeout")
         : new FalNetworkError(
-            `${request.what}: the connection to fal failed (${describeCause(error)}).`,
+            `${request.what}: the connection to fal failed (${networkCause(error)}).`,
             "connection",
           );
       throw request.idempotent ? new RetryableError(failure) : failure;
@@ -216,7 +216,8 @@ export class FalHttpClient {
   }
 }
 
-function describeCause(error: unknown): string {
+/** The most telling word for a network failure: the cause's code (ECONNRESET, UND_ERR_SOCKET), else its message. */
+export function networkCause(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     return cause?.code ?? cause?.message ?? error.message;

@@ -10,7 +10,7 @@ import {
   type FalFieldError,
 } from "../errors.js";
 import { SubmitNotConfirmedError } from "./client.js";
-import { apiErrorFrom, defaultSleep } from "./http.js";
+import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
 import type { Fal } from "./index.js";
 import { untilAborted } from "./abort.js";
 
@@ -144,7 +144,7 @@ function submitError(error: unknown, endpointId: string, timedOut: boolean): Err
   const mapped = mapClientError(error, `the submit to ${endpointId}`);
   if (mapped) return mapped;
   return new AmbiguousSubmitError(
-    `The job for ${endpointId} may or may not have been created: the submit failed (${describe(error)}).`,
+    `The job for ${endpointId} may or may not have been created: the submit failed (${networkCause(error)}).`,
     AMBIGUOUS_NEXT_STEP,
   );
 }
@@ -367,7 +367,7 @@ export async function cancelQueueJob(fal: Fal, ref: JobRef): Promise<CancelOutco
     if (timeout.aborted)
       throw new FalNetworkError(`Cancelling job ${ref.requestId}: fal did not answer in time.`, "timeout");
     throw new FalNetworkError(
-      `Cancelling job ${ref.requestId}: the connection to fal failed (${describe(error)}).`,
+      `Cancelling job ${ref.requestId}: the connection to fal failed (${networkCause(error)}).`,
       "connection",
     );
   }
@@ -455,12 +455,4 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof FalApiError)
     return error.status === 408 || error.status === 429 || error.status >= 500;
   return false;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = z.object({ code: z.string() }).safeParse(error.cause);
-    return cause.success ? cause.data.code : error.message;
-  }
-  return String(error);
 }

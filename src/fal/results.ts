@@ -245,14 +245,7 @@ async function saveOne(
   directory: string,
   date: Date,
 ): Promise<ResultFile> {
-  const base: ResultFile = {
-    url: file.url,
-    field: file.field,
-    content_type: file.contentType ?? null,
-    size: file.size ?? null,
-    path: null,
-    error: null,
-  };
+  const base = unsavedFile(file);
   const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
   if (reused)
     return {
@@ -341,14 +334,18 @@ async function saveDataUri(
 
 /** Files without saving (save: false): URL, type and announced size only. */
 export function unsavedFiles(files: MediaRef[]): ResultFile[] {
-  return files.map((file) => ({
+  return files.map(unsavedFile);
+}
+
+function unsavedFile(file: MediaRef): ResultFile {
+  return {
     url: file.url,
     field: file.field,
     content_type: file.contentType ?? null,
     size: file.size ?? null,
     path: null,
     error: null,
-  }));
+  };
 }
 
 const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);

@@ -17,7 +17,7 @@ import {
   LocalFileError,
 } from "../errors.js";
 import { formatBytes } from "./file-access.js";
-import { apiErrorFrom, defaultSleep } from "./http.js";
+import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
 import { redirectUrl } from "./redirect.js";
 import { assertFetchableUrl, type Resolver } from "./url-guard.js";
 import type { Fal } from "./index.js";
@@ -493,13 +493,7 @@ async function complete(
       });
     } catch (error) {
       if (attemptSignal.aborted) throw attemptSignal.reason;
-      const cause = (error as { cause?: { code?: string } }).cause;
-      throw new RetryablePartError(
-        new FalNetworkError(
-          cause?.code ?? (error instanceof Error ? error.message : String(error)),
-          "connection",
-        ),
-      );
+      throw new RetryablePartError(new FalNetworkError(networkCause(error), "connection"));
     }
     const text = await response.text().catch(() => "");
     if (response.ok) return;
@@ -658,9 +652,8 @@ async function download(
     if (options.signal.aborted) throw options.signal.reason;
     if (error instanceof FalMcpError) throw error;
     if (stall.signal.aborted) throw stalled();
-    const cause = (error as { cause?: { code?: string } }).cause;
     throw new FalNetworkError(
-      `Could not download ${url.origin}${url.pathname} (${cause?.code ?? (error instanceof Error ? error.message : String(error))}).`,
+      `Could not download ${url.origin}${url.pathname} (${networkCause(error)}).`,
       "connection",
       "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.",
     );

@@ -57,6 +57,14 @@ async function submitInstant(context: CellContext): Promise<void> {
   context.requestId = (result.structuredContent as { request_id: string }).request_id;
 }
 
+/** One run_model call, faulted once at its submit and once at its status/result reads. */
+const runFox = ({ harness }: { harness: Harness }) =>
+  harness.call("run_model", {
+    endpoint_id: "fake/instant",
+    input: { prompt: "a fox" },
+    wait_seconds: SHORT.waitSeconds,
+  });
+
 const COLUMNS: Column[] = [
   {
     label: "search_models",
@@ -87,24 +95,14 @@ const COLUMNS: Column[] = [
     tool: "run_model",
     target: { host: "queue.fal.run", method: "POST" },
     submits: true,
-    call: ({ harness }) =>
-      harness.call("run_model", {
-        endpoint_id: "fake/instant",
-        input: { prompt: "a fox" },
-        wait_seconds: SHORT.waitSeconds,
-      }),
+    call: runFox,
   },
   {
     label: "run_model (status/result)",
     tool: "run_model",
     target: { host: "queue.fal.run", method: "GET" },
     submits: true,
-    call: ({ harness }) =>
-      harness.call("run_model", {
-        endpoint_id: "fake/instant",
-        input: { prompt: "a fox" },
-        wait_seconds: SHORT.waitSeconds,
-      }),
+    call: runFox,
   },
   {
     label: "submit_job",
