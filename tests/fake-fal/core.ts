@@ -6,7 +6,8 @@ import { appRoot } from "./catalog.js";
 import { FakeJob, generateOutput, validateInput } from "./jobs.js";
 import { MediaStore } from "./media.js";
 import { buildOpenApi } from "./openapi.js";
-import { sendJson } from "./http.js";
+import { platformError, sendJson } from "./http.js";
+import type { AppliedFault, KeyPreset, Permission, TransferRecord } from "./hostile-types.js";
 import type {
   Behavior,
   FakeFalSettings,
@@ -45,6 +46,8 @@ export interface UploadSession {
   filePath: string;
   parts: Map<number, { path: string; size: number; etag: string }>;
   done: boolean;
+  /** Fake-clock time of initiate; the signed target expires settings.uploadTargetTtlMs later. */
+  createdAt: number;
 }
 
 export interface ActiveFault {
@@ -68,6 +71,31 @@ export const matchHost = (pattern: string | undefined, host: string): boolean =>
   return host === pattern.toLowerCase();
 };
 
+/** Permission presets (fal-platform-api.md §7.9; which presets hold which permission is partly [unverified]). */
+export const PRESETS: Record<KeyPreset, Permission[]> = {
+  full: [
+    "model:execute",
+    "billing:usage:read",
+    "models:requests:read",
+    "assets:read",
+    "assets:write",
+    "account:settings:read",
+    "account:settings:write",
+  ],
+  // The default preset runs models; it may not read billing data or request history.
+  api: ["model:execute"],
+  // [unverified] whether Read-only may run models; the fake says no, so tests can cover that 403.
+  "read-only": ["billing:usage:read", "models:requests:read", "assets:read", "account:settings:read"],
+  billing: ["billing:usage:read"],
+};
+
+/** Keys the fake accepts by default besides DEFAULT_KEYS, each limited to one preset. */
+export const PRESET_KEYS: Record<Exclude<KeyPreset, "full">, string> = {
+  api: "test-key-api-preset",
+  "read-only": "test-key-read-only",
+  billing: "test-key-billing",
+};
+
 export class Core {
   url = "";
   port = 0;
@@ -86,6 +114,16 @@ export class Core {
   readonly wrongRootRequests: WrongRootRequest[] = [];
   authLeaks = 0;
   readonly faults: ActiveFault[] = [];
+  /** Every fault applied, in order. */
+  readonly appliedFaults: AppliedFault[] = [];
+  /** Hostile bodies streamed (gzip bomb, trickle, huge body). */
+  readonly transfers: TransferRecord[] = [];
+  /** Permissions of restricted keys; a key not in the map has every permission. */
+  readonly permissions = new Map<string, Set<Permission>>();
+  private initialPermissions = new Map<string, Set<Permission>>();
+  /** Connections accepted by the loopback canary (a client fetched a URL it must refuse). */
+  canaryConnections = 0;
+  canaryUrl = "";
   readonly timers = new Set<NodeJS.Timeout>();
   private offset = 0;
   private faultSeq = 0;
@@ -103,6 +141,10 @@ export class Core {
     this.keys = new Set(keys);
     this.lockedKeys = new Set(lockedKeys);
     this.catalog = catalog;
+    for (const [preset, key] of Object.entries(PRESET_KEYS)) {
+      this.keys.add(key);
+      this.permissions.set(key, new Set(PRESETS[preset as KeyPreset]));
+    }
     for (const m of catalog) {
       this.models.set(m.endpoint_id, m);
       this.roots.add(appRoot(m.endpoint_id));
@@ -164,6 +206,38 @@ export class Core {
     return false;
   }
 
+  /** Limits `key` to a preset or a list of permissions; null gives it every permission again. */
+  setPermissions(key: string, permissions: KeyPreset | Permission[] | null): void {
+    if (permissions === null) this.permissions.delete(key);
+    else
+      this.permissions.set(
+        key,
+        new Set(typeof permissions === "string" ? PRESETS[permissions] : permissions),
+      );
+  }
+
+  /** Remembers the permissions set at start, which reset() restores. */
+  freezeInitialPermissions(): void {
+    this.initialPermissions = new Map([...this.permissions].map(([k, v]) => [k, new Set(v)]));
+  }
+
+  hasPermission(key: string | null, permission: Permission): boolean {
+    if (key === null) return false;
+    return this.permissions.get(key)?.has(permission) ?? true;
+  }
+
+  /**
+   * Answers 403 when the (accepted) key lacks `permission`. Platform endpoints use fal's error
+   * envelope; the body wording is [unverified] (§7.9), the fake names the permission.
+   */
+  requirePermission(ctx: Ctx, permission: Permission, platform = true): boolean {
+    if (this.hasPermission(ctx.key, permission)) return true;
+    const message = `This API key does not have the required permission: ${permission}`;
+    if (platform) platformError(ctx.res, 403, "authorization_error", message);
+    else sendJson(ctx.res, 403, { detail: message });
+    return false;
+  }
+
   // ------------------------------------------------------------ jobs
 
   createJob(
@@ -172,6 +246,7 @@ export class Core {
     via: "queue" | "run",
     headers: Record<string, string>,
     validate: boolean,
+    callerKey: string | null = null,
   ): FakeJob {
     const behavior = this.behaviorFor(spec.endpoint_id);
     const now = this.now();
@@ -179,9 +254,13 @@ export class Core {
     const startAt = via === "run" ? now : now + behavior.queueMs;
     // Invalid input fails as soon as a runner picks the job up.
     const endAt = via === "run" || invalid.length ? startAt : startAt + behavior.runMs;
+    const requestId =
+      behavior.requestId === "caller-key"
+        ? (callerKey ?? randomUUID())
+        : (behavior.requestId ?? randomUUID());
     const job = new FakeJob(
       () => this.now(),
-      randomUUID(),
+      requestId,
       spec.endpoint_id,
       appRoot(spec.endpoint_id),
       input,
@@ -193,6 +272,9 @@ export class Core {
       headers,
     );
     if (invalid.length) job.invalid = invalid;
+    if (callerKey !== null) job.callerKey = callerKey;
+    // A hostile fixed request id replaces the previous job of that id.
+    this.jobs.delete(job.requestId);
     this.jobs.set(job.requestId, job);
     return job;
   }
@@ -202,9 +284,15 @@ export class Core {
     if (job.output !== undefined || job.state !== "COMPLETED" || job.failure()) return;
     const spec = this.models.get(job.endpointId);
     if (!spec) return;
-    const { output, units } = generateOutput(spec, job, this.media, this.settings);
+    const { output, units } = generateOutput(spec, job, this.media, {
+      ...this.settings,
+      canaryUrl: this.canaryUrl,
+    });
     job.output = output;
     job.billableUnits = units;
+    // X-Fal-Object-Lifecycle-Preference: output media expire N s after completion (fake clock).
+    const ttl = job.lifecycle?.expiration_duration_seconds;
+    if (typeof ttl === "number" && ttl >= 0) this.media.expireUrlsIn(output, job.endAt + ttl * 1000);
   }
 
   jobsFor(endpointId: string): Job[] {
@@ -249,6 +337,7 @@ export class Core {
         continue;
       f.remaining--;
       if (f.remaining <= 0) this.faults.splice(i, 1);
+      this.appliedFaults.push({ kind: r.fault.kind, host, method, path, time: this.now() });
       return r;
     }
     return null;
@@ -262,6 +351,11 @@ export class Core {
     this.faults.length = 0;
     this.overrides.clear();
     this.authLeaks = 0;
+    this.appliedFaults.length = 0;
+    this.transfers.length = 0;
+    this.canaryConnections = 0;
+    this.permissions.clear();
+    for (const [k, v] of this.initialPermissions) this.permissions.set(k, new Set(v));
   }
 
   /** Summary for GET /__control/. */
@@ -289,6 +383,10 @@ export class Core {
       jobs: jobsByEndpoint,
       uploads: Object.fromEntries(this.uploads),
       authLeaks: this.authLeaks,
+      canaryConnections: this.canaryConnections,
+      transfers: this.transfers,
+      appliedFaults: this.appliedFaults,
+      permissions: Object.fromEntries([...this.permissions].map(([k, v]) => [k, [...v]])),
       wrongRootRequests: this.wrongRootRequests,
       faults: this.faults.map((f) => ({
         id: f.id,

@@ -2,13 +2,32 @@
 // writeHead) so that fault interceptors can read them back with getHeader.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+/**
+ * JSON text sent verbatim where it appears in a body, for hostile outputs that JSON.stringify
+ * cannot produce (or would overflow the fake's own stack on), such as 6,000-deep nesting.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.stringify that splices in RawJson values as their text. */
+export function toJsonText(body: unknown): string {
+  if (body instanceof RawJson) return body.text;
+  const raws: string[] = [];
+  const text = JSON.stringify(body, (_k, v: unknown) =>
+    v instanceof RawJson ? `\u0000raw:${raws.push(v.text) - 1}\u0000` : v,
+  );
+  if (!raws.length) return text;
+  return text.replace(/"\\u0000raw:(\d+)\\u0000"/g, (_m, i: string) => raws[Number(i)]!);
+}
+
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const data = Buffer.from(JSON.stringify(body), "utf8");
+  const data = Buffer.from(toJsonText(body), "utf8");
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Content-Length", String(data.length));
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);

@@ -4,6 +4,7 @@ import { randomInt } from "node:crypto";
 import type { Behavior, FieldSpec, Job, ModelSpec, QueueState, ValidationDetail } from "./types.js";
 import { isObject } from "./http.js";
 import { type MediaStore, makeGlb, makeSafetensors, makeWav, mp4Head, pngFor } from "./media.js";
+import { generateHostile, hostileLogLines } from "./hostile.js";
 
 // ---------------------------------------------------------------- validation
 
@@ -143,6 +144,8 @@ export class FakeJob implements Job {
   invalid?: ValidationDetail[];
   /** The cancel actually stopped the job (false when running jobs complete on cancel). */
   cancelEffective = false;
+  /** The key the submit carried, kept only for hostile echo-key outputs (never logged). */
+  callerKey?: string;
 
   constructor(
     private readonly clock: () => number,
@@ -157,6 +160,21 @@ export class FakeJob implements Job {
     readonly behavior: Behavior,
     readonly headers: Record<string, string>,
   ) {}
+
+  get storeIo(): boolean {
+    return this.headers["x-fal-store-io"] !== "0";
+  }
+
+  get lifecycle(): Record<string, unknown> | null {
+    const raw = this.headers["x-fal-object-lifecycle-preference"];
+    if (raw === undefined) return null;
+    try {
+      const v: unknown = JSON.parse(raw);
+      return isObject(v) ? v : null;
+    } catch {
+      return null; // [unverified] what fal does with a malformed value; the fake ignores it
+    }
+  }
 
   get state(): QueueState {
     const now = this.clock();
@@ -228,7 +246,7 @@ export class FakeJob implements Job {
       this.clock(),
       this.cancelEffective && this.cancelledAt !== undefined ? this.cancelledAt : Infinity,
     );
-    const lines = this.behavior.logs;
+    const lines = [...this.behavior.logs, ...hostileLogLines(this)];
     const out = [];
     const run = Math.max(0, this.endAt - this.startAt);
     for (let i = 0; i < lines.length; i++) {
@@ -254,12 +272,17 @@ export function queuePosition(job: FakeJob, all: Iterable<FakeJob>, now: number)
   return ahead + synthetic;
 }
 
+/** The URLs a submit (and status) answers, in the form `settings.queueUrlStyle` selects. */
 export function queueUrls(
-  root: string,
-  requestId: string,
+  job: Pick<Job, "root" | "requestId" | "endpointId">,
+  style: "app-root" | "response-suffix" | "full-id" = "app-root",
 ): { response_url: string; status_url: string; cancel_url: string } {
-  const base = `https://queue.fal.run/${root}/requests/${requestId}`;
-  return { response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel` };
+  const base = `https://queue.fal.run/${style === "full-id" ? job.endpointId : job.root}/requests/${encodeURIComponent(job.requestId)}`;
+  return {
+    response_url: style === "response-suffix" ? `${base}/response` : base,
+    status_url: `${base}/status`,
+    cancel_url: `${base}/cancel`,
+  };
 }
 
 // ---------------------------------------------------------------- outputs
@@ -291,6 +314,8 @@ const rid = (): string => randomInt(0, 2 ** 31).toString(36);
 interface GenSettings {
   imageBytes: number | null;
   videoBytes: number;
+  /** The loopback canary's URL, for hostile private-urls outputs. */
+  canaryUrl?: string;
 }
 
 /** Produces the output JSON of a successful job and its billed units. Media go to the CDN store. */
@@ -300,6 +325,8 @@ export function generateOutput(
   media: MediaStore,
   settings: GenSettings,
 ): { output: unknown; units: number } {
+  if (job.behavior.hostile)
+    return generateHostile(job.behavior.hostile, job, media, settings.canaryUrl ?? "");
   const input = isObject(job.input) ? job.input : {};
   const b = job.behavior;
   const inference = Math.round(Math.max(job.endAt - job.startAt, 1)) / 1000;

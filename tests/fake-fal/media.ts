@@ -210,6 +210,28 @@ export class MediaStore {
     this.byPath.set(path, entry);
   }
 
+  /** Expiry (fake-clock ms) of files whose output asked for one (X-Fal-Object-Lifecycle-Preference). */
+  readonly expiresAt = new Map<string, number>();
+
+  /** Marks every CDN file URL in `output` (a normal, shallow output) to expire at `at`. */
+  expireUrlsIn(output: unknown, at: number, depth = 0): void {
+    if (depth > 20) return;
+    if (typeof output === "string" && /^https:\/\/[^/]*fal\.media\/files\//.test(output)) {
+      this.expiresAt.set(decodeURIComponent(new URL(output).pathname), at);
+    } else if (Array.isArray(output)) {
+      for (const v of output) this.expireUrlsIn(v, at, depth + 1);
+    } else if (typeof output === "object" && output !== null) {
+      for (const v of Object.values(output)) this.expireUrlsIn(v, at, depth + 1);
+    }
+  }
+
+  /** The entry at `path`, or undefined when unknown or expired at `now`. */
+  lookup(path: string, now: number): MediaEntry | undefined {
+    const until = this.expiresAt.get(path);
+    if (until !== undefined && now >= until) return undefined;
+    return this.byPath.get(path);
+  }
+
   clear(): void {
     this.byPath.clear();
   }

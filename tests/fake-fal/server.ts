@@ -7,11 +7,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CATALOG } from "./catalog.js";
-import { Core, type Ctx } from "./core.js";
-import { isObject, nginxPage, NGINX_TEXT, readJson, sendJson, sendText } from "./http.js";
+import { Core, PRESET_KEYS, type Ctx } from "./core.js";
+import { handleControl } from "./control.js";
+import { streamFault } from "./streams.js";
+import { isObject, nginxPage, NGINX_TEXT, sendJson, sendText } from "./http.js";
 import { handleQueue, handleRun } from "./routes/queue.js";
 import { handleCdn, handleRest } from "./routes/storage.js";
 import { handleApi, handleDocs, handleFalAi } from "./routes/platform.js";
+import type { AppliedFault, KeyPreset, Permission, TransferRecord } from "./hostile-types.js";
 import type {
   Behavior,
   FakeFalOptions,
@@ -27,7 +30,10 @@ import type {
 } from "./types.js";
 
 export type * from "./types.js";
+export type * from "./hostile-types.js";
 export { CATALOG, generateCatalog, appRoot } from "./catalog.js";
+export { PRESETS, PRESET_KEYS } from "./core.js";
+export { PRIVATE_MEDIA_URLS, privateUrls } from "./hostile.js";
 
 export const DEFAULT_KEYS = ["test-key-id:test-key-secret", "test-key"];
 
@@ -52,6 +58,16 @@ export interface FakeFal {
   readonly tmpDir: string;
   /** Unexpected exceptions inside the fake (should stay empty). */
   readonly errors: string[];
+  /** Hostile bodies streamed by gzip-bomb, trickle and huge-body faults, with how each ended. */
+  readonly transfers: readonly TransferRecord[];
+  /** Every fault applied, in order (kind, host, method, path, time). */
+  readonly appliedFaults: readonly AppliedFault[];
+  /** `http://127.0.0.1:PORT` of the loopback canary; hostile private-urls outputs point at it. */
+  readonly canaryUrl: string;
+  /** TCP connections the canary accepted: a client that refuses private URLs leaves it at 0. */
+  readonly canaryConnections: number;
+  /** Limits a key to a preset or a permission list (null: every permission). reset() restores. */
+  setPermissions(key: string, permissions: KeyPreset | Permission[] | null): void;
   now(): number;
   advanceTime(ms: number): void;
   setBehavior(endpointId: string, partial: Partial<Behavior>): void;
@@ -67,10 +83,13 @@ export interface FakeFal {
 class FakeFalServer extends Core implements FakeFal {
   readonly errors: string[] = [];
   readonly sockets = new Set<Socket>();
-  private readonly controlRemovers = new Map<number, () => void>();
-  private controlSeq = 0;
   closed = false;
   server = createServer();
+  /** Loopback listener that only counts connections: hostile URLs point at it (README "canary"). */
+  canary = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "image/png" });
+    res.end(Buffer.from("89504e470d0a1a0a", "hex"));
+  });
 
   // ------------------------------------------------------------ dispatch
 
@@ -84,7 +103,7 @@ class FakeFalServer extends Core implements FakeFal {
     const path = "/" + segs.slice(2).join("/");
     const method = (req.method ?? "GET").toUpperCase();
 
-    if (host === "__control") return this.control(req, res, path);
+    if (host === "__control") return handleControl(this, req, res, path);
 
     const key = this.parseKey(req.headers.authorization);
     const ctx: Ctx = {
@@ -141,6 +160,10 @@ class FakeFalServer extends Core implements FakeFal {
         req.socket.destroy();
         return;
       case "status": {
+        if (fault.afterHandler) {
+          replaceAnswer(res, () => this.applyFault({ ...fault, afterHandler: false }, ctx));
+          return this.route(ctx);
+        }
         req.resume();
         const body = fault.body ?? { detail: NGINX_TEXT[fault.status] ?? "Error" };
         if (typeof body === "string")
@@ -172,89 +195,16 @@ class FakeFalServer extends Core implements FakeFal {
         });
         if (this.closed) return;
         return this.route(ctx);
+      case "gzip-bomb":
+      case "trickle":
+      case "huge-body":
+        return streamFault(this, ctx, fault);
       case "drop-after":
       case "reset-mid-body":
       case "truncated-json":
       case "stall-body":
         intercept(res, fault);
         return this.route(ctx);
-    }
-  }
-
-  // ------------------------------------------------------------ control endpoints
-
-  private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const method = req.method ?? "GET";
-    const p = path.replace(/\/+$/, "") || "/";
-    if (method === "GET" && p === "/") return void sendJson(res, 200, this.summary());
-    if (method === "GET" && p === "/requests") return void sendJson(res, 200, this.requests);
-    if (method === "GET" && p === "/jobs") {
-      return void sendJson(
-        res,
-        200,
-        [...this.jobs.values()].map((j) => ({
-          request_id: j.requestId,
-          endpoint_id: j.endpointId,
-          via: j.via,
-          state: j.state,
-          cancelled: j.cancelled,
-          created_at: new Date(j.createdAt).toISOString(),
-        })),
-      );
-    }
-    if (method === "DELETE" && p === "/faults") {
-      this.clearFaults();
-      this.controlRemovers.clear();
-      return void sendJson(res, 200, { ok: true });
-    }
-    const del = /^\/faults\/(\d+)$/.exec(p);
-    if (method === "DELETE" && del) {
-      const remove = this.controlRemovers.get(Number(del[1]));
-      remove?.();
-      this.controlRemovers.delete(Number(del[1]));
-      return void sendJson(res, remove ? 200 : 404, { ok: Boolean(remove) });
-    }
-    if (method !== "POST") return void sendJson(res, 404, { detail: "Unknown control endpoint" });
-    const body = await readJson(req, res);
-    if (!body.ok) return;
-    const v = isObject(body.value) ? body.value : {};
-    switch (p) {
-      case "/faults": {
-        if (!isObject(v.fault) || typeof v.fault.kind !== "string")
-          return void sendJson(res, 400, { detail: "a rule needs fault: {kind, ...}" });
-        const rule: FaultRule = { fault: v.fault as unknown as Fault };
-        if (typeof v.host === "string") rule.host = v.host;
-        if (typeof v.method === "string") rule.method = v.method;
-        if (typeof v.path === "string") rule.path = v.path;
-        if (typeof v.pathRegex === "string") rule.path = new RegExp(v.pathRegex);
-        if (typeof v.times === "number") rule.times = v.times;
-        const id = ++this.controlSeq;
-        this.controlRemovers.set(id, this.inject(rule));
-        return void sendJson(res, 200, { id });
-      }
-      case "/advance": {
-        const ms = Number(v.ms);
-        if (!Number.isFinite(ms) || ms < 0)
-          return void sendJson(res, 400, { detail: "ms must be a non-negative number" });
-        this.advanceTime(ms);
-        return void sendJson(res, 200, { now: new Date(this.now()).toISOString() });
-      }
-      case "/behavior": {
-        const { endpointId, ...partial } = v;
-        if (typeof endpointId !== "string" || !this.models.has(endpointId))
-          return void sendJson(res, 400, { detail: "unknown endpointId" });
-        this.setBehavior(endpointId, partial);
-        return void sendJson(res, 200, this.behaviorFor(endpointId));
-      }
-      case "/settings":
-        Object.assign(this.settings, v);
-        return void sendJson(res, 200, this.settings);
-      case "/reset":
-        this.reset();
-        this.controlRemovers.clear();
-        return void sendJson(res, 200, { ok: true });
-      default:
-        return void sendJson(res, 404, { detail: "Unknown control endpoint" });
     }
   }
 
@@ -266,11 +216,32 @@ class FakeFalServer extends Core implements FakeFal {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const canaryDone = new Promise<void>((resolve) => this.canary.close(() => resolve()));
+    this.canary.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections();
     await done;
+    await canaryDone;
     await rm(this.tmpDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Lets the real handler run (its side effects happen) but discards its answer, then calls
+ * `answer` to send another one in its place.
+ */
+function replaceAnswer(res: ServerResponse, answer: () => Promise<void>): void {
+  const r = res as unknown as { writeHead: unknown; write: unknown; end: unknown; setHeader: unknown };
+  const original = { writeHead: r.writeHead, write: r.write, end: r.end, setHeader: r.setHeader };
+  r.writeHead = () => res;
+  r.write = () => true;
+  r.setHeader = () => res;
+  r.end = () => {
+    Object.assign(r, original);
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    void answer();
+    return res;
+  };
 }
 
 /**
@@ -378,6 +349,12 @@ export async function startFakeFal(options: FakeFalOptions = {}): Promise<FakeFa
     docsPlainJson: options.docsPlainJson ?? false,
     imageBytes: options.imageBytes ?? null,
     videoBytes: options.videoBytes ?? 256 * 1024,
+    billingEventLagMs: options.billingEventLagMs ?? 0,
+    historyLagMs: options.historyLagMs ?? 0,
+    creditBalance: options.creditBalance ?? 42.5,
+    uploadTargetTtlMs: options.uploadTargetTtlMs ?? 60 * 60_000,
+    maxSinglePutBytes: options.maxSinglePutBytes ?? 90 * 1024 * 1024,
+    queueUrlStyle: options.queueUrlStyle ?? "app-root",
   };
   const tmp = await mkdtemp(join(tmpdir(), "fake-fal-"));
   const fake = new FakeFalServer(
@@ -387,6 +364,12 @@ export async function startFakeFal(options: FakeFalOptions = {}): Promise<FakeFa
     options.catalog ?? CATALOG,
     tmp,
   );
+  for (const [key, perms] of Object.entries(options.keyPermissions ?? {})) fake.setPermissions(key, perms);
+  fake.freezeInitialPermissions();
+  fake.canary.on("connection", () => fake.canaryConnections++);
+  await new Promise<void>((resolve) => fake.canary.listen(0, "127.0.0.1", resolve));
+  const canaryAddr = fake.canary.address();
+  fake.canaryUrl = `http://127.0.0.1:${typeof canaryAddr === "object" && canaryAddr ? canaryAddr.port : 0}`;
   const server = fake.server;
   // Uploads of 1–2 GB must not hit Node's default request timeout.
   server.requestTimeout = 0;

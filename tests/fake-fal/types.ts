@@ -1,5 +1,6 @@
 // Shared types of the fake of fal. Kept apart from server.ts so the catalog, routes and tests can
 // import them without pulling in the HTTP server.
+import type { HostileOutput, KeyPreset, Permission } from "./hostile-types.js";
 
 /** What kind of output a model produces; drives the generated output JSON and media files. */
 export type OutputKind =
@@ -64,6 +65,13 @@ export interface Behavior {
   videoBytes?: number;
   /** Approximate size in bytes of generated PNGs (default: a small solid-colour PNG). */
   imageBytes?: number;
+  /** A hostile output instead of the normal one (issue 11); see hostile-types.ts. */
+  hostile?: HostileOutput;
+  /**
+   * The request id the submit answers with instead of a UUID, e.g. `../../x`; `"caller-key"` uses
+   * the submitting key itself. The job is then addressed by it (URL-encoded in the queue URLs).
+   */
+  requestId?: string;
 }
 
 export type FieldType = "string" | "integer" | "number" | "boolean" | "array" | "object";
@@ -147,12 +155,26 @@ export interface Job {
   billableUnits?: number;
   /** Headers the submit carried (lower-cased, auth redacted), e.g. x-fal-queue-priority. */
   headers: Record<string, string>;
+  /** `X-Fal-Store-IO: 0` was sent: no payloads kept (history has none; short result retention). */
+  readonly storeIo: boolean;
+  /** Parsed `X-Fal-Object-Lifecycle-Preference`, or null (absent or not JSON). */
+  readonly lifecycle: Record<string, unknown> | null;
   /** Current state, computed from the fake clock. */
   readonly state: QueueState;
 }
 
 export type Fault =
-  | { kind: "status"; status: number; body?: string | object; headers?: Record<string, string> }
+  | {
+      kind: "status";
+      status: number;
+      body?: string | object;
+      headers?: Record<string, string>;
+      /**
+       * Run the real handler first (a submit creates its job), then answer this error instead:
+       * the "fal received it but the gateway answered 502/503" case.
+       */
+      afterHandler?: boolean;
+    }
   | { kind: "html"; status: number }
   | { kind: "drop-before" }
   | { kind: "drop-after" }
@@ -160,7 +182,28 @@ export type Fault =
   | { kind: "reset-mid-body" }
   | { kind: "truncated-json" }
   | { kind: "wrong-shape"; body?: object }
-  | { kind: "stall-body"; afterBytes?: number };
+  | { kind: "stall-body"; afterBytes?: number }
+  /** 200 `Content-Encoding: gzip` JSON that decodes to `decodedBytes` (default 1 GiB), streamed. */
+  | { kind: "gzip-bomb"; decodedBytes?: number; status?: number }
+  /**
+   * A body that trickles `bytesPerTick` (default 4) every `intervalMs` (default 200) until
+   * `totalBytes` (default: forever). Serves the media at the path if there is one (its type and
+   * bytes, then zeros), else `contentType` zeros. `contentLength` declares a length (default:
+   * totalBytes when bounded, else none).
+   */
+  | {
+      kind: "trickle";
+      bytesPerTick?: number;
+      intervalMs?: number;
+      totalBytes?: number | null;
+      contentType?: string;
+      contentLength?: number;
+    }
+  /**
+   * A fast body of `bodyBytes` zeros (default: unbounded) declaring `contentLength` (default
+   * 10 GiB; null: none), for size caps; records whether the client closed at its cap.
+   */
+  | { kind: "huge-body"; bodyBytes?: number | null; contentLength?: number | null; contentType?: string };
 
 export interface FaultRule {
   /** Original host, e.g. `queue.fal.run`; `*.fal.media` matches any CDN host. */
@@ -224,6 +267,22 @@ export interface FakeFalSettings {
   imageBytes: number | null;
   /** Default size of generated MP4s in bytes. */
   videoBytes: number;
+  /** A billing event appears this long (fake clock) after its job completed (warehouse lag). */
+  billingEventLagMs: number;
+  /** A request appears in request history this long (fake clock) after its submit arrived. */
+  historyLagMs: number;
+  /** Credit balance before any fake job was billed; the balance shown is this minus billed cost. */
+  creditBalance: number;
+  /** A signed upload target is refused (403) this long (fake clock) after initiate. */
+  uploadTargetTtlMs: number;
+  /** Largest single (non-multipart) PUT accepted; larger gets 413 (fal: 90 MiB). */
+  maxSinglePutBytes: number;
+  /**
+   * Form of the URLs a submit answers: `app-root` (default, fal's queue docs), `response-suffix`
+   * (`response_url` ends in `/response`, which the fake then serves), `full-id` (all three under
+   * the full endpoint id, which the fake then also answers). Both variants are seen in fal's docs.
+   */
+  queueUrlStyle: "app-root" | "response-suffix" | "full-id";
 }
 
 export interface FakeFalOptions extends Partial<FakeFalSettings> {
@@ -232,6 +291,8 @@ export interface FakeFalOptions extends Partial<FakeFalSettings> {
   keys?: string[];
   /** Keys of locked accounts: 403 "User is locked". */
   lockedKeys?: string[];
+  /** Permissions per key (a preset name or a list); keys not listed have every permission. */
+  keyPermissions?: Record<string, KeyPreset | Permission[]>;
   /** Model catalog; default the hand-written fixture catalog. */
   catalog?: ModelSpec[];
 }

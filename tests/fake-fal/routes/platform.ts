@@ -4,43 +4,8 @@ import type { Core, Ctx } from "../core.js";
 import { DOCS, docMarkdown, docText, llmsTxt, searchDocs } from "../docs.js";
 import { isObject, platformError, readBody, readJson, sendJson, sendText } from "../http.js";
 import type { ModelSpec } from "../types.js";
-
-const MAX_LIMIT = 100;
-
-/** Repeated and comma-separated values of a query parameter. */
-const multi = (q: URLSearchParams, name: string): string[] =>
-  q
-    .getAll(name)
-    .flatMap((v) => v.split(","))
-    .map((v) => v.trim())
-    .filter(Boolean);
-
-type Paging = { ok: true; limit: number; offset: number } | { ok: false };
-
-function paging(ctx: Ctx, def: number): Paging {
-  const rawLimit = ctx.query.get("limit");
-  let limit = def;
-  if (rawLimit !== null) {
-    limit = Number(rawLimit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      platformError(ctx.res, 400, "validation_error", `limit must be an integer between 1 and ${MAX_LIMIT}`);
-      return { ok: false };
-    }
-  }
-  let offset = 0;
-  const cursor = ctx.query.get("cursor");
-  if (cursor) {
-    const decoded = Buffer.from(cursor, "base64").toString("utf8");
-    offset = Number(decoded);
-    if (!/^\d+$/.test(decoded) || !Number.isSafeInteger(offset)) {
-      platformError(ctx.res, 400, "validation_error", "Invalid cursor");
-      return { ok: false };
-    }
-  }
-  return { ok: true, limit, offset };
-}
-
-const cursorFor = (offset: number): string => Buffer.from(String(offset), "utf8").toString("base64");
+import { handleAccount } from "./account.js";
+import { cursorFor, multi, paging } from "./params.js";
 
 function searchScore(spec: ModelSpec, words: string[]): number {
   const id = spec.endpoint_id.toLowerCase();
@@ -74,10 +39,7 @@ export async function handleApi(core: Core, ctx: Ctx): Promise<void> {
     if (!core.authorize(ctx, true)) return;
     return estimate(core, ctx);
   }
-  if (p === "/v1/models/requests/by-endpoint" && method === "GET") {
-    if (!core.authorize(ctx, true)) return;
-    return history(core, ctx);
-  }
+  if (handleAccount(core, ctx, p)) return;
   platformError(res, 404, "not_found", `No route for ${method} ${path}`);
 }
 
@@ -182,60 +144,6 @@ async function estimate(core: Core, ctx: Ctx): Promise<void> {
     estimate_type: v.estimate_type,
     total_cost: Math.round(total * 1e6) / 1e6,
     currency: "USD",
-  });
-}
-
-function history(core: Core, ctx: Ctx): void {
-  const q = ctx.query;
-  const ids = multi(q, "endpoint_id");
-  if (!ids.length) return void platformError(ctx.res, 400, "validation_error", "endpoint_id is required");
-  if (ids.length > 50)
-    return void platformError(ctx.res, 400, "validation_error", "endpoint_id accepts at most 50 values");
-  const status = q.get("status");
-  if (status !== null && !["success", "error", "user_error"].includes(status))
-    return void platformError(
-      ctx.res,
-      400,
-      "validation_error",
-      "status must be one of: success, error, user_error",
-    );
-  const pg = paging(ctx, 50);
-  if (!pg.ok) return;
-  const requestId = q.get("request_id");
-  const payloads = multi(q, "expand").includes("payloads");
-  const wanted = new Set(ids);
-  const items = [];
-  for (const job of [...core.jobs.values()].reverse()) {
-    if (!wanted.has(job.endpointId) || (requestId && job.requestId !== requestId)) continue;
-    const done = job.state === "COMPLETED";
-    if (done) core.ensureOutput(job);
-    const failure = done ? job.failure() : null;
-    const code = done ? (failure ? failure.status : 200) : null;
-    const kind =
-      code === null ? null : code < 400 ? "success" : code < 500 && code !== 499 ? "user_error" : "error";
-    if (status && kind !== status) continue;
-    const started = core.now() >= job.startAt;
-    const item: Record<string, unknown> = {
-      request_id: job.requestId,
-      endpoint_id: job.endpointId,
-      sent_at: new Date(job.createdAt).toISOString(),
-      started_at: started ? new Date(job.startAt).toISOString() : null,
-      ended_at: done ? new Date(job.endAt).toISOString() : null,
-      status_code: code,
-      duration: done ? Math.max(0, job.endAt - job.startAt) / 1000 : null,
-    };
-    if (payloads) {
-      item.json_input = job.input;
-      item.json_output = done ? (failure ? failure.body : job.output) : null;
-    }
-    items.push(item);
-  }
-  const page = items.slice(pg.offset, pg.offset + pg.limit);
-  const hasMore = pg.offset + pg.limit < items.length;
-  sendJson(ctx.res, 200, {
-    items: page,
-    next_cursor: hasMore ? cursorFor(pg.offset + pg.limit) : null,
-    has_more: hasMore,
   });
 }
 

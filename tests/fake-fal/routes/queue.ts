@@ -1,11 +1,15 @@
 // queue.fal.run (submit, status, status stream, result, cancel) and fal.run (synchronous run).
 import { appRoot } from "../catalog.js";
 import type { Core, Ctx } from "../core.js";
-import { readJson, sendJson } from "../http.js";
+import { readJson, sendJson, toJsonText } from "../http.js";
 import { type FakeJob, queuePosition, queueUrls } from "../jobs.js";
 import type { ModelSpec } from "../types.js";
 
-const REQUEST_PATH = /^\/(.+?)\/requests\/([^/]+)(\/status\/stream|\/status|\/cancel)?\/?$/;
+const REQUEST_PATH = /^\/(.+?)\/requests\/([^/]+)(\/status\/stream|\/status|\/cancel|\/response)?\/?$/;
+
+/** fal keeps a result 1 h, or 6 min when it is 10 KB or more, when payload storage is off (§8.5). */
+const NO_STORE_RETENTION_MS = 60 * 60_000;
+const NO_STORE_LARGE_RETENTION_MS = 6 * 60_000;
 
 /** Request headers worth keeping on a job (lower-cased; auth is never kept). */
 function jobHeaders(ctx: Ctx): Record<string, string> {
@@ -31,7 +35,12 @@ function lookupModel(core: Core, ctx: Ctx): ModelSpec | null {
 
 export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
   const { req, res } = ctx;
-  const m = REQUEST_PATH.exec(ctx.path);
+  const matched = REQUEST_PATH.exec(ctx.path);
+  // `…/response` is a result URL only in the response-suffix style (fal's docs disagree, §3.3).
+  const m =
+    matched && (matched[3] !== "/response" || core.settings.queueUrlStyle === "response-suffix")
+      ? matched
+      : null;
   if (m) {
     const [, usedRoot = "", requestId = "", op = ""] = m;
     const expectedMethod = op === "/cancel" ? "PUT" : "GET";
@@ -39,8 +48,8 @@ export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
       sendJson(res, 405, { detail: "Method Not Allowed" });
       return;
     }
-    if (!core.authorize(ctx)) return;
-    const job = findJob(core, ctx, usedRoot, decodeURIComponent(requestId));
+    if (!core.authorize(ctx) || !core.requirePermission(ctx, "model:execute", false)) return;
+    const job = findJob(core, ctx, usedRoot, safeDecode(requestId));
     if (!job) {
       if (op === "/cancel") sendJson(res, 404, { status: "NOT_FOUND" });
       else sendJson(res, 404, { detail: "Request not found" });
@@ -57,12 +66,12 @@ export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
     sendJson(res, known ? 405 : 404, { detail: known ? "Method Not Allowed" : "Not Found" });
     return;
   }
-  if (!core.authorize(ctx)) return;
+  if (!core.authorize(ctx) || !core.requirePermission(ctx, "model:execute", false)) return;
   const spec = lookupModel(core, ctx);
   if (!spec) return;
   const body = await readJson(req, res);
   if (!body.ok) return;
-  const job = core.createJob(spec, body.value, "queue", jobHeaders(ctx), true);
+  const job = core.createJob(spec, body.value, "queue", jobHeaders(ctx), true, ctx.key);
   if (job.invalid && core.settings.validateAtSubmit) {
     core.jobs.delete(job.requestId);
     sendJson(res, 422, { detail: job.invalid }, { "x-fal-request-id": job.requestId });
@@ -74,7 +83,7 @@ export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
     {
       status: "IN_QUEUE",
       request_id: job.requestId,
-      ...queueUrls(job.root, job.requestId),
+      ...queueUrls(job, core.settings.queueUrlStyle),
       queue_position: queuePosition(job, core.jobs.values(), core.now()),
     },
     { "x-fal-request-id": job.requestId },
@@ -85,6 +94,9 @@ export async function handleQueue(core: Core, ctx: Ctx): Promise<void> {
 function findJob(core: Core, ctx: Ctx, usedRoot: string, requestId: string): FakeJob | null {
   const job = core.jobs.get(requestId);
   if (job && job.via === "queue" && job.root === usedRoot) return job;
+  // In the full-id URL style the fake also answers on the full endpoint id it handed out.
+  if (job && job.via === "queue" && core.settings.queueUrlStyle === "full-id" && job.endpointId === usedRoot)
+    return job;
   const expected = job ? job.root : core.models.has(usedRoot) ? appRoot(usedRoot) : null;
   if (expected !== null && expected !== usedRoot) {
     core.wrongRootRequests.push({
@@ -107,7 +119,7 @@ function statusBody(
   const body: Record<string, unknown> = {
     status: state,
     request_id: job.requestId,
-    ...queueUrls(job.root, job.requestId),
+    ...queueUrls(job, core.settings.queueUrlStyle),
   };
   if (state === "IN_QUEUE") body.queue_position = queuePosition(job, core.jobs.values(), core.now());
   body.logs = withLogs ? job.logs() : null;
@@ -176,8 +188,7 @@ function result(core: Core, ctx: Ctx, job: FakeJob): void {
     sendJson(res, 400, { detail: "Request is still in progress" }, rid);
     return;
   }
-  const retention = core.settings.resultRetentionMs;
-  if (retention !== null && core.now() > job.endAt + retention) {
+  if (core.now() > job.endAt + retentionOf(core, job)) {
     sendJson(res, 404, { detail: "Request result not found. It may have expired." }, rid);
     return;
   }
@@ -189,6 +200,25 @@ function result(core: Core, ctx: Ctx, job: FakeJob): void {
   core.ensureOutput(job);
   sendJson(res, 200, job.output, { ...rid, "x-fal-billable-units": String(job.billableUnits ?? 1) });
 }
+
+/** How long a result stays readable: the setting, and fal's short window without payload storage. */
+function retentionOf(core: Core, job: FakeJob): number {
+  let ms = core.settings.resultRetentionMs ?? Infinity;
+  if (!job.storeIo) {
+    core.ensureOutput(job);
+    const large = job.output !== undefined && toJsonText(job.output).length >= 10 * 1024;
+    ms = Math.min(ms, large ? NO_STORE_LARGE_RETENTION_MS : NO_STORE_RETENTION_MS);
+  }
+  return ms;
+}
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 
 function cancel(core: Core, ctx: Ctx, job: FakeJob): void {
   const state = job.state;
@@ -218,12 +248,12 @@ export async function handleRun(core: Core, ctx: Ctx): Promise<void> {
     sendJson(res, 405, { detail: "Method Not Allowed" });
     return;
   }
-  if (!core.authorize(ctx)) return;
+  if (!core.authorize(ctx) || !core.requirePermission(ctx, "model:execute", false)) return;
   const spec = lookupModel(core, ctx);
   if (!spec) return;
   const body = await readJson(req, res);
   if (!body.ok) return;
-  const job = core.createJob(spec, body.value, "run", jobHeaders(ctx), true);
+  const job = core.createJob(spec, body.value, "run", jobHeaders(ctx), true, ctx.key);
   const rid = { "x-fal-request-id": job.requestId };
   const failure = job.failure();
   if (failure) {

@@ -74,6 +74,7 @@ export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
     filePath,
     parts: new Map(),
     done: false,
+    createdAt: core.now(),
   };
   core.uploadSessions.set(token, session);
   sendJson(res, 200, {
@@ -83,16 +84,20 @@ export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
 }
 
 /** Streams a request body to `file`, hashing it; resolves with size and digest. */
+class TooLarge extends Error {}
+
 async function streamToFile(
   req: IncomingMessage,
   file: string,
   algo: "sha256" | "md5",
+  limit = Infinity,
 ): Promise<{ size: number; digest: string }> {
   const hash = createHash(algo);
   let size = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
+      if (size > limit) return cb(new TooLarge(`body over ${limit} bytes`));
       hash.update(chunk);
       cb(null, chunk);
     },
@@ -114,7 +119,7 @@ export async function handleCdn(core: Core, ctx: Ctx): Promise<void> {
       sendText(res, 405, "Method Not Allowed");
       return;
     }
-    const entry = core.media.byPath.get(safeDecode(path));
+    const entry = core.media.lookup(safeDecode(path), core.now());
     if (!entry) {
       sendText(res, 404, "Not Found");
       return;
@@ -142,17 +147,31 @@ export async function handleCdn(core: Core, ctx: Ctx): Promise<void> {
     sendJson(res, 403, { detail: "Invalid or missing signature" });
     return;
   }
+  // [unverified] how long fal's signed targets live and how an expired one answers; the fake
+  // refuses with 403 after uploadTargetTtlMs (fake clock), like an expired signed URL.
+  if (!session.done && core.now() > session.createdAt + core.settings.uploadTargetTtlMs) {
+    sendJson(res, 403, { detail: "Upload URL expired" });
+    return;
+  }
   const sub = m[2];
   if (sub === undefined) {
     if (method !== "PUT") return void sendJson(res, 405, { detail: "Method Not Allowed" });
     if (session.multipart)
       return void sendJson(res, 400, { detail: "This is a multipart upload: upload parts, then complete" });
     const file = join(core.tmpDir, `${session.token}.bin`);
+    const max = core.settings.maxSinglePutBytes;
+    if (Number(req.headers["content-length"]) > max) {
+      sendJson(res, 413, { detail: `A single upload may be at most ${max} bytes: use a multipart upload` });
+      return;
+    }
     let r: { size: number; digest: string };
     try {
-      r = await streamToFile(req, file, "sha256");
-    } catch {
-      if (!res.destroyed) res.destroy();
+      r = await streamToFile(req, file, "sha256", max);
+    } catch (e) {
+      if (e instanceof TooLarge && !res.headersSent) {
+        res.setHeader("Connection", "close");
+        sendJson(res, 413, { detail: `A single upload may be at most ${max} bytes: use a multipart upload` });
+      } else if (!res.destroyed) res.destroy();
       return;
     }
     const contentType = req.headers["content-type"] || session.contentType;
