@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CATALOG } from "./catalog.js";
-import { Core, PRESET_KEYS, type Ctx } from "./core.js";
+import { Core, type Ctx } from "./core.js";
 import { handleControl } from "./control.js";
 import { streamFault } from "./streams.js";
 import { isObject, nginxPage, NGINX_TEXT, sendJson, sendText } from "./http.js";
