@@ -1,6 +1,6 @@
 // `npm run fake-fal`: runs the fake of fal on FAKE_FAL_PORT (default 8787) for manual use,
 // benchmarks and the stdio bin. Stops on SIGINT/SIGTERM.
-import { DEFAULT_KEYS, startFakeFal } from "./server.js";
+import { DEFAULT_KEYS, PRESET_KEYS, startFakeFal } from "./server.js";
 
 const port = Number(process.env.FAKE_FAL_PORT ?? 8787);
 const fake = await startFakeFal({ port });
@@ -23,6 +23,12 @@ Control endpoints:
   POST   ${fake.url}/__control/behavior    {"endpointId":"fal-ai/flux/dev","runMs":5000}
   POST   ${fake.url}/__control/settings    {"validateAtSubmit":true}
   POST   ${fake.url}/__control/reset       forget requests, jobs, faults
+  POST   ${fake.url}/__control/permissions {"key":"test-key","permissions":"api"}  (preset, list or null)
+  GET    ${fake.url}/__control/transfers   hostile bodies streamed (gzip-bomb, trickle, huge-body)
+  GET    ${fake.url}/__control/applied-faults
+  GET    ${fake.url}/__control/canary      loopback canary URL and connections
+
+Preset keys: ${Object.values(PRESET_KEYS).join(", ")}. Details: tests/fake-fal/README.md
 `);
 
 let stopping = false;
