@@ -113,6 +113,15 @@ export async function readJson(
   }
 }
 
+/** decodeURIComponent that leaves a malformed escape as it is. */
+export const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 

@@ -4,6 +4,7 @@
 import { gzipSync } from "node:zlib";
 import type { ServerResponse } from "node:http";
 import type { Core, Ctx } from "./core.js";
+import { safeDecode } from "./http.js";
 import type { TransferRecord } from "./hostile-types.js";
 import type { Fault } from "./types.js";
 
@@ -106,7 +107,7 @@ export function streamFault(core: Core, ctx: Ctx, fault: StreamFault): void {
     return;
   }
   // trickle: the media at this path (if any) a few bytes at a time, then zeros.
-  const entry = core.media.lookup(ctx.path, core.now());
+  const entry = core.media.lookup(safeDecode(ctx.path), core.now());
   const source =
     entry?.kind === "buffer" ? entry.data : entry?.kind === "synthetic" ? entry.head : Buffer.alloc(0);
   const total = fault.totalBytes ?? null;

@@ -1,7 +1,7 @@
 // queue.fal.run (submit, status, status stream, result, cancel) and fal.run (synchronous run).
 import { appRoot } from "../catalog.js";
 import type { Core, Ctx } from "../core.js";
-import { readJson, sendJson, toJsonText } from "../http.js";
+import { readJson, safeDecode, sendJson, toJsonText } from "../http.js";
 import { type FakeJob, queuePosition, queueUrls } from "../jobs.js";
 import type { ModelSpec } from "../types.js";
 
@@ -211,14 +211,6 @@ function retentionOf(core: Core, job: FakeJob): number {
   }
   return ms;
 }
-
-const safeDecode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
 
 function cancel(core: Core, ctx: Ctx, job: FakeJob): void {
   const state = job.state;

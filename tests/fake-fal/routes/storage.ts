@@ -9,20 +9,12 @@ import { once } from "node:events";
 import { pipeline } from "node:stream/promises";
 import type { IncomingMessage } from "node:http";
 import type { Core, Ctx, UploadSession } from "../core.js";
-import { isObject, readJson, sendJson, sendText } from "../http.js";
+import { isObject, readJson, safeDecode, sendJson, sendText } from "../http.js";
 import { serveMedia } from "../media.js";
 
 const SIGNING_SECRET = randomBytes(16);
 const sign = (token: string): string =>
   createHmac("sha256", SIGNING_SECRET).update(token).digest("hex").slice(0, 32);
-
-const safeDecode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
 
 export async function handleRest(core: Core, ctx: Ctx): Promise<void> {
   const { req, res, path } = ctx;
