@@ -234,7 +234,9 @@ describe("slow and huge bodies", () => {
     const { bytes, chunks } = await readUpTo(res, 40);
     expect(bytes).toBe(40);
     const gaps = chunks.map((t, i) => t - (chunks[i - 1] ?? t0));
-    expect(Math.max(...gaps)).toBeLessThan(200);
+    // Several small chunks, none long after the previous (slack for a loaded machine).
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...gaps)).toBeLessThan(1000);
     await until(() => fake.transfers[0]?.closedByClient === true);
     expect(fake.transfers[0]).toMatchObject({ fault: "trickle", finished: false });
 
