@@ -36,4 +36,6 @@ for (const setting of ignored) {
 
 // The server parses its own argv strictly: it must not see the folders.
 process.argv.splice(2);
-await import("../dist/index.js");
+// Next to this file in the bundle (a specifier in a variable: the built server has no types).
+const server = "../dist/index.js";
+await import(server);

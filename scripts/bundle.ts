@@ -46,8 +46,6 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  // The server itself stays the built dist/ next to it, loaded after the entry has fixed the env.
-  external: ["../dist/index.js"],
   logLevel: "warning",
 });
 
