@@ -13,7 +13,8 @@ import { initialize, minimalEnv, startStdioSession, type StdioSession } from "..
 import type { HostedView } from "./host/host.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const CHROMIUM = "/usr/bin/chromium";
+// CHROMIUM_PATH: another Chromium build (the release workflow uses the runner's Google Chrome).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = path.join(root, "test-output", "viewer.png");
 const KEY = "test-key-id:test-key-secret";
 const VIDEO_MODEL = "fal-ai/wan/v2.2-a14b/text-to-video";
