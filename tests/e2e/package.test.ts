@@ -19,7 +19,8 @@ let tempDir: string;
 
 beforeAll(async () => {
   tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-pack-"));
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", tempDir], {
+  // --ignore-scripts: prepack would rebuild dist/ while other test files run the bin (npm test built it).
+  const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", tempDir], {
     cwd: root,
     env: { ...process.env, npm_config_loglevel: "error" },
   });
