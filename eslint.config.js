@@ -18,7 +18,7 @@ export default tseslint.config(
   {
     // stdout belongs to the MCP protocol: only the stderr logger may touch the console.
     files: ["src/**/*.ts"],
-    ignores: ["src/log.ts"],
+    ignores: ["src/util/log.ts"],
     rules: { "no-console": "error" },
   },
   {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Config } from "./config.js";
 import { FalApiError } from "./errors.js";
 import type { Fal } from "./fal/index.js";
-import { redact } from "./log.js";
+import { redact } from "./util/log.js";
 
 /** `fal-mcp doctor`: checks the set-up and says, in plain words, what is wrong and how to fix it. */
 export interface DoctorCheck {

@@ -1,8 +1,8 @@
-import { redact } from "./log.js";
+import { redact } from "./util/log.js";
 
 /**
  * Every error fal-mcp raises on purpose. `message` says what went wrong; `nextStep` says what
- * the user or the model should do about it. The one error boundary (src/server.ts) turns these
+ * the user or the model should do about it. The one error boundary (src/mcp/server.ts) turns these
  * into `isError` tool results; nothing else catches them.
  */
 export abstract class FalMcpError extends Error {

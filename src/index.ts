@@ -1,4 +1,4 @@
-import { guardStdout, log, redactSecret, setLogLevel } from "./log.js";
+import { guardStdout, log, redactSecret, setLogLevel } from "./util/log.js";
 
 // First thing: nothing but MCP messages may ever reach stdout.
 guardStdout();
@@ -8,8 +8,8 @@ import { ConfigError, loadConfig } from "./config.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
 import { createFal } from "./fal/index.js";
 import { takeHandover, type FrontHandover } from "./handover.js";
-import { createServer } from "./server.js";
-import { guardStdin } from "./stdin-guard.js";
+import { createServer } from "./mcp/server.js";
+import { guardStdin } from "./mcp/stdin-guard.js";
 import { VERSION } from "./version.js";
 
 const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as a local MCP server (stdio).

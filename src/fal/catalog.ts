@@ -5,7 +5,7 @@ import type { Secret } from "../secret.js";
 import { searchDocs, type DocsSearchAnswer } from "./docs-search.js";
 import type { FalHttpClient } from "./http.js";
 import { parsePrices, pricesResponseSchema, type UnitPrice } from "./pricing.js";
-import { untilAborted } from "./abort.js";
+import { untilAborted } from "../util/abort.js";
 
 /**
  * fal's model catalog, schemas, prices and docs search, read through one in-memory cache.

@@ -5,7 +5,7 @@ import type { Secret } from "../secret.js";
 import { Catalog } from "./catalog.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
-import { JobStore } from "./job-store.js";
+import { JobStore } from "../jobs/store.js";
 import { redirectingFetch } from "./redirect.js";
 
 /**

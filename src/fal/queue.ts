@@ -12,7 +12,7 @@ import {
 import { SubmitNotConfirmedError } from "./client.js";
 import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
 import type { Fal } from "./index.js";
-import { untilAborted } from "./abort.js";
+import { untilAborted } from "../util/abort.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),

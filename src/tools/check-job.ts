@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
-import type { JobRecord } from "../fal/job-store.js";
+import type { JobRecord } from "../jobs/store.js";
 import {
   appRoot,
   cancelQueueJob,

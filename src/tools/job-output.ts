@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { AmbiguousSubmitError, JobFailedError } from "../errors.js";
-import { allowedFolders } from "../fal/file-access.js";
-import type { JobRecord } from "../fal/job-store.js";
-import { uploadLocalInputs, type LocalInputUpload } from "../fal/local-inputs.js";
+import { allowedFolders } from "../files/access.js";
+import type { JobRecord } from "../jobs/store.js";
+import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import {
   failureOf,
   getQueueResult,
@@ -21,7 +21,7 @@ import {
   saveFiles,
   unsavedFiles,
   type ResultFile,
-} from "../fal/results.js";
+} from "../files/results.js";
 import type { ExtraContent, ToolContext, ToolOutput } from "./define.js";
 
 /**

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../fal/file-access.js";
-import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../fal/upload.js";
+import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../files/access.js";
+import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../files/upload.js";
 import { defineTool, type ToolContext } from "./define.js";
 
 const inputSchema = z.strictObject({

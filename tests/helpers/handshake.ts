@@ -3,7 +3,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { loadConfig } from "../../src/config.js";
 import { createFal } from "../../src/fal/index.js";
 import type { FrontManifest } from "../../src/fast-front.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/mcp/server.js";
 
 /**
  * What the real server (createServer, in memory) answers to `messages`, serialised as its stdio

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config, type Env } from "../../src/config.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
-import { createServer, type FalMcpServer } from "../../src/server.js";
+import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
 
 /** The key the fake of fal accepts by default. */
 export const TEST_KEY = "test-key-id:test-key-secret";

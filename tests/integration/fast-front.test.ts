@@ -16,8 +16,8 @@ import {
   type FrontManifest,
 } from "../../src/fast-front.js";
 import { takeHandover } from "../../src/handover.js";
-import { createServer, type FalMcpServer } from "../../src/server.js";
-import { guardStdin } from "../../src/stdin-guard.js";
+import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
+import { guardStdin } from "../../src/mcp/stdin-guard.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { initializeRequest, referenceAnswers, referenceManifest } from "../helpers/handshake.js";
 

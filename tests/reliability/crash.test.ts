@@ -8,8 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobStore } from "../../src/fal/job-store.js";
-import { setLogSink } from "../../src/log.js";
+import { JobStore } from "../../src/jobs/store.js";
+import { setLogSink } from "../../src/util/log.js";
 import { inspectRecordFolder } from "./support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

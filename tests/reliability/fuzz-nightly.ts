@@ -1,7 +1,7 @@
 // Nightly-size run of the bad-input fuzzer: `npx tsx tests/reliability/fuzz-nightly.ts [runsPerTool] [seed]`
 // (default 50,000 cases per tool and a random seed, printed so a failure can be replayed with
 // FUZZ_SEED=<seed> FUZZ_RUNS=<runs> npx vitest run tests/reliability/fuzz.test.ts). Exits 1 on failure.
-import { setLogLevel } from "../../src/log.js";
+import { setLogLevel } from "../../src/util/log.js";
 import { startFakeFal } from "../fake-fal/server.js";
 import { fuzzSetup, fuzzTool, TOOL_NAMES } from "./fuzz-core.js";
 

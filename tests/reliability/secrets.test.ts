@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogSink, setLogLevel } from "../../src/log.js";
+import { setLogSink, setLogLevel } from "../../src/util/log.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { BIN, childEnv, INITIALIZE, INITIALIZED, spawnRaw, type RawServer } from "../helpers/bin.js";
 import { startHarness, textOf } from "../helpers/harness.js";

@@ -2,8 +2,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JOB_RECORD_VERSION, JobStore, recordFileName, summarizeInput } from "../../src/fal/job-store.js";
-import { setLogSink } from "../../src/log.js";
+import { JOB_RECORD_VERSION, JobStore, recordFileName, summarizeInput } from "../../src/jobs/store.js";
+import { setLogSink } from "../../src/util/log.js";
 
 let stateDir: string;
 let logLines: string[];

@@ -12,7 +12,7 @@ import {
   extensionFor,
   isInside,
   sanitizeName,
-} from "../../src/fal/download.js";
+} from "../../src/files/download.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
 import {
   compactOutput,
@@ -22,7 +22,7 @@ import {
   recordEntries,
   saveFiles,
   unsavedFiles,
-} from "../../src/fal/results.js";
+} from "../../src/files/results.js";
 
 // A local file server with a few misbehaving routes.
 const BIG = Buffer.alloc(300_000, 7);

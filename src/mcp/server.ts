@@ -9,13 +9,13 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { fileURLToPath } from "node:url";
-import type { Config } from "./config.js";
-import { errorText } from "./errors.js";
-import type { Fal } from "./fal/index.js";
-import { log, redact } from "./log.js";
-import type { ToolContext, ToolDefinition } from "./tools/define.js";
-import { tools as registry } from "./tools/index.js";
-import { VERSION } from "./version.js";
+import type { Config } from "../config.js";
+import { errorText } from "../errors.js";
+import type { Fal } from "../fal/index.js";
+import { log, redact } from "../util/log.js";
+import type { ToolContext, ToolDefinition } from "../tools/define.js";
+import { tools as registry } from "../tools/index.js";
+import { VERSION } from "../version.js";
 
 export interface CreateServerOptions {
   config: Config;

@@ -16,11 +16,11 @@ import {
   InvalidArgumentError,
   LocalFileError,
 } from "../errors.js";
-import { formatBytes } from "./file-access.js";
-import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
-import { redirectUrl } from "./redirect.js";
-import { assertFetchableUrl, type Resolver } from "./url-guard.js";
-import type { Fal } from "./index.js";
+import { formatBytes } from "./access.js";
+import { apiErrorFrom, defaultSleep, networkCause } from "../fal/http.js";
+import { redirectUrl } from "../fal/redirect.js";
+import { assertFetchableUrl, type Resolver } from "./network-guard.js";
+import type { Fal } from "../fal/index.js";
 
 /**
  * The streaming uploader to fal's CDN (fal-platform-api.md §10.1–10.2).

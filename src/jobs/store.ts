@@ -2,7 +2,7 @@ import { randomBytes, createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { log } from "../log.js";
+import { log } from "../util/log.js";
 
 /**
  * The durable job record: one JSON file per submitted job under `<stateDir>/jobs/`, so that a job

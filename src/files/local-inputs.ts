@@ -1,8 +1,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { checkReadableFile, expandPath, formatBytes, pathFromReference } from "./file-access.js";
-import type { Fal } from "./index.js";
+import { checkReadableFile, expandPath, formatBytes, pathFromReference } from "./access.js";
+import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
 
 /**

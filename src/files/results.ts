@@ -10,8 +10,8 @@ import {
   sanitizeName,
   urlExtension,
 } from "./download.js";
-import type { JobFileEntry } from "./job-store.js";
-import type { Fal } from "./index.js";
+import type { JobFileEntry } from "../jobs/store.js";
+import type { Fal } from "../fal/index.js";
 import { LocalFileError } from "../errors.js";
 
 /**
