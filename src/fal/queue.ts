@@ -10,7 +10,9 @@ import {
   type FalFieldError,
 } from "../errors.js";
 import { SubmitNotConfirmedError } from "./client.js";
-import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
+import { apiErrorFrom } from "./http.js";
+import { sleep as defaultSleep } from "../util/abort.js";
+import { networkCause } from "../util/errors.js";
 import type { Fal } from "./index.js";
 import { untilAborted } from "../util/abort.js";
 

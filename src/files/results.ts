@@ -6,13 +6,14 @@ import {
   downloadToBuffer,
   downloadToFile,
   extensionFor,
-  isInside,
   sanitizeName,
   urlExtension,
 } from "./download.js";
 import type { JobFileEntry } from "../jobs/store.js";
 import type { Fal } from "../fal/index.js";
 import { LocalFileError } from "../errors.js";
+import { mapLimited } from "../util/limit.js";
+import { isInside } from "../util/paths.js";
 
 /**
  * What a finished job produced: the media files found in the model's output, saved under
@@ -224,18 +225,9 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
     );
   }
   const date = options.date ?? new Date();
-  const results: ResultFile[] = new Array<ResultFile>(options.files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < options.files.length) {
-      const index = next++;
-      const file = options.files[index];
-      if (!file) continue;
-      results[index] = await saveOne(options, file, index + 1, directory, date);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 3, options.files.length) }, worker));
-  return results;
+  return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>
+    saveOne(options, file, index + 1, directory, date),
+  );
 }
 
 async function saveOne(

@@ -16,8 +16,12 @@ import {
   InvalidArgumentError,
   LocalFileError,
 } from "../errors.js";
-import { formatBytes } from "./access.js";
-import { apiErrorFrom, defaultSleep, networkCause } from "../fal/http.js";
+import { apiErrorFrom } from "../fal/http.js";
+import { sleep as defaultSleep } from "../util/abort.js";
+import { networkCause } from "../util/errors.js";
+import { formatBytes } from "../util/format.js";
+import { parseJson } from "../util/json.js";
+import { mapLimited } from "../util/limit.js";
 import { redirectUrl } from "../fal/redirect.js";
 import { assertFetchableUrl, type Resolver } from "./network-guard.js";
 import type { Fal } from "../fal/index.js";
@@ -429,51 +433,49 @@ async function uploadParts(
   // One failing part stops the others at once.
   const stopAll = new AbortController();
   const signal = AbortSignal.any([outerSignal, stopAll.signal]);
-  const etags = new Array<{ partNumber: number; etag: string }>(parts);
-  let next = 1;
   let failure: Error | undefined;
-  const worker = async () => {
-    while (failure === undefined && next <= parts) {
-      const partNumber = next++;
-      const start = (partNumber - 1) * PART_SIZE;
-      const end = Math.min(size, start + PART_SIZE);
-      try {
-        const etag = await withRetries(
-          context,
-          `part ${partNumber} of ${parts}`,
-          signal,
-          async (attemptSignal) => {
-            const answer = await putRange(
-              context,
-              partUrl(uploadUrl, String(partNumber)),
-              start,
-              end,
-              {},
-              attemptSignal,
+  const partNumbers = Array.from({ length: parts }, (_, index) => index + 1);
+  const etags = await mapLimited(partNumbers, PART_CONCURRENCY, async (partNumber) => {
+    // Parts not started when one failed are never sent.
+    if (failure !== undefined) return undefined;
+    const start = (partNumber - 1) * PART_SIZE;
+    const end = Math.min(size, start + PART_SIZE);
+    try {
+      const etag = await withRetries(
+        context,
+        `part ${partNumber} of ${parts}`,
+        signal,
+        async (attemptSignal) => {
+          const answer = await putRange(
+            context,
+            partUrl(uploadUrl, String(partNumber)),
+            start,
+            end,
+            {},
+            attemptSignal,
+          );
+          const parsed = partSchema.safeParse(parseJson(answer.text));
+          const value = (parsed.success ? parsed.data.etag : undefined) ?? answer.headers.get("etag");
+          if (!value)
+            throw new RetryablePartError(
+              new FalResponseError(`fal's CDN acknowledged part ${partNumber} without an etag`),
             );
-            const parsed = partSchema.safeParse(safeJson(answer.text));
-            const value = (parsed.success ? parsed.data.etag : undefined) ?? answer.headers.get("etag");
-            if (!value)
-              throw new RetryablePartError(
-                new FalResponseError(`fal's CDN acknowledged part ${partNumber} without an etag`),
-              );
-            return value;
-          },
-        );
-        etags[partNumber - 1] = { partNumber, etag };
-        onPartDone(end - start);
-      } catch (error) {
-        failure ??= error instanceof Error ? error : new Error("a part upload failed");
-        stopAll.abort(error);
-      }
+          return value;
+        },
+      );
+      onPartDone(end - start);
+      return { partNumber, etag };
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error("a part upload failed");
+      stopAll.abort(error);
+      return undefined;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, parts) }, worker));
+  });
   if (failure !== undefined) {
     if (outerSignal.aborted) throw outerSignal.reason;
     throw failure;
   }
-  return etags;
+  return etags.filter((entry) => entry !== undefined);
 }
 
 async function complete(
@@ -506,14 +508,6 @@ async function complete(
       nextStep: "Upload the file again.",
     });
   });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { log } from "../util/log.js";
+import { errnoCode, errorMessage } from "../util/errors.js";
+import { jsonLength } from "../util/json.js";
 
 /**
  * The durable job record: one JSON file per submitted job under `<stateDir>/jobs/`, so that a job
@@ -202,7 +204,7 @@ export class JobStore {
       if (found.kind !== "found") return undefined;
       const next: JobRecord = { ...found.record, ...patch, updated_at: new Date().toISOString() };
       if (patch.output !== undefined) {
-        const size = safeJsonLength(patch.output);
+        const size = jsonLength(patch.output);
         if (size > MAX_STORED_OUTPUT_CHARS) {
           next.output = undefined;
           next.output_omitted = `the output JSON (${size} characters) was too large to keep in the record`;
@@ -250,7 +252,7 @@ export class JobStore {
         .filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith("."))
         .map((entry) => entry.name);
     } catch (error) {
-      if (isErrno(error, "ENOENT")) return [];
+      if (errnoCode(error) === "ENOENT") return [];
       throw error;
     }
   }
@@ -271,8 +273,12 @@ export class JobStore {
     try {
       text = await fs.readFile(file, "utf8");
     } catch (error) {
-      if (isErrno(error, "ENOENT")) return { kind: "missing" };
-      return { kind: "unreadable", file, reason: `could not read it (${errnoCode(error)})` };
+      if (errnoCode(error) === "ENOENT") return { kind: "missing" };
+      return {
+        kind: "unreadable",
+        file,
+        reason: `could not read it (${errnoCode(error) ?? errorMessage(error)})`,
+      };
     }
     let json: unknown;
     try {
@@ -308,7 +314,7 @@ export class JobStore {
       await fs.rename(file, movedTo);
     } catch (error) {
       // Another process may have moved it first; either way the record stays on disk.
-      if (!isErrno(error, "ENOENT"))
+      if (errnoCode(error) !== "ENOENT")
         log.warn(`could not move the unreadable job record ${file} aside`, error);
       this.#report({ file, reason });
       return { kind: "unreadable", file, reason };
@@ -393,24 +399,6 @@ async function syncDirectory(directory: string): Promise<void> {
   if (!handle) return;
   await handle.sync().catch(() => undefined);
   await handle.close().catch(() => undefined);
-}
-
-function safeJsonLength(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0;
-  } catch {
-    return Infinity;
-  }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return errnoCode(error) === code;
-}
-
-function errnoCode(error: unknown): string {
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "string")
-    return error.code;
-  return error instanceof Error ? error.message : String(error);
 }
 
 const SECRET_KEY =

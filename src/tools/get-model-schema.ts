@@ -10,6 +10,7 @@ import {
 } from "../fal/openapi-summary.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
+import { asRecord } from "../util/json.js";
 
 const fieldSchema = z.object({
   name: z.string(),
@@ -196,9 +197,4 @@ function metadataOf(document: unknown): { category: string | undefined } {
   return {
     category: (parsed.success ? parsed.data.info?.["x-fal-metadata"]?.category : undefined) ?? undefined,
   };
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  const parsed = z.record(z.string(), z.unknown()).safeParse(value);
-  return parsed.success ? parsed.data : {};
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../files/access.js";
+import { allowedFolders, checkReadableFile, pathFromReference } from "../files/access.js";
+import { formatBytes } from "../util/format.js";
 import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../files/upload.js";
 import { defineTool, type ToolContext } from "./define.js";
 

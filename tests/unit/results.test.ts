@@ -6,13 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import {
-  DownloadError,
-  downloadToFile,
-  extensionFor,
-  isInside,
-  sanitizeName,
-} from "../../src/files/download.js";
+import { DownloadError, downloadToFile, extensionFor, sanitizeName } from "../../src/files/download.js";
+import { isInside } from "../../src/util/paths.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
 import {
   compactOutput,
