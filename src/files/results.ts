@@ -9,7 +9,6 @@ import {
   sanitizeName,
   urlExtension,
 } from "./download.js";
-import type { JobFileEntry } from "../jobs/store.js";
 import type { Fal } from "../fal/index.js";
 import { LocalFileError } from "../errors.js";
 import { mapLimited } from "../util/limit.js";
@@ -19,6 +18,16 @@ import { isInside } from "../util/paths.js";
  * What a finished job produced: the media files found in the model's output, saved under
  * FAL_MCP_OUTPUT_DIR, and a small inline preview. Nothing here imports the MCP SDK.
  */
+
+/** How a saved file is remembered between calls (the job record keeps these entries). */
+export type SavedFileEntry = {
+  url: string;
+  content_type?: string | null | undefined;
+  size?: number | null | undefined;
+  field?: string | null | undefined;
+  path?: string | null | undefined;
+  error?: string | null | undefined;
+};
 
 /** A media file referenced by a model's output. */
 export interface MediaRef {
@@ -203,7 +212,7 @@ export interface SaveOptions {
   files: MediaRef[];
   signal?: AbortSignal | undefined;
   /** Files saved by an earlier call (from the job record): reused when still on disk. */
-  previous?: readonly JobFileEntry[] | null | undefined;
+  previous?: readonly SavedFileEntry[] | null | undefined;
   /** How many downloads run at once. */
   concurrency?: number;
   date?: Date;
@@ -411,7 +420,7 @@ export function compactOutput(output: unknown, files: readonly ResultFile[]): un
 }
 
 /** Converts result files into job-record entries (with the URL shortened for data: URIs). */
-export function recordEntries(files: readonly ResultFile[]): JobFileEntry[] {
+export function recordEntries(files: readonly ResultFile[]): SavedFileEntry[] {
   return files.map((file) => ({
     url: recordUrl(file.url, file.content_type ?? undefined),
     content_type: file.content_type,

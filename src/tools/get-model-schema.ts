@@ -10,6 +10,7 @@ import {
 } from "../fal/openapi-summary.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
+import { endpointIdSchema } from "./schemas.js";
 import { asRecord } from "../util/json.js";
 
 const fieldSchema = z.object({
@@ -66,14 +67,9 @@ export const getModelSchema = defineTool({
     "Call it before run_model or submit_job so the input uses the right field names and values. " +
     'detail "summary" (default) is compact; "full" returns the raw Input/Output JSON schemas. Free: no generation cost.',
   inputSchema: z.strictObject({
-    endpoint_id: z
-      .string()
-      .min(3)
-      .max(300)
-      .regex(/^[\w.-]+(\/[\w.-]+)+$/, "endpoint_id looks like owner/app[/path], e.g. fal-ai/flux/dev")
-      .describe(
-        "The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids).",
-      ),
+    endpoint_id: endpointIdSchema.describe(
+      "The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids).",
+    ),
     detail: z
       .enum(["summary", "full"])
       .default("summary")
