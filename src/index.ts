@@ -1,7 +1,8 @@
-import { guardStdout, log, redactSecret, setLogLevel } from "./util/log.js";
+import { guardStdout, Logger } from "./util/log.js";
 
-// First thing: nothing but MCP messages may ever reach stdout.
-guardStdout();
+// This process's logger: every line to stderr. First thing: nothing but MCP messages may ever reach stdout.
+const log = new Logger({ sink: (line) => process.stderr.write(line + "\n") });
+guardStdout(log);
 
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -60,10 +61,10 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
     process.exitCode = 2;
     return false;
   }
-  redactSecret(config.falKey?.reveal());
-  redactSecret(process.env.FAL_KEY_SECRET);
-  setLogLevel(config.logLevel);
-  const fal = createFal({ config });
+  log.redactSecret(config.falKey?.reveal());
+  log.redactSecret(process.env.FAL_KEY_SECRET);
+  log.setLevel(config.logLevel);
+  const fal = createFal({ config, logger: log });
 
   if (command === "doctor") {
     const checks = await runDoctor(config, fal, process.version);
@@ -80,7 +81,7 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
   const falMcp = createServer({ config, fal });
   // Oversized lines are dropped before the SDK reader, which would close the connection over one.
   const input = front?.input ?? process.stdin;
-  const transport = new StdioServerTransport(guardStdin(input), front?.output ?? process.stdout);
+  const transport = new StdioServerTransport(guardStdin(input, log), front?.output ?? process.stdout);
 
   // The SDK's stdio transport does not end the process when the client goes away; we do,
   // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are

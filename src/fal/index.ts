@@ -2,6 +2,7 @@ import type { FalClient } from "@fal-ai/client";
 import type { Config } from "../config.js";
 import { MissingKeyError } from "../errors.js";
 import type { Secret } from "../secret.js";
+import type { Logger } from "../util/log.js";
 import { Catalog } from "./catalog.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
@@ -14,6 +15,8 @@ import { redirectingFetch } from "./redirect.js";
  */
 export interface Fal {
   readonly config: Config;
+  /** This server's logger: its secrets and level belong to it alone. */
+  readonly logger: Logger;
   /** fetch with the upstream redirect applied: for uploads and downloads. */
   readonly fetch: typeof fetch;
   /** Our typed JSON client for the APIs the official client does not cover. */
@@ -30,20 +33,22 @@ export interface Fal {
 
 export interface CreateFalOptions {
   config: Config;
+  logger: Logger;
   /** The fetch to send requests with; defaults to the platform's. Tests inject their own. */
   fetch?: typeof fetch;
 }
 
-export function createFal({ config, fetch: baseFetch = globalThis.fetch }: CreateFalOptions): Fal {
+export function createFal({ config, logger, fetch: baseFetch = globalThis.fetch }: CreateFalOptions): Fal {
   const fetch = redirectingFetch(config.baseUrl, baseFetch);
   const http = new FalHttpClient({ fetch, timeoutMs: config.requestTimeoutMs });
   let official: Promise<FalClient> | undefined;
   return {
     config,
+    logger,
     fetch,
     http,
     catalog: new Catalog({ http, config }),
-    jobs: new JobStore(config.stateDir),
+    jobs: new JobStore(config.stateDir, logger),
     requireKey(what) {
       if (!config.falKey) throw new MissingKeyError(what);
       return config.falKey;

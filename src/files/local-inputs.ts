@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { checkReadableFile, expandPath, pathFromReference } from "./access.js";
@@ -41,8 +42,7 @@ export function localReferenceKind(value: string): Candidate["kind"] | undefined
   if (/^file:/i.test(value)) return "file-url";
   if (value.startsWith("/") || value.startsWith("~/") || value.startsWith("~\\")) return "path";
   // Windows drive paths (C:\… or C:/…) and UNC paths, meaningful only on Windows.
-  if (process.platform === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\")))
-    return "path";
+  if (os.platform() === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\"))) return "path";
   return undefined;
 }
 

@@ -1,8 +1,9 @@
 import { randomBytes, createHash } from "node:crypto";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { log } from "../util/log.js";
+import { Logger } from "../util/log.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { jsonLength } from "../util/json.js";
 
@@ -115,7 +116,11 @@ export class JobStore {
   /** Serialises read-modify-write updates of one record within this process. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(stateDir: string) {
+  readonly #log: Logger;
+
+  /** `logger` reports records kept aside and folder problems; silent when none is given. */
+  constructor(stateDir: string, logger: Logger = Logger.silent()) {
+    this.#log = logger;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
   }
@@ -234,7 +239,9 @@ export class JobStore {
   scanOnce(): Promise<RecordProblem[]> {
     this.#scanned ??= (async () => {
       const before = this.#problems.length;
-      await this.list().catch((error: unknown) => log.warn("could not scan the job record folder", error));
+      await this.list().catch((error: unknown) =>
+        this.#log.warn("could not scan the job record folder", error),
+      );
       await this.#removeStaleTemps().catch(() => undefined);
       return this.#problems.slice(before);
     })();
@@ -315,7 +322,7 @@ export class JobStore {
     } catch (error) {
       // Another process may have moved it first; either way the record stays on disk.
       if (errnoCode(error) !== "ENOENT")
-        log.warn(`could not move the unreadable job record ${file} aside`, error);
+        this.#log.warn(`could not move the unreadable job record ${file} aside`, error);
       this.#report({ file, reason });
       return { kind: "unreadable", file, reason };
     }
@@ -327,7 +334,7 @@ export class JobStore {
     if (this.#problems.some((known) => known.file === problem.file && known.reason === problem.reason))
       return;
     this.#problems.push(problem);
-    log.warn(
+    this.#log.warn(
       `job record ${problem.file} is unusable: ${problem.reason}${problem.movedTo ? `; it was kept aside as ${problem.movedTo}` : "; it was left in place"}`,
     );
   }
@@ -336,10 +343,7 @@ export class JobStore {
     const existing = await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
     await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const temp = path.join(
-      this.directory,
-      `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-    );
+    const temp = path.join(this.directory, `.${path.basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
     const handle = await fs.open(temp, "wx", 0o600);
     try {
       await handle.writeFile(JSON.stringify(record, null, 2) + "\n", "utf8");
@@ -394,7 +398,7 @@ function newAttemptId(): string {
 
 async function syncDirectory(directory: string): Promise<void> {
   // Makes the rename itself durable. Not possible on Windows, where it is not needed either.
-  if (process.platform === "win32") return;
+  if (os.platform() === "win32") return;
   const handle = await fs.open(directory, "r").catch(() => undefined);
   if (!handle) return;
   await handle.sync().catch(() => undefined);

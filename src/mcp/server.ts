@@ -12,7 +12,6 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
 import type { Fal } from "../fal/index.js";
-import { log, redact } from "../util/log.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
@@ -42,6 +41,9 @@ function lazyJsonSchemaValidator(): jsonSchemaValidator {
 
 /** Builds the MCP server from the tool registry. Touches no process state. */
 export function createServer({ config, fal, tools = registry }: CreateServerOptions): FalMcpServer {
+  // This server's own logger (secrets, level), handed down with the services.
+  const log = fal.logger;
+  const redact = (text: string) => log.redact(text);
   const server = new McpServer(
     { name: "fal-mcp", title: "fal.ai", version: VERSION },
     {
@@ -135,7 +137,7 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
             structuredContent: output.structuredContent,
           };
         } catch (error) {
-          const text = errorText(error);
+          const text = redact(errorText(error));
           log.warn(`${tool.name} failed: ${text.split("\n")[0] ?? ""}`);
           if (!(error instanceof Error) || !("nextStep" in error))
             log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);

@@ -7,6 +7,8 @@ import path from "node:path";
 import { loadConfig, type Config, type Env } from "../../src/config.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
 import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
+import type { Logger } from "../../src/util/log.js";
+import { stderrLogger } from "./logger.js";
 
 /** The key the fake of fal accepts by default. */
 export const TEST_KEY = "test-key-id:test-key-secret";
@@ -39,6 +41,8 @@ export interface HarnessOptions {
   /** Builds the client before connecting, e.g. to set request handlers (roots/list). */
   setupClient?: (client: Client) => void;
   fetch?: typeof fetch;
+  /** This server's logger; default: stderr at the configured level. */
+  logger?: Logger;
 }
 
 /** A real SDK Client connected in memory to createServer, with fal pointed at the fake. */
@@ -54,7 +58,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...options.env,
   };
   const config = loadConfig({ env, homeDir });
-  const fal = createFal({ config, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const fal = createFal({
+    config,
+    logger: options.logger ?? stderrLogger(config.logLevel),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   const server = createServer({ config, fal });
   const client = new Client({ name: "fal-mcp-tests", version: "0.0.0" }, options.clientCapabilities);
   options.setupClient?.(client);

@@ -8,6 +8,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createFal } from "../../src/fal/index.js";
+import { stderrLogger } from "../helpers/logger.js";
 import {
   IDLE_LOAD_MS,
   parseManifest,
@@ -90,10 +91,13 @@ function start(options: { serve?: boolean } = {}): Session {
         env: { FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url },
         homeDir: "/nonexistent-home",
       });
-      const server = (falMcp = createServer({ config, fal: createFal({ config }) }));
+      const logger = stderrLogger(config.logLevel);
+      const server = (falMcp = createServer({ config, fal: createFal({ config, logger }) }));
       handover.input.on("end", () => void server.close());
       server.server.server.oninitialized = () => void initialized++;
-      void falMcp.server.connect(new StdioServerTransport(guardStdin(handover.input), handover.output));
+      void falMcp.server.connect(
+        new StdioServerTransport(guardStdin(handover.input, logger), handover.output),
+      );
     },
     onRelease: () => released++,
     debug: (message) => debug.push(message),

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { setLogSink } from "../../src/util/log.js";
+import { captureLogger } from "../helpers/logger.js";
 import { LineLengthGuard } from "../../src/mcp/stdin-guard.js";
 
 async function through(
@@ -8,9 +8,8 @@ async function through(
   max: number,
 ): Promise<{ out: string; dropped: number; warnings: string[] }> {
   const warnings: string[] = [];
-  const previous = setLogSink((line) => warnings.push(line));
-  try {
-    const guard = new LineLengthGuard(max);
+  {
+    const guard = new LineLengthGuard(max, captureLogger(warnings));
     const parts: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       Readable.from(chunks.map((chunk) => Buffer.from(chunk)))
@@ -20,8 +19,6 @@ async function through(
         .on("error", reject);
     });
     return { out: Buffer.concat(parts).toString(), dropped: guard.dropped, warnings };
-  } finally {
-    setLogSink(previous);
   }
 }
 
