@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Config } from "./config.js";
 import { FalApiError } from "./errors.js";
-import type { Fal } from "./fal/index.js";
+import type { Services } from "./services.js";
 
 /** `fal-mcp doctor`: checks the set-up and says, in plain words, what is wrong and how to fix it. */
 export interface DoctorCheck {
@@ -31,7 +31,11 @@ async function writable(folder: string): Promise<string> {
   return `${folder} is writable`;
 }
 
-export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): Promise<DoctorCheck[]> {
+export async function runDoctor(
+  config: Config,
+  { fal, logger }: Services,
+  nodeVersion: string,
+): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const major = Number(nodeVersion.replace(/^v/, "").split(".")[0]);
   checks.push({
@@ -121,7 +125,7 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
   checks.push(await check("Output folder (FAL_MCP_OUTPUT_DIR)", () => writable(config.outputDir)));
   checks.push(await check("State folder (FAL_MCP_STATE_DIR)", () => writable(config.stateDir)));
   // A failure's message may quote what fal sent back: masked like every log line.
-  return checks.map((entry) => ({ ...entry, detail: fal.logger.redact(entry.detail) }));
+  return checks.map((entry) => ({ ...entry, detail: logger.redact(entry.detail) }));
 }
 
 export function formatDoctor(checks: DoctorCheck[]): string {

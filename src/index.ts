@@ -7,7 +7,7 @@ guardStdout(log);
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
-import { createFal } from "./fal/index.js";
+import { createServices } from "./services.js";
 import { takeHandover, type FrontHandover } from "./handover.js";
 import { createServer } from "./mcp/server.js";
 import { guardStdin } from "./mcp/stdin-guard.js";
@@ -64,10 +64,10 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
   log.redactSecret(config.falKey?.reveal());
   log.redactSecret(process.env.FAL_KEY_SECRET);
   log.setLevel(config.logLevel);
-  const fal = createFal({ config, logger: log });
+  const services = createServices({ config, logger: log });
 
   if (command === "doctor") {
-    const checks = await runDoctor(config, fal, process.version);
+    const checks = await runDoctor(config, services, process.version);
     process.stdout.write(formatDoctor(checks) + "\n");
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
     return false;
@@ -78,7 +78,7 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
       'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
     );
   }
-  const falMcp = createServer({ config, fal });
+  const falMcp = createServer({ config, services });
   // Oversized lines are dropped before the SDK reader, which would close the connection over one.
   const input = front?.input ?? process.stdin;
   const transport = new StdioServerTransport(guardStdin(input, log), front?.output ?? process.stdout);

@@ -66,7 +66,7 @@ export async function collectResult(
       })
     : unsavedFiles(media);
   if (job.save && files.length > 0) {
-    await fal.jobs
+    await context.jobs
       .update(job.requestId, { files: recordEntries(files) })
       .catch((error: unknown) =>
         context.log(
@@ -100,7 +100,7 @@ export async function keepOutputEarly(
   if (!record || record.output !== undefined) return;
   try {
     const result = await getQueueResult(context.fal, { ...job, signal: context.signal });
-    await context.fal.jobs.update(job.requestId, {
+    await context.jobs.update(job.requestId, {
       status: "COMPLETED",
       output: result.output,
       billable_units: result.billableUnits ?? null,
@@ -129,16 +129,16 @@ async function keepOutput(
     queue_position: null,
   };
   try {
-    if (record) return (await context.fal.jobs.update(job.requestId, patch)) ?? record;
+    if (record) return (await context.jobs.update(job.requestId, patch)) ?? record;
     // A job submitted elsewhere (or before the record existed): keep it from now on.
-    const created = await context.fal.jobs.create({
+    const created = await context.jobs.create({
       requestId: job.requestId,
       endpointId: job.endpointId,
       tool: "check_job",
       input: null,
       status: "COMPLETED",
     });
-    return (await context.fal.jobs.update(job.requestId, patch)) ?? created;
+    return (await context.jobs.update(job.requestId, patch)) ?? created;
   } catch (error) {
     await context.log(
       "warning",

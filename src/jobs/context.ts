@@ -1,12 +1,19 @@
 import type { Config } from "../config.js";
+import type { Catalog } from "../fal/catalog.js";
 import type { Fal } from "../fal/index.js";
+import type { JobStore } from "./store.js";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /** What the job workflow needs from its caller (a tool call); no MCP types. */
 export interface JobContext {
   readonly config: Config;
+  /** HTTP to fal. */
   readonly fal: Fal;
+  /** The durable job record. */
+  readonly jobs: JobStore;
+  /** Catalog, schemas, prices, docs search. */
+  readonly catalog: Catalog;
   /** Fires when the caller stops waiting: stop waiting, never cancel a fal job. */
   readonly signal: AbortSignal;
   /** Mirrors a line to the client's MCP log (when it listens) and to stderr. */
@@ -37,7 +44,7 @@ export async function recordStatus(
   requestId: string,
   status: { status: string; queuePosition?: number | undefined },
 ): Promise<void> {
-  await context.fal.jobs
+  await context.jobs
     .update(requestId, { status: status.status, queue_position: status.queuePosition ?? null })
     .catch(() => undefined);
 }

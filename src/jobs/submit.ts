@@ -24,7 +24,7 @@ export interface Submitted {
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
 export async function reportRecordProblems(context: JobContext): Promise<void> {
-  const problems = await context.fal.jobs.scanOnce();
+  const problems = await context.jobs.scanOnce();
   for (const problem of problems) {
     await context.log(
       "warning",
@@ -66,7 +66,7 @@ export async function submitAndRecord(
   } catch (error) {
     if (error instanceof AmbiguousSubmitError) {
       try {
-        const record = await fal.jobs.recordUnconfirmed({
+        const record = await context.jobs.recordUnconfirmed({
           endpointId: request.endpointId,
           tool: request.tool,
           input: prepared.input,
@@ -75,7 +75,7 @@ export async function submitAndRecord(
         });
         await context.log(
           "warning",
-          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${fal.jobs.directory}.`,
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
         );
       } catch (recordError) {
         await context.log(
@@ -90,7 +90,7 @@ export async function submitAndRecord(
   let record: JobRecord | undefined;
   let recordError: string | undefined;
   try {
-    record = await fal.jobs.create({
+    record = await context.jobs.create({
       requestId: answer.requestId,
       endpointId: request.endpointId,
       tool: request.tool,
@@ -104,7 +104,7 @@ export async function submitAndRecord(
     recordError = errorMessage(error);
     await context.log(
       "error",
-      `Job ${answer.requestId} was submitted but could not be recorded in ${fal.jobs.directory}: ${recordError}`,
+      `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
     );
   }
   await context.log(

@@ -84,7 +84,7 @@ export async function recordFailure(
   requestId: string,
   failure: JobFailedError,
 ): Promise<void> {
-  await context.fal.jobs
+  await context.jobs
     .update(requestId, {
       status: "FAILED",
       error: {

@@ -11,14 +11,14 @@ import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/t
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
-import type { Fal } from "../fal/index.js";
+import type { Services } from "../services.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
 
 export interface CreateServerOptions {
   config: Config;
-  fal: Fal;
+  services: Services;
   /** Defaults to the full registry; tests may pass a subset. */
   tools?: readonly ToolDefinition[];
 }
@@ -40,9 +40,9 @@ function lazyJsonSchemaValidator(): jsonSchemaValidator {
 }
 
 /** Builds the MCP server from the tool registry. Touches no process state. */
-export function createServer({ config, fal, tools = registry }: CreateServerOptions): FalMcpServer {
+export function createServer({ config, services, tools = registry }: CreateServerOptions): FalMcpServer {
   // This server's own logger (secrets, level), handed down with the services.
-  const log = fal.logger;
+  const log = services.logger;
   const redact = (text: string) => log.redact(text);
   const server = new McpServer(
     { name: "fal-mcp", title: "fal.ai", version: VERSION },
@@ -89,7 +89,9 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
     let lastProgress = -Infinity;
     return {
       config,
-      fal,
+      fal: services.fal,
+      jobs: services.jobs,
+      catalog: services.catalog,
       signal: AbortSignal.any([extra.signal, stopAll.signal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;

@@ -84,7 +84,7 @@ async function resolveJob(
   requestId: string,
   given: string | undefined,
 ): Promise<{ endpointId: string; record: JobRecord | undefined }> {
-  const lookup = await context.fal.jobs.get(requestId);
+  const lookup = await context.jobs.get(requestId);
   if (lookup.kind === "found") {
     const recorded = lookup.record.endpoint_id;
     if (given && appRoot(given) !== appRoot(recorded)) {
@@ -103,7 +103,7 @@ async function resolveJob(
     );
   }
   throw new NotFoundError(
-    `This server has no record of job ${requestId} (records are in ${context.fal.jobs.directory}).`,
+    `This server has no record of job ${requestId} (records are in ${context.jobs.directory}).`,
     'Pass endpoint_id too (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev"; check_job then asks fal directly.',
   );
 }
@@ -210,7 +210,7 @@ async function cancelAction(
         ? "COMPLETED"
         : "NOT_FOUND";
   if (record)
-    await context.fal.jobs
+    await context.jobs
       .update(job.requestId, { status: outcome === "NOT_FOUND" ? record.status : stateNow })
       .catch(() => undefined);
   const message = CANCEL_MESSAGES[outcome];

@@ -46,7 +46,7 @@ export async function optionalPrice(
   const key = context.config.falKey;
   if (!key) return undefined;
   try {
-    const prices = await context.fal.catalog.prices([endpointId], key, context.signal);
+    const prices = await context.catalog.prices([endpointId], key, context.signal);
     return prices.find((price) => price.endpoint_id === endpointId);
   } catch (error) {
     if (context.signal.aborted) throw error;
@@ -104,7 +104,7 @@ export const getModelSchema = defineTool({
   async handler(args, context) {
     const endpointId = args.endpoint_id.trim();
     const [answer, price] = await Promise.all([
-      context.fal.catalog.modelSchema(endpointId, context.signal),
+      context.catalog.modelSchema(endpointId, context.signal),
       optionalPrice(context, endpointId),
     ]);
     const io = findIoSchemas(answer.document, endpointId);

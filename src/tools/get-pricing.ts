@@ -49,7 +49,7 @@ export const getPricing = defineTool({
   async handler(args, context) {
     const key = context.fal.requireKey("get_pricing");
     const ids = [...new Set(args.endpoint_ids.map((id) => id.trim()))];
-    const { prices } = await context.fal.catalog.pricesOf(ids, key, context.signal);
+    const { prices } = await context.catalog.pricesOf(ids, key, context.signal);
     const report = buildPriceReport(ids, prices, args.quantity);
     if (report.prices.length === 0) {
       throw new NotFoundError(

@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config, type Env } from "../../src/config.js";
-import { createFal, type Fal } from "../../src/fal/index.js";
+import { createServices, type Services } from "../../src/services.js";
 import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
 import type { Logger } from "../../src/util/log.js";
 import { stderrLogger } from "./logger.js";
@@ -16,7 +16,7 @@ export const TEST_KEY = "test-key-id:test-key-secret";
 export interface Harness {
   client: Client;
   config: Config;
-  fal: Fal;
+  services: Services;
   server: FalMcpServer;
   /** A fresh temporary folder holding output/, state/ and home/ for this harness. */
   tempDir: string;
@@ -58,12 +58,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...options.env,
   };
   const config = loadConfig({ env, homeDir });
-  const fal = createFal({
+  const services = createServices({
     config,
     logger: options.logger ?? stderrLogger(config.logLevel),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const server = createServer({ config, fal });
+  const server = createServer({ config, services });
   const client = new Client({ name: "fal-mcp-tests", version: "0.0.0" }, options.clientCapabilities);
   options.setupClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -71,7 +71,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return {
     client,
     config,
-    fal,
+    services,
     server,
     tempDir,
     async call(name, args, callOptions = {}) {

@@ -7,7 +7,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js"
 import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createFal } from "../../src/fal/index.js";
+import { createServices } from "../../src/services.js";
 import { stderrLogger } from "../helpers/logger.js";
 import {
   IDLE_LOAD_MS,
@@ -92,7 +92,7 @@ function start(options: { serve?: boolean } = {}): Session {
         homeDir: "/nonexistent-home",
       });
       const logger = stderrLogger(config.logLevel);
-      const server = (falMcp = createServer({ config, fal: createFal({ config, logger }) }));
+      const server = (falMcp = createServer({ config, services: createServices({ config, logger }) }));
       handover.input.on("end", () => void server.close());
       server.server.server.oninitialized = () => void initialized++;
       void falMcp.server.connect(

@@ -37,7 +37,7 @@ describe("two servers in one process", () => {
   });
 
   it("do not share the level: raising one server's level leaves the other's as it was", async () => {
-    first.fal.logger.setLevel("error");
+    first.services.logger.setLevel("error");
     const before = { first: firstLines.length, second: secondLines.length };
     await first.call("get_model_schema", missing);
     await second.call("get_model_schema", missing);

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, NotFoundError } from "../../src/errors.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
-import { stderrLogger } from "../helpers/logger.js";
 import { localReferenceKind, uploadLocalInputs } from "../../src/files/local-inputs.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { TEST_KEY } from "../helpers/harness.js";
@@ -35,7 +34,7 @@ beforeAll(async () => {
     env: { FAL_KEY: TEST_KEY, FAL_MCP_BASE_URL: fake.url, FAL_MCP_OUTPUT_DIR: path.join(base, "out") },
     homeDir: home,
   });
-  fal = createFal({ config, logger: stderrLogger() });
+  fal = createFal({ config });
 });
 
 afterAll(async () => {

@@ -9,7 +9,6 @@ import { loadConfig } from "../../src/config.js";
 import { DownloadError, downloadToFile, extensionFor, sanitizeName } from "../../src/files/download.js";
 import { isInside } from "../../src/util/paths.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
-import { stderrLogger } from "../helpers/logger.js";
 import {
   compactOutput,
   extractMedia,
@@ -95,7 +94,7 @@ beforeEach(async () => {
     },
     homeDir: dir,
   });
-  fal = createFal({ config, logger: stderrLogger() });
+  fal = createFal({ config });
 });
 afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true });

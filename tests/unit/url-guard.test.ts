@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, FalNetworkError } from "../../src/errors.js";
 import { createFal } from "../../src/fal/index.js";
-import { stderrLogger } from "../helpers/logger.js";
 import { uploadFromUrl } from "../../src/files/upload.js";
 import { assertFetchableUrl, isPrivateAddress } from "../../src/files/network-guard.js";
 
@@ -96,7 +95,6 @@ describe("uploadFromUrl follows redirects by hand", () => {
       return new Response(null, { status: 302, headers: { location: "http://127.0.0.1:6379/" } });
     }) as typeof globalThis.fetch;
     const fal = createFal({
-      logger: stderrLogger(),
       config: loadConfig({ env: { FAL_KEY: "test-key" }, homeDir: "/nonexistent-home" }),
       fetch,
     });
