@@ -64,7 +64,10 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: REMOVED_BY_ISSUE_9,
     plugins: { "import-x": importX },
-    settings: { "import-x/resolver-next": [createTypeScriptImportResolver()] },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      "import-x/resolver-next": [createTypeScriptImportResolver()],
+    },
     rules: { "import-x/no-cycle": "error" },
   },
   {
