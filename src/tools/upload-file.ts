@@ -2,7 +2,8 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
 import { allowedFolders, checkReadableFile, pathFromReference } from "../files/access.js";
 import { formatBytes } from "../util/format.js";
-import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../files/upload.js";
+import { uploadFromUrl } from "../files/upload-from-url.js";
+import { uploadLocalFile, type UploadProgress } from "../files/upload.js";
 import { defineTool, type ToolContext } from "./define.js";
 
 const inputSchema = z.strictObject({
