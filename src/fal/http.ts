@@ -8,6 +8,7 @@ import {
 } from "../errors.js";
 import type { Secret } from "../secret.js";
 import { sleep } from "../util/abort.js";
+import { backoffMs, withRetries } from "../util/retry.js";
 import { networkCause } from "../util/errors.js";
 import { formatSeconds } from "../util/format.js";
 import { isRecord, parseJson, parseSseOrJson } from "../util/json.js";
@@ -80,6 +81,9 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** The call's budget ran out before another attempt could start. */
+class BudgetSpent extends Error {}
+
 class RetryableError extends Error {
   constructor(
     override readonly cause: Error,
@@ -112,20 +116,31 @@ export class FalHttpClient {
     const deadline = Date.now() + budgetMs;
     const maxAttempts = request.idempotent ? this.#options.maxRetries + 1 : 1;
     let lastError: Error | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      try {
-        return await this.#attempt(request, remaining, budgetMs);
-      } catch (error) {
-        if (!(error instanceof RetryableError)) throw error;
-        lastError = error.cause;
-        if (attempt + 1 >= maxAttempts) break;
-        const backoff = Math.min(this.#options.maxDelayMs, this.#options.baseDelayMs * 2 ** attempt);
-        const delay = Math.max(error.retryAfterMs ?? 0, this.#options.random() * backoff);
-        if (Date.now() + delay >= deadline) break;
-        await this.#options.sleep(delay, request.signal);
-      }
+    try {
+      return await withRetries(
+        () => {
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) throw new BudgetSpent();
+          return this.#attempt(request, remaining, budgetMs).catch((error: unknown) => {
+            if (error instanceof RetryableError) lastError = error.cause;
+            throw error;
+          });
+        },
+        {
+          attempts: maxAttempts,
+          retryable: (error) => error instanceof RetryableError,
+          // Full jitter under the cap, but never sooner than fal's Retry-After; no wait past the budget.
+          delayMs: (attempt, error) => {
+            const backoff = backoffMs(attempt, this.#options.baseDelayMs, this.#options.maxDelayMs);
+            const retryAfter = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+            const delay = Math.max(retryAfter, this.#options.random() * backoff);
+            return Date.now() + delay >= deadline ? undefined : delay;
+          },
+          sleep: (ms) => this.#options.sleep(ms, request.signal),
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof RetryableError) && !(error instanceof BudgetSpent)) throw error;
     }
     throw (
       lastError ??

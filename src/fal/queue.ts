@@ -15,6 +15,7 @@ import { sleep as defaultSleep } from "../util/abort.js";
 import { networkCause } from "../util/errors.js";
 import type { Fal } from "./index.js";
 import { untilAborted } from "../util/abort.js";
+import { backoffMs } from "../util/retry.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),
@@ -439,7 +440,8 @@ export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOu
       if (!isTransient(error)) throw error;
       failures++;
       await options.onTransientError?.(error);
-      interval = Math.min(maxInterval, minInterval * 2 ** (failures - 1));
+      // A poll that failed is retried like any other call: the shared capped backoff.
+      interval = backoffMs(failures, minInterval, maxInterval);
     }
     const wait = Math.min(interval, options.deadline - now());
     if (wait <= 0) return { reason: "deadline", status: last };

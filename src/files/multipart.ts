@@ -11,7 +11,7 @@ import {
   RetryablePartError,
   partUrl,
   putRange,
-  withRetries,
+  withPartRetries,
   type PutContext,
 } from "./put.js";
 
@@ -38,7 +38,7 @@ export async function uploadParts(
     const start = (partNumber - 1) * PART_SIZE;
     const end = Math.min(size, start + PART_SIZE);
     try {
-      const etag = await withRetries(
+      const etag = await withPartRetries(
         context,
         `part ${partNumber} of ${parts}`,
         signal,
@@ -81,7 +81,7 @@ export async function complete(
   parts: { partNumber: number; etag: string }[],
   signal: AbortSignal,
 ): Promise<void> {
-  await withRetries(context, "finishing the multipart upload", signal, async (attemptSignal) => {
+  await withPartRetries(context, "finishing the multipart upload", signal, async (attemptSignal) => {
     let response: Response;
     try {
       response = await context.fal.fetch(partUrl(uploadUrl, "complete"), {

@@ -6,6 +6,7 @@ import { FalApiError, FalMcpError, FalNetworkError, LocalFileError } from "../er
 import { apiErrorFrom } from "../fal/http.js";
 import { redirectUrl } from "../fal/redirect.js";
 import type { Fal } from "../fal/index.js";
+import { backoffMs, withRetries } from "../util/retry.js";
 
 /**
  * The byte PUTs of an upload to fal's CDN: streamed from the open file with a Content-Length, a
@@ -44,24 +45,25 @@ export class RetryablePartError extends Error {
   }
 }
 
-export async function withRetries<T>(
+export async function withPartRetries<T>(
   context: PutContext,
   what: string,
   signal: AbortSignal,
   attempt: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   let last: FalMcpError | undefined;
-  for (let n = 1; n <= ATTEMPTS; n++) {
-    signal.throwIfAborted();
-    try {
-      return await attempt(signal);
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (!(error instanceof RetryablePartError)) throw error;
-      last = error.failure;
-      if (n < ATTEMPTS)
-        await context.sleep(Math.min(4000, 500 * 2 ** (n - 1)) * (0.5 + Math.random() / 2), signal);
-    }
+  try {
+    return await withRetries(() => attempt(signal), {
+      attempts: ATTEMPTS,
+      retryable: (error) => error instanceof RetryablePartError,
+      // Capped exponential backoff with half jitter, so parallel parts do not retry in step.
+      delayMs: (n) => backoffMs(n, 500, 4000) * (0.5 + Math.random() / 2),
+      sleep: (ms) => context.sleep(ms, signal),
+      signal,
+    });
+  } catch (error) {
+    if (!(error instanceof RetryablePartError)) throw error;
+    last = error.failure;
   }
   const reason = (last?.message ?? "unknown error").replace(/\.$/, "");
   if (last instanceof FalApiError) {

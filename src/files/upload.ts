@@ -16,7 +16,7 @@ import {
   PART_CONCURRENCY,
   PART_SIZE,
   putRange,
-  withRetries,
+  withPartRetries,
   type PutContext,
 } from "./put.js";
 
@@ -169,7 +169,7 @@ export async function uploadLocalFile(
       stallMs: options.fal.config.stallTimeoutMs,
     };
     if (!multipart) {
-      await withRetries(context, "the file", options.signal, (signal) =>
+      await withPartRetries(context, "the file", options.signal, (signal) =>
         putRange(context, uploadUrl, 0, size, { "content-type": contentType }, signal),
       );
       progress.partsDone = 1;
