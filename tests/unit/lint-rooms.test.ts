@@ -36,56 +36,36 @@ afterAll(async () => {
   for (const file of Object.keys(planted)) await fs.rm(file, { force: true });
 });
 
-function errors(file: string): { ruleId: string | null; message: string }[] {
-  return (results.get(file)?.messages ?? []).filter((message) => message.severity === 2);
+/** The errors lint reported for `file`, one `rule: message` line each. */
+function errors(file: string): string {
+  return (results.get(file)?.messages ?? [])
+    .filter((message) => message.severity === 2)
+    .map((message) => `${message.ruleId}: ${message.message}`)
+    .join("\n");
 }
 
 describe("lint keeps the rooms", () => {
   it("refuses an MCP SDK import outside src/mcp/", () => {
-    expect(errors(`src/tools/${tag}-sdk.ts`)).toContainEqual(
-      expect.objectContaining({
-        ruleId: "no-restricted-imports",
-        message: expect.stringMatching(/Only src\/mcp\//),
-      }),
-    );
+    expect(errors(`src/tools/${tag}-sdk.ts`)).toMatch(/no-restricted-imports: .*Only src\/mcp\//);
   });
 
   it("refuses the process global outside the entry point", () => {
-    expect(errors(`src/files/${tag}-process.ts`)).toContainEqual(
-      expect.objectContaining({ ruleId: "no-restricted-globals" }),
-    );
+    expect(errors(`src/files/${tag}-process.ts`)).toMatch(/no-restricted-globals: .*process/);
   });
 
   it("refuses an import from jobs/ up into tools/", () => {
-    expect(errors(`src/jobs/${tag}-upward.ts`)).toContainEqual(
-      expect.objectContaining({
-        ruleId: "no-restricted-imports",
-        message: expect.stringMatching(/never import tools/),
-      }),
-    );
+    expect(errors(`src/jobs/${tag}-upward.ts`)).toMatch(/no-restricted-imports: .*never import tools/);
   });
 
   it("refuses fal/ reaching into files/", () => {
-    expect(errors(`src/fal/${tag}-disk.ts`)).toContainEqual(
-      expect.objectContaining({
-        ruleId: "no-restricted-imports",
-        message: expect.stringMatching(/no files\/ imports/),
-      }),
-    );
+    expect(errors(`src/fal/${tag}-disk.ts`)).toMatch(/no-restricted-imports: .*no files\/ imports/);
   });
 
   it("refuses util/ importing the rest of src/", () => {
-    expect(errors(`src/util/${tag}-src.ts`)).toContainEqual(
-      expect.objectContaining({
-        ruleId: "no-restricted-imports",
-        message: expect.stringMatching(/util\/ depends on nothing/),
-      }),
-    );
+    expect(errors(`src/util/${tag}-src.ts`)).toMatch(/no-restricted-imports: .*util\/ depends on nothing/);
   });
 
   it("refuses an import cycle", () => {
-    expect(errors(`src/util/${tag}-cycle-a.ts`)).toContainEqual(
-      expect.objectContaining({ ruleId: "import-x/no-cycle" }),
-    );
+    expect(errors(`src/util/${tag}-cycle-a.ts`)).toMatch(/import-x\/no-cycle: Dependency cycle/);
   });
 });
