@@ -1,14 +1,7 @@
 import { JobFailedError } from "../errors.js";
 import { getQueueResult } from "../fal/queue.js";
-import {
-  compactOutput,
-  extractMedia,
-  imagePreview,
-  recordEntries,
-  saveFiles,
-  unsavedFiles,
-  type ResultFile,
-} from "../files/results.js";
+import { compactOutput, extractMedia, imagePreview, type ResultFile } from "../files/media.js";
+import { recordEntries, saveFiles, unsavedFiles } from "../files/results.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext } from "./context.js";
 import type { JobRecord } from "./store.js";

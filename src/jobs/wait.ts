@@ -1,11 +1,6 @@
 import type { JobFailedError } from "../errors.js";
-import {
-  failureOf,
-  waitForJob,
-  type QueueLogLine,
-  type QueueStatus,
-  type WaitOutcome,
-} from "../fal/queue.js";
+import { failureOf, type QueueLogLine, type QueueStatus } from "../fal/queue.js";
+import { waitForJob, type WaitOutcome } from "../fal/queue-wait.js";
 import { errorMessage } from "../util/errors.js";
 import { recordStatus, type JobContext, type LogLevel, type ProgressCounter } from "./context.js";
 

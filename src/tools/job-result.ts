@@ -3,7 +3,7 @@ import type { JobContext } from "../jobs/context.js";
 import type { JobRecord } from "../jobs/store.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
-import type { ResultFile } from "../files/results.js";
+import type { ResultFile } from "../files/media.js";
 import { formatBytes } from "../util/format.js";
 import { isRecord } from "../util/json.js";
 import type { ExtraContent, ToolOutput } from "./define.js";

@@ -2,7 +2,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JOB_RECORD_VERSION, JobStore, recordFileName, summarizeInput } from "../../src/jobs/store.js";
+import { summarizeInput } from "../../src/jobs/input-summary.js";
+import { JOB_RECORD_VERSION, JobStore, recordFileName } from "../../src/jobs/store.js";
 import type { Logger } from "../../src/util/log.js";
 import { captureLogger } from "../helpers/logger.js";
 
