@@ -173,7 +173,7 @@ export default defineConfig([
     removeNodeProtocol: false,
     esbuildPlugins: [
       // Needed only by calls, not by start-up: mime-db's 200 KB JSON, the HTTP stack of uploads, and
-      // ajv (the SDK's validator for elicitation, which fal-mcp never sends; see src/server.ts).
+      // ajv (the SDK's validator for elicitation, which fal-mcp never sends; see src/mcp/server.ts).
       lazyModules(["mime-types", "node:http", "node:https", "ajv", "ajv-formats"]),
     ],
     define: { __FAL_MCP_VERSION__: JSON.stringify(version) },

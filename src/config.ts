@@ -128,7 +128,7 @@ export function defaultStateDir(env: Env, homeDir: string, platform: NodeJS.Plat
 export function loadConfig({
   env,
   homeDir = os.homedir(),
-  platform = process.platform,
+  platform = os.platform(),
 }: LoadConfigOptions): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

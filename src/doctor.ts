@@ -1,10 +1,10 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { Config } from "./config.js";
 import { FalApiError } from "./errors.js";
-import type { Fal } from "./fal/index.js";
-import { redact } from "./log.js";
+import type { Services } from "./services.js";
 
 /** `fal-mcp doctor`: checks the set-up and says, in plain words, what is wrong and how to fix it. */
 export interface DoctorCheck {
@@ -19,19 +19,23 @@ async function check(name: string, run: () => Promise<string>): Promise<DoctorCh
   try {
     return { name, ok: true, detail: await run() };
   } catch (error) {
-    return { name, ok: false, detail: redact(error instanceof Error ? error.message : String(error)) };
+    return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
 }
 
 async function writable(folder: string): Promise<string> {
   await fs.mkdir(folder, { recursive: true });
-  const probe = path.join(folder, `.fal-mcp-doctor-${process.pid}`);
+  const probe = path.join(folder, `.fal-mcp-doctor-${randomBytes(6).toString("hex")}`);
   await fs.writeFile(probe, "ok");
   await fs.rm(probe, { force: true });
   return `${folder} is writable`;
 }
 
-export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): Promise<DoctorCheck[]> {
+export async function runDoctor(
+  config: Config,
+  { fal, logger }: Services,
+  nodeVersion: string,
+): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const major = Number(nodeVersion.replace(/^v/, "").split(".")[0]);
   checks.push({
@@ -120,7 +124,8 @@ export async function runDoctor(config: Config, fal: Fal, nodeVersion: string): 
   }
   checks.push(await check("Output folder (FAL_MCP_OUTPUT_DIR)", () => writable(config.outputDir)));
   checks.push(await check("State folder (FAL_MCP_STATE_DIR)", () => writable(config.stateDir)));
-  return checks;
+  // A failure's message may quote what fal sent back: masked like every log line.
+  return checks.map((entry) => ({ ...entry, detail: logger.redact(entry.detail) }));
 }
 
 export function formatDoctor(checks: DoctorCheck[]): string {

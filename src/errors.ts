@@ -1,8 +1,6 @@
-import { redact } from "./log.js";
-
 /**
  * Every error fal-mcp raises on purpose. `message` says what went wrong; `nextStep` says what
- * the user or the model should do about it. The one error boundary (src/server.ts) turns these
+ * the user or the model should do about it. The one error boundary (src/mcp/server.ts) turns these
  * into `isError` tool results; nothing else catches them.
  */
 export abstract class FalMcpError extends Error {
@@ -174,7 +172,10 @@ export class LocalFileError extends FalMcpError {
   }
 }
 
-/** The text of an `isError` tool result: what went wrong, fal's request id, what to do next. */
+/**
+ * The text of an `isError` tool result: what went wrong, fal's request id, what to do next. The
+ * boundary that shows it redacts it with its server's logger.
+ */
 export function errorText(error: unknown): string {
   if (error instanceof FalMcpError) {
     const lines = [error.message];
@@ -185,12 +186,10 @@ export function errorText(error: unknown): string {
       error instanceof FalApiError || error instanceof JobFailedError ? error.requestId : undefined;
     if (requestId) lines.push(`fal request id: ${requestId}`);
     if (error.nextStep) lines.push(`Next step: ${error.nextStep}`);
-    return redact(lines.join("\n"));
+    return lines.join("\n");
   }
   const message = error instanceof Error ? error.message : String(error);
-  return redact(
-    `Unexpected error in fal-mcp: ${message}\nNext step: try again; if it repeats, run \`npx fal-mcp doctor\` and report the message.`,
-  );
+  return `Unexpected error in fal-mcp: ${message}\nNext step: try again; if it repeats, run \`npx fal-mcp doctor\` and report the message.`;
 }
 
 export function formatFieldError(field: FalFieldError): string {

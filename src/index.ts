@@ -1,15 +1,16 @@
-import { guardStdout, log, redactSecret, setLogLevel } from "./log.js";
+import { guardStdout, Logger } from "./util/log.js";
 
-// First thing: nothing but MCP messages may ever reach stdout.
-guardStdout();
+// This process's logger: every line to stderr. First thing: nothing but MCP messages may ever reach stdout.
+const log = new Logger({ sink: (line) => process.stderr.write(line + "\n") });
+guardStdout(log);
 
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
-import { createFal } from "./fal/index.js";
+import { createServices } from "./services.js";
 import { takeHandover, type FrontHandover } from "./handover.js";
-import { createServer } from "./server.js";
-import { guardStdin } from "./stdin-guard.js";
+import { createServer } from "./mcp/server.js";
+import { guardStdin } from "./mcp/stdin-guard.js";
 import { VERSION } from "./version.js";
 
 const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as a local MCP server (stdio).
@@ -60,13 +61,13 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
     process.exitCode = 2;
     return false;
   }
-  redactSecret(config.falKey?.reveal());
-  redactSecret(process.env.FAL_KEY_SECRET);
-  setLogLevel(config.logLevel);
-  const fal = createFal({ config });
+  log.redactSecret(config.falKey?.reveal());
+  log.redactSecret(process.env.FAL_KEY_SECRET);
+  log.setLevel(config.logLevel);
+  const services = createServices({ config, logger: log });
 
   if (command === "doctor") {
-    const checks = await runDoctor(config, fal, process.version);
+    const checks = await runDoctor(config, services, process.version);
     process.stdout.write(formatDoctor(checks) + "\n");
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
     return false;
@@ -77,10 +78,10 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
       'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
     );
   }
-  const falMcp = createServer({ config, fal });
+  const falMcp = createServer({ config, services });
   // Oversized lines are dropped before the SDK reader, which would close the connection over one.
   const input = front?.input ?? process.stdin;
-  const transport = new StdioServerTransport(guardStdin(input), front?.output ?? process.stdout);
+  const transport = new StdioServerTransport(guardStdin(input, log), front?.output ?? process.stdout);
 
   // The SDK's stdio transport does not end the process when the client goes away; we do,
   // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are

@@ -1,6 +1,6 @@
 import type { FalClient } from "@fal-ai/client";
 import type { Secret } from "../secret.js";
-import { networkCause } from "./http.js";
+import { networkCause } from "../util/errors.js";
 
 /**
  * The official @fal-ai/client, created per server (never the global singleton), on our own

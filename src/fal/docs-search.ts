@@ -86,17 +86,6 @@ export function parseDocsContent(
   return results;
 }
 
-/** Reads an SSE body (first `data:` line) or a plain JSON body. Undefined when neither parses. */
-export function parseSseOrJson(text: string): unknown {
-  const dataLine = text.split(/\r?\n/).find((line) => line.startsWith("data:"));
-  const payload = dataLine ? dataLine.slice(5).trim() : text.trim();
-  try {
-    return JSON.parse(payload) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Picks the search tool of a `tools/list` answer: an exact `search_fal`, else any name containing "search". */
 export function pickSearchTool(names: readonly string[]): string | undefined {
   return names.find((name) => name === "search_fal") ?? names.find((name) => /search/i.test(name));

@@ -7,6 +7,11 @@ import {
   type FalFieldError,
 } from "../errors.js";
 import type { Secret } from "../secret.js";
+import { sleep } from "../util/abort.js";
+import { backoffMs, withRetries } from "../util/retry.js";
+import { networkCause } from "../util/errors.js";
+import { formatSeconds } from "../util/format.js";
+import { isRecord, parseJson, parseSseOrJson } from "../util/json.js";
 
 /**
  * The network policy for fal's JSON APIs, in one place: a total time budget per call, retries
@@ -56,11 +61,6 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** No answer of fal's APIs is near this; a larger one is refused rather than held in memory. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** "1.5 s", "30 s": budgets are often below 10 s in tests and settings. */
-function seconds(ms: number): string {
-  return `${ms < 10_000 && ms % 1000 !== 0 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)} s`;
-}
-
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
   const url = new URL(base);
   for (const [name, value] of Object.entries(query ?? {})) {
@@ -72,21 +72,6 @@ export function buildUrl(base: string, query: FalRequest<unknown>["query"]): str
   return url.href;
 }
 
-export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** Seconds or an HTTP date in Retry-After, as milliseconds from now. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -95,6 +80,9 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** The call's budget ran out before another attempt could start. */
+class BudgetSpent extends Error {}
 
 class RetryableError extends Error {
   constructor(
@@ -114,7 +102,7 @@ export class FalHttpClient {
       baseDelayMs: 250,
       maxDelayMs: 4000,
       random: Math.random,
-      sleep: defaultSleep,
+      sleep,
       ...options,
     };
   }
@@ -128,24 +116,35 @@ export class FalHttpClient {
     const deadline = Date.now() + budgetMs;
     const maxAttempts = request.idempotent ? this.#options.maxRetries + 1 : 1;
     let lastError: Error | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      try {
-        return await this.#attempt(request, remaining, budgetMs);
-      } catch (error) {
-        if (!(error instanceof RetryableError)) throw error;
-        lastError = error.cause;
-        if (attempt + 1 >= maxAttempts) break;
-        const backoff = Math.min(this.#options.maxDelayMs, this.#options.baseDelayMs * 2 ** attempt);
-        const delay = Math.max(error.retryAfterMs ?? 0, this.#options.random() * backoff);
-        if (Date.now() + delay >= deadline) break;
-        await this.#options.sleep(delay, request.signal);
-      }
+    try {
+      return await withRetries(
+        () => {
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) throw new BudgetSpent();
+          return this.#attempt(request, remaining, budgetMs).catch((error: unknown) => {
+            if (error instanceof RetryableError) lastError = error.cause;
+            throw error;
+          });
+        },
+        {
+          attempts: maxAttempts,
+          retryable: (error) => error instanceof RetryableError,
+          // Full jitter under the cap, but never sooner than fal's Retry-After; no wait past the budget.
+          delayMs: (attempt, error) => {
+            const backoff = backoffMs(attempt, this.#options.baseDelayMs, this.#options.maxDelayMs);
+            const retryAfter = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+            const delay = Math.max(retryAfter, this.#options.random() * backoff);
+            return Date.now() + delay >= deadline ? undefined : delay;
+          },
+          sleep: (ms) => this.#options.sleep(ms, request.signal),
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof RetryableError) && !(error instanceof BudgetSpent)) throw error;
     }
     throw (
       lastError ??
-      new FalNetworkError(`${request.what}: no answer from fal within ${seconds(budgetMs)}.`, "timeout")
+      new FalNetworkError(`${request.what}: no answer from fal within ${formatSeconds(budgetMs)}.`, "timeout")
     );
   }
 
@@ -183,7 +182,10 @@ export class FalHttpClient {
       if (request.signal?.aborted) throw request.signal.reason as Error;
       if (error instanceof FalResponseError) throw error;
       const failure = timeout.aborted
-        ? new FalNetworkError(`${request.what}: fal did not answer within ${seconds(budgetMs)}.`, "timeout")
+        ? new FalNetworkError(
+            `${request.what}: fal did not answer within ${formatSeconds(budgetMs)}.`,
+            "timeout",
+          )
         : new FalNetworkError(
             `${request.what}: the connection to fal failed (${networkCause(error)}).`,
             "connection",
@@ -216,30 +218,9 @@ export class FalHttpClient {
   }
 }
 
-/** The most telling word for a network failure: the cause's code (ECONNRESET, UND_ERR_SOCKET), else its message. */
-export function networkCause(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? error.message;
-  }
-  return String(error);
-}
-
 function parseBody(text: string, format: "json" | "sse-or-json" | "text"): unknown {
   if (format === "text") return text.slice(0, MAX_BODY_BYTES);
-  if (format === "sse-or-json") {
-    const dataLine = text.split(/\r?\n/).find((line) => line.startsWith("data:"));
-    if (dataLine) return tryJson(dataLine.slice(5).trim());
-  }
-  return tryJson(text);
-}
-
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+  return format === "sse-or-json" ? parseSseOrJson(text) : parseJson(text);
 }
 
 /**
@@ -249,26 +230,26 @@ function tryJson(text: string): unknown {
  */
 export function apiErrorFrom(status: number, headers: Headers, text: string, what: string): FalApiError {
   const requestId = headers.get("x-fal-request-id") ?? undefined;
-  const body = tryJson(text);
+  const body = parseJson(text);
   let detail: string | undefined;
   let errorType = headers.get("x-fal-error-type") ?? undefined;
   let fieldErrors: FalFieldError[] | undefined;
   if (body && typeof body === "object") {
     const record = body as Record<string, unknown>;
     if (Array.isArray(record.detail)) {
-      fieldErrors = record.detail.filter(isObject).map((entry) => ({
+      fieldErrors = record.detail.filter(isRecord).map((entry) => ({
         loc: Array.isArray(entry.loc)
           ? entry.loc.filter((p): p is string | number => typeof p === "string" || typeof p === "number")
           : [],
         msg: typeof entry.msg === "string" ? entry.msg : JSON.stringify(entry),
         type: typeof entry.type === "string" ? entry.type : "value_error",
-        ctx: isObject(entry.ctx) ? entry.ctx : undefined,
+        ctx: isRecord(entry.ctx) ? entry.ctx : undefined,
       }));
     } else if (typeof record.detail === "string") {
       detail = record.detail;
     }
     if (typeof record.error_type === "string") errorType = record.error_type;
-    if (isObject(record.error)) {
+    if (isRecord(record.error)) {
       if (typeof record.error.message === "string") detail = record.error.message;
       if (typeof record.error.type === "string") errorType = record.error.type;
     }
@@ -336,8 +317,4 @@ export function apiErrorFrom(status: number, headers: Headers, text: string, wha
         nextStep: undefined,
       });
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -2,15 +2,14 @@ import type { FalClient } from "@fal-ai/client";
 import type { Config } from "../config.js";
 import { MissingKeyError } from "../errors.js";
 import type { Secret } from "../secret.js";
-import { Catalog } from "./catalog.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
-import { JobStore } from "./job-store.js";
 import { redirectingFetch } from "./redirect.js";
 
 /**
- * Everything fal-mcp knows about fal, behind one object that the server receives as a
- * dependency. Tests build it on a fake of fal; nothing here imports the MCP SDK.
+ * The connection to fal: the key, our typed JSON client, the official client, and the fetch with
+ * the upstream redirect applied. HTTP only: the catalog, the job record and the logger are
+ * services of their own (src/services.ts). Nothing here imports the MCP SDK.
  */
 export interface Fal {
   readonly config: Config;
@@ -18,10 +17,6 @@ export interface Fal {
   readonly fetch: typeof fetch;
   /** Our typed JSON client for the APIs the official client does not cover. */
   readonly http: FalHttpClient;
-  /** Catalog, schemas, prices and docs search, cached in memory for the server's lifetime. */
-  readonly catalog: Catalog;
-  /** The durable record of submitted jobs (FAL_MCP_STATE_DIR/jobs). */
-  readonly jobs: JobStore;
   /** The key, or a MissingKeyError naming `what` needs it. */
   requireKey(what: string): Secret;
   /** The official client (queue, storage), created on first use. */
@@ -31,7 +26,7 @@ export interface Fal {
 export interface CreateFalOptions {
   config: Config;
   /** The fetch to send requests with; defaults to the platform's. Tests inject their own. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
 }
 
 export function createFal({ config, fetch: baseFetch = globalThis.fetch }: CreateFalOptions): Fal {
@@ -42,8 +37,6 @@ export function createFal({ config, fetch: baseFetch = globalThis.fetch }: Creat
     config,
     fetch,
     http,
-    catalog: new Catalog({ http, config }),
-    jobs: new JobStore(config.stateDir),
     requireKey(what) {
       if (!config.falKey) throw new MissingKeyError(what);
       return config.falKey;

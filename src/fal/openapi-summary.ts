@@ -4,6 +4,8 @@
  * `$ref`s and `anyOf` resolved, in fal's display order.
  */
 
+import { isRecord } from "../util/json.js";
+
 type Json = Record<string, unknown>;
 
 export interface IoSchemas {
@@ -41,10 +43,6 @@ export const MEDIA_URLS_HINT =
 
 const DESCRIPTION_CHARS = 300;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function refName(ref: unknown): string | undefined {
   if (typeof ref !== "string") return undefined;
   const match = /^#\/components\/schemas\/(.+)$/.exec(ref);
@@ -53,7 +51,7 @@ function refName(ref: unknown): string | undefined {
 
 /** Follows `$ref` (and a lone `allOf: [$ref]`) to the component; undefined for a dangling ref. */
 export function deref(schema: unknown, components: Record<string, unknown>, depth = 0): Json | undefined {
-  if (!isObject(schema) || depth > 20) return undefined;
+  if (!isRecord(schema) || depth > 20) return undefined;
   const name = refName(schema.$ref);
   if (name !== undefined) {
     const target = deref(components[name], components, depth + 1);
@@ -71,9 +69,9 @@ export function deref(schema: unknown, components: Record<string, unknown>, dept
 }
 
 function jsonSchemaAt(content: unknown): unknown {
-  if (!isObject(content)) return undefined;
+  if (!isRecord(content)) return undefined;
   const media = content["application/json"] ?? Object.values(content)[0];
-  return isObject(media) ? media.schema : undefined;
+  return isRecord(media) ? media.schema : undefined;
 }
 
 function findComponent(components: Record<string, unknown>, kind: "input" | "output"): string | undefined {
@@ -93,34 +91,34 @@ function findComponent(components: Record<string, unknown>, kind: "input" | "out
  * the component whose name ends in Input/Output (Request/Response), as fal's CLI does.
  */
 export function findIoSchemas(document: unknown, endpointId?: string): IoSchemas {
-  const doc = isObject(document) ? document : {};
+  const doc = isRecord(document) ? document : {};
   const components =
-    isObject(doc.components) && isObject(doc.components.schemas) ? doc.components.schemas : {};
-  const paths = isObject(doc.paths) ? doc.paths : {};
+    isRecord(doc.components) && isRecord(doc.components.schemas) ? doc.components.schemas : {};
+  const paths = isRecord(doc.paths) ? doc.paths : {};
   let inputRef: unknown;
   let outputRef: unknown;
   const entries = Object.entries(paths);
   // The submit path is the endpoint id itself; other POSTs (if any) come after it.
   entries.sort(([a], [b]) => Number(b === `/${endpointId}`) - Number(a === `/${endpointId}`));
   for (const [path, item] of entries) {
-    if (!isObject(item)) continue;
+    if (!isRecord(item)) continue;
     const post = item.post;
-    if (inputRef === undefined && isObject(post) && isObject(post.requestBody)) {
+    if (inputRef === undefined && isRecord(post) && isRecord(post.requestBody)) {
       inputRef = jsonSchemaAt(post.requestBody.content);
     }
     const get = item.get;
     if (
       outputRef === undefined &&
-      isObject(get) &&
+      isRecord(get) &&
       /\/requests\/\{[^}]+\}$/.test(path) &&
-      isObject(get.responses)
+      isRecord(get.responses)
     ) {
       const ok = get.responses["200"];
-      if (isObject(ok)) outputRef = jsonSchemaAt(ok.content);
+      if (isRecord(ok)) outputRef = jsonSchemaAt(ok.content);
     }
   }
-  let inputName = isObject(inputRef) ? refName(inputRef.$ref) : undefined;
-  let outputName = isObject(outputRef) ? refName(outputRef.$ref) : undefined;
+  let inputName = isRecord(inputRef) ? refName(inputRef.$ref) : undefined;
+  let outputName = isRecord(outputRef) ? refName(outputRef.$ref) : undefined;
   let input = deref(inputRef, components);
   let output = deref(outputRef, components);
   if (!input) {
@@ -142,7 +140,7 @@ function primitiveTypes(schema: Json): string[] {
 
 function isNullSchema(schema: unknown): boolean {
   return (
-    isObject(schema) &&
+    isRecord(schema) &&
     (schema.type === "null" ||
       (Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === null))
   );
@@ -158,7 +156,7 @@ function variantsOf(schema: Json): unknown[] | undefined {
 /** A readable type for `schema`; nested objects are spelled out two levels deep. */
 export function describeType(schema: unknown, components: Record<string, unknown>, depth = 0): string {
   const resolved = deref(schema, components);
-  if (!resolved) return isObject(schema) && refName(schema.$ref) ? (refName(schema.$ref) ?? "object") : "any";
+  if (!resolved) return isRecord(schema) && refName(schema.$ref) ? (refName(schema.$ref) ?? "object") : "any";
   const variants = variantsOf(resolved);
   if (variants) {
     const parts = variants
@@ -177,15 +175,15 @@ export function describeType(schema: unknown, components: Record<string, unknown
   if (types.includes("array") || resolved.items !== undefined) {
     return `array of ${resolved.items === undefined ? "any" : describeType(resolved.items, components, depth + 1)}`;
   }
-  if (types.includes("object") || isObject(resolved.properties)) {
-    if (isObject(resolved.properties) && Object.keys(resolved.properties).length > 0) {
+  if (types.includes("object") || isRecord(resolved.properties)) {
+    if (isRecord(resolved.properties) && Object.keys(resolved.properties).length > 0) {
       if (depth >= 2) return typeof resolved.title === "string" ? `object (${resolved.title})` : "object";
       const inner = orderedProperties(resolved)
         .map(([name, value]) => `${name}: ${describeType(value, components, depth + 1)}`)
         .join(", ");
       return `object {${inner}}`;
     }
-    if (isObject(resolved.additionalProperties))
+    if (isRecord(resolved.additionalProperties))
       return `object (map of ${describeType(resolved.additionalProperties, components, depth + 1)})`;
     return "object";
   }
@@ -195,7 +193,7 @@ export function describeType(schema: unknown, components: Record<string, unknown
 
 /** Properties in fal's display order (`x-fal-order-properties`), then any others as listed. */
 export function orderedProperties(schema: Json): [string, unknown][] {
-  const properties = isObject(schema.properties) ? schema.properties : {};
+  const properties = isRecord(schema.properties) ? schema.properties : {};
   const order = Array.isArray(schema["x-fal-order-properties"])
     ? schema["x-fal-order-properties"].filter(
         (name): name is string => typeof name === "string" && name in properties,
@@ -306,7 +304,7 @@ export function inlineRefs(
   const unresolved = new Set<string>();
   const walk = (node: unknown, stack: string[]): unknown => {
     if (Array.isArray(node)) return node.map((item) => walk(item, stack));
-    if (!isObject(node)) return node;
+    if (!isRecord(node)) return node;
     const name = refName(node.$ref);
     if (name !== undefined) {
       if (stack.includes(name) || !(name in components) || stack.length > 32) {
@@ -315,7 +313,7 @@ export function inlineRefs(
       }
       const { $ref: _ref, ...siblings } = node;
       const target = walk(components[name], [...stack, name]);
-      return isObject(target) ? { ...target, ...siblings } : target;
+      return isRecord(target) ? { ...target, ...siblings } : target;
     }
     const out: Json = {};
     for (const [key, value] of Object.entries(node)) out[key] = walk(value, stack);

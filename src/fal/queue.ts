@@ -10,9 +10,10 @@ import {
   type FalFieldError,
 } from "../errors.js";
 import { SubmitNotConfirmedError } from "./client.js";
-import { apiErrorFrom, defaultSleep, networkCause } from "./http.js";
+import { apiErrorFrom } from "./http.js";
+import { networkCause } from "../util/errors.js";
 import type { Fal } from "./index.js";
-import { untilAborted } from "./abort.js";
+import { untilAborted } from "../util/abort.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),
@@ -371,88 +372,4 @@ export async function cancelQueueJob(fal: Fal, ref: JobRef): Promise<CancelOutco
       "connection",
     );
   }
-}
-
-export interface WaitOptions extends JobRef {
-  /** Epoch ms after which waiting stops (the job keeps running). */
-  deadline: number;
-  /** Called after every successful status read, with only the log lines not seen before. */
-  onStatus?: (status: QueueStatus, newLogs: QueueLogLine[]) => void | Promise<void>;
-  /** Called when a status read fails and waiting goes on. */
-  onTransientError?: (error: unknown) => void | Promise<void>;
-  /** Poll interval bounds (ms). */
-  minIntervalMs?: number;
-  maxIntervalMs?: number;
-  /** Injectable for tests. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  now?: () => number;
-}
-
-export interface WaitOutcome {
-  /** "completed": fal finished (success or failure); "deadline": time is up; "aborted": the caller stopped waiting. */
-  reason: "completed" | "deadline" | "aborted";
-  /** The last status read, if any succeeded. */
-  status: QueueStatus | undefined;
-}
-
-/**
- * Polls a job's status until it completes, the deadline passes or `signal` fires. Never cancels
- * the job (unlike subscribe's `timeout`). Transient failures of a status read are retried with
- * backoff until the deadline; definite ones (401, 403, 404) are thrown.
- */
-export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOutcome> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const minInterval = options.minIntervalMs ?? 500;
-  const maxInterval = options.maxIntervalMs ?? 2000;
-  let interval = minInterval;
-  let failures = 0;
-  let seenLogs = 0;
-  let last: QueueStatus | undefined;
-  let lastKey = "";
-  for (;;) {
-    if (options.signal?.aborted) return { reason: "aborted", status: last };
-    const remaining = options.deadline - now();
-    if (remaining <= 0) return { reason: "deadline", status: last };
-    try {
-      const status = await getQueueStatus(fal, {
-        endpointId: options.endpointId,
-        requestId: options.requestId,
-        logs: true,
-        signal: options.signal,
-        timeoutMs: Math.max(250, Math.min(fal.config.requestTimeoutMs, 10_000, remaining)),
-      });
-      failures = 0;
-      // fal sends every log line so far on each read; pass on only the new ones.
-      const fresh = status.logs.length >= seenLogs ? status.logs.slice(seenLogs) : status.logs;
-      seenLogs = status.logs.length;
-      last = status;
-      await options.onStatus?.(status, fresh);
-      if (isFinished(status)) return { reason: "completed", status };
-      const key = `${status.status}:${status.queuePosition ?? ""}:${seenLogs}`;
-      interval = key === lastKey ? Math.min(maxInterval, Math.round(interval * 1.5)) : minInterval;
-      lastKey = key;
-    } catch (error) {
-      if (options.signal?.aborted) return { reason: "aborted", status: last };
-      if (!isTransient(error)) throw error;
-      failures++;
-      await options.onTransientError?.(error);
-      interval = Math.min(maxInterval, minInterval * 2 ** (failures - 1));
-    }
-    const wait = Math.min(interval, options.deadline - now());
-    if (wait <= 0) return { reason: "deadline", status: last };
-    try {
-      await sleep(wait, options.signal);
-    } catch {
-      return { reason: "aborted", status: last };
-    }
-  }
-}
-
-/** Errors worth another status read: network trouble, timeouts, 429, 5xx, unreadable bodies. */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof FalNetworkError || error instanceof FalResponseError) return true;
-  if (error instanceof FalApiError)
-    return error.status === 408 || error.status === 429 || error.status >= 500;
-  return false;
 }

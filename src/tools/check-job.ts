@@ -1,25 +1,14 @@
 import { z } from "zod";
 import { InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
-import type { JobRecord } from "../fal/job-store.js";
-import {
-  appRoot,
-  cancelQueueJob,
-  getQueueResult,
-  getQueueStatus,
-  isFailure,
-  type QueueStatus,
-} from "../fal/queue.js";
+import type { JobRecord } from "../jobs/store.js";
+import { appRoot, cancelQueueJob, getQueueStatus, isFailure, type QueueStatus } from "../fal/queue.js";
 import { defineTool, type ToolContext } from "./define.js";
-import {
-  collectResult,
-  describe,
-  endpointIdSchema,
-  failJob,
-  jobOutputSchema,
-  reportRecordProblems,
-  toLogLine,
-  type JobOutput,
-} from "./job-output.js";
+import { keepOutputEarly } from "../jobs/collect.js";
+import { recordStatus } from "../jobs/context.js";
+import { reportRecordProblems } from "../jobs/submit.js";
+import { failJob } from "../jobs/wait.js";
+import { completedOutput, toLogLine } from "./job-result.js";
+import { endpointIdSchema, jobOutputSchema, type JobOutput } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   request_id: z
@@ -95,7 +84,7 @@ async function resolveJob(
   requestId: string,
   given: string | undefined,
 ): Promise<{ endpointId: string; record: JobRecord | undefined }> {
-  const lookup = await context.fal.jobs.get(requestId);
+  const lookup = await context.jobs.get(requestId);
   if (lookup.kind === "found") {
     const recorded = lookup.record.endpoint_id;
     if (given && appRoot(given) !== appRoot(recorded)) {
@@ -114,7 +103,7 @@ async function resolveJob(
     );
   }
   throw new NotFoundError(
-    `This server has no record of job ${requestId} (records are in ${context.fal.jobs.directory}).`,
+    `This server has no record of job ${requestId} (records are in ${context.jobs.directory}).`,
     'Pass endpoint_id too (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev"; check_job then asks fal directly.',
   );
 }
@@ -128,10 +117,7 @@ async function statusAction(
   const status = await getQueueStatus(context.fal, { ...job, logs: true, signal: context.signal });
   if (isFailure(status)) throw await failJob(context, job, status);
   if (status.status === "COMPLETED") await keepOutputEarly(context, job, record);
-  else
-    await context.fal.jobs
-      .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
-      .catch(() => undefined);
+  else await recordStatus(context, job.requestId, status);
 
   const logs = allLogs ? status.logs.slice(-MAX_LOGS) : status.logs.slice(-RECENT_LOGS);
   const nextStep =
@@ -170,26 +156,6 @@ function statusLine(
   return `Job ${job.requestId} on ${job.endpointId}: ${status.status}${position}${since}.`;
 }
 
-/** fal deletes results after 6 minutes to 1 hour: copy the output JSON into the record as soon as we see COMPLETED. */
-async function keepOutputEarly(
-  context: ToolContext,
-  job: { endpointId: string; requestId: string },
-  record: JobRecord | undefined,
-): Promise<void> {
-  if (!record || record.output !== undefined) return;
-  try {
-    const result = await getQueueResult(context.fal, { ...job, signal: context.signal });
-    await context.fal.jobs.update(job.requestId, {
-      status: "COMPLETED",
-      output: result.output,
-      billable_units: result.billableUnits ?? null,
-      queue_position: null,
-    });
-  } catch (error) {
-    await context.log("debug", `Could not fetch the result of ${job.requestId} early: ${describe(error)}`);
-  }
-}
-
 async function resultAction(
   context: ToolContext,
   job: { endpointId: string; requestId: string },
@@ -197,14 +163,12 @@ async function resultAction(
   save: boolean,
 ) {
   if (record?.status === "COMPLETED" && record.output !== undefined) {
-    return collectResult(context, { ...job, save, record });
+    return completedOutput(context, { ...job, save, record });
   }
   const status = await getQueueStatus(context.fal, { ...job, logs: false, signal: context.signal });
   if (isFailure(status)) throw await failJob(context, job, status);
   if (status.status !== "COMPLETED") {
-    await context.fal.jobs
-      .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
-      .catch(() => undefined);
+    await recordStatus(context, job.requestId, status);
     const position =
       status.status === "IN_QUEUE" && status.queuePosition !== undefined
         ? ` (queue position ${status.queuePosition})`
@@ -214,7 +178,7 @@ async function resultAction(
       `Call check_job with request_id "${job.requestId}" (action "status") again in a little while, and ask for the result once it is COMPLETED. The job keeps running.`,
     );
   }
-  return collectResult(context, { ...job, save, record, status });
+  return completedOutput(context, { ...job, save, record, status });
 }
 
 const CANCEL_MESSAGES = {
@@ -246,7 +210,7 @@ async function cancelAction(
         ? "COMPLETED"
         : "NOT_FOUND";
   if (record)
-    await context.fal.jobs
+    await context.jobs
       .update(job.requestId, { status: outcome === "NOT_FOUND" ? record.status : stateNow })
       .catch(() => undefined);
   const message = CANCEL_MESSAGES[outcome];

@@ -1,20 +1,14 @@
 import type { z } from "zod";
-import type { Config } from "../config.js";
-import type { Fal } from "../fal/index.js";
+import type { JobContext, ProgressSink } from "../jobs/context.js";
 
 /** What a handler may use besides its arguments. No MCP SDK types leak in here. */
-export interface ToolContext {
-  readonly config: Config;
-  readonly fal: Fal;
-  /** Fires when the client cancels the call or its own timeout expires: stop waiting, never cancel a fal job. */
-  readonly signal: AbortSignal;
-  /** Sends notifications/progress when the client asked for them (a progressToken); otherwise does nothing. `progress` must increase. */
-  progress(update: { progress: number; total?: number; message?: string }): Promise<void>;
-  /** Mirrors a line to the client's MCP log (when it listens) and to stderr. */
-  log(level: "debug" | "info" | "warning" | "error", message: string): Promise<void>;
-  /** Folders the client announced as MCP roots, or undefined when it does not support roots. */
-  roots(): Promise<string[] | undefined>;
-}
+/**
+ * What a handler may use besides its arguments: the job context (config, fal, the call's abort
+ * signal, log, roots) and progress, which the MCP layer sends as notifications/progress when the
+ * client asked for them. The signal fires when the client cancels the call or its own timeout
+ * expires: stop waiting, never cancel a fal job. No MCP SDK types leak in here.
+ */
+export interface ToolContext extends JobContext, ProgressSink {}
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;

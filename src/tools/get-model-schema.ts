@@ -10,6 +10,8 @@ import {
 } from "../fal/openapi-summary.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
+import { endpointIdSchema } from "./schemas.js";
+import { asRecord } from "../util/json.js";
 
 const fieldSchema = z.object({
   name: z.string(),
@@ -44,7 +46,7 @@ export async function optionalPrice(
   const key = context.config.falKey;
   if (!key) return undefined;
   try {
-    const prices = await context.fal.catalog.prices([endpointId], key, context.signal);
+    const prices = await context.catalog.prices([endpointId], key, context.signal);
     return prices.find((price) => price.endpoint_id === endpointId);
   } catch (error) {
     if (context.signal.aborted) throw error;
@@ -65,14 +67,9 @@ export const getModelSchema = defineTool({
     "Call it before run_model or submit_job so the input uses the right field names and values. " +
     'detail "summary" (default) is compact; "full" returns the raw Input/Output JSON schemas. Free: no generation cost.',
   inputSchema: z.strictObject({
-    endpoint_id: z
-      .string()
-      .min(3)
-      .max(300)
-      .regex(/^[\w.-]+(\/[\w.-]+)+$/, "endpoint_id looks like owner/app[/path], e.g. fal-ai/flux/dev")
-      .describe(
-        "The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids).",
-      ),
+    endpoint_id: endpointIdSchema.describe(
+      "The model's endpoint id, e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video (search_models finds ids).",
+    ),
     detail: z
       .enum(["summary", "full"])
       .default("summary")
@@ -107,7 +104,7 @@ export const getModelSchema = defineTool({
   async handler(args, context) {
     const endpointId = args.endpoint_id.trim();
     const [answer, price] = await Promise.all([
-      context.fal.catalog.modelSchema(endpointId, context.signal),
+      context.catalog.modelSchema(endpointId, context.signal),
       optionalPrice(context, endpointId),
     ]);
     const io = findIoSchemas(answer.document, endpointId);
@@ -196,9 +193,4 @@ function metadataOf(document: unknown): { category: string | undefined } {
   return {
     category: (parsed.success ? parsed.data.info?.["x-fal-metadata"]?.category : undefined) ?? undefined,
   };
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  const parsed = z.record(z.string(), z.unknown()).safeParse(value);
-  return parsed.success ? parsed.data : {};
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NotFoundError } from "../errors.js";
 import { buildPriceReport, formatMoney, formatPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY } from "./define.js";
+import { endpointIdSchema } from "./schemas.js";
 
 export const getPricing = defineTool({
   name: "get_pricing",
@@ -11,7 +12,7 @@ export const getPricing = defineTool({
     "Use it before running paid or long jobs (video, training) to tell the user what it will cost. Needs FAL_KEY; prices reflect the account's discounts. Free to call.",
   inputSchema: z.strictObject({
     endpoint_ids: z
-      .array(z.string().min(3).max(300).describe("An endpoint id, e.g. fal-ai/flux/dev."))
+      .array(endpointIdSchema.describe("An endpoint id, e.g. fal-ai/flux/dev."))
       .min(1)
       .max(50)
       .describe(
@@ -48,7 +49,7 @@ export const getPricing = defineTool({
   async handler(args, context) {
     const key = context.fal.requireKey("get_pricing");
     const ids = [...new Set(args.endpoint_ids.map((id) => id.trim()))];
-    const { prices } = await context.fal.catalog.pricesOf(ids, key, context.signal);
+    const { prices } = await context.catalog.pricesOf(ids, key, context.signal);
     const report = buildPriceReport(ids, prices, args.quantity);
     if (report.prices.length === 0) {
       throw new NotFoundError(

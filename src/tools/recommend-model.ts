@@ -21,7 +21,7 @@ async function pricesFor(context: ToolContext, ids: string[]): Promise<Map<strin
   const key = context.config.falKey;
   if (!key || ids.length === 0) return new Map();
   try {
-    const { prices } = await context.fal.catalog.pricesOf(ids, key, context.signal);
+    const { prices } = await context.catalog.pricesOf(ids, key, context.signal);
     return new Map(prices.map((price) => [price.endpoint_id, price]));
   } catch (error) {
     if (context.signal.aborted) throw error;
@@ -90,7 +90,7 @@ export const recommendModel = defineTool({
         : "none";
     const keywords = taskKeywords(args.task);
     const words = searchWords(keywords);
-    const catalog = context.fal.catalog;
+    const catalog = context.catalog;
     const signal = context.signal;
 
     const searches: Promise<CatalogModel[]>[] = [];

@@ -1,16 +1,11 @@
 import { z } from "zod";
 import { defineTool } from "./define.js";
-import {
-  ProgressCounter,
-  collectResult,
-  endpointIdSchema,
-  failJob,
-  isFailure,
-  jobOutputSchema,
-  pendingOutput,
-  submitAndRecord,
-  waitWithProgress,
-} from "./job-output.js";
+import { isFailure } from "../fal/queue.js";
+import { ProgressCounter } from "../jobs/context.js";
+import { submitAndRecord } from "../jobs/submit.js";
+import { failJob, waitWithProgress } from "../jobs/wait.js";
+import { completedOutput, pendingOutput } from "./job-result.js";
+import { endpointIdSchema, jobOutputSchema } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
@@ -70,7 +65,7 @@ export const runModel = defineTool({
 
     if (outcome.reason === "completed" && outcome.status) {
       if (isFailure(outcome.status)) throw await failJob(context, job, outcome.status);
-      const result = await collectResult(context, {
+      const result = await completedOutput(context, {
         ...job,
         save: args.save,
         record: submitted.record,

@@ -32,7 +32,7 @@ export const searchDocs = defineTool({
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
-    const answer = await context.fal.catalog.searchDocs(args.query, args.limit, context.signal);
+    const answer = await context.catalog.searchDocs(args.query, args.limit, context.signal);
     if (answer.source === "llms.txt") {
       await context.log(
         "warning",

@@ -89,7 +89,7 @@ export const searchModels = defineTool({
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
-    const page = await context.fal.catalog.search(
+    const page = await context.catalog.search(
       {
         query: args.query,
         category: args.category,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineTool } from "./define.js";
-import { endpointIdSchema, submitAndRecord, uploadSchema } from "./job-output.js";
+import { submitAndRecord } from "../jobs/submit.js";
+import { endpointIdSchema, uploadSchema } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../fal/file-access.js";
-import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../fal/upload.js";
+import { allowedFolders, checkReadableFile, pathFromReference } from "../files/access.js";
+import { formatBytes } from "../util/format.js";
+import { uploadFromUrl } from "../files/upload-from-url.js";
+import { uploadLocalFile, type UploadProgress } from "../files/upload.js";
 import { defineTool, type ToolContext } from "./define.js";
 
 const inputSchema = z.strictObject({

@@ -1,9 +1,10 @@
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { loadConfig } from "../../src/config.js";
-import { createFal } from "../../src/fal/index.js";
+import { createServices } from "../../src/services.js";
+import { stderrLogger } from "./logger.js";
 import type { FrontManifest } from "../../src/fast-front.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/mcp/server.js";
 
 /**
  * What the real server (createServer, in memory) answers to `messages`, serialised as its stdio
@@ -15,7 +16,10 @@ export async function referenceAnswers(messages: readonly Record<string, unknown
     env: { FAL_MCP_BASE_URL: "http://127.0.0.1:9" },
     homeDir: "/nonexistent-home",
   });
-  const falMcp = createServer({ config, fal: createFal({ config }) });
+  const falMcp = createServer({
+    config,
+    services: createServices({ config, logger: stderrLogger(config.logLevel) }),
+  });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const lines: string[] = [];
   const expected = messages.filter((message) => message.id !== undefined).length;

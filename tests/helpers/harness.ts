@@ -5,8 +5,10 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config, type Env } from "../../src/config.js";
-import { createFal, type Fal } from "../../src/fal/index.js";
-import { createServer, type FalMcpServer } from "../../src/server.js";
+import { createServices, type Services } from "../../src/services.js";
+import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
+import type { Logger } from "../../src/util/log.js";
+import { stderrLogger } from "./logger.js";
 
 /** The key the fake of fal accepts by default. */
 export const TEST_KEY = "test-key-id:test-key-secret";
@@ -14,7 +16,7 @@ export const TEST_KEY = "test-key-id:test-key-secret";
 export interface Harness {
   client: Client;
   config: Config;
-  fal: Fal;
+  services: Services;
   server: FalMcpServer;
   /** A fresh temporary folder holding output/, state/ and home/ for this harness. */
   tempDir: string;
@@ -39,6 +41,8 @@ export interface HarnessOptions {
   /** Builds the client before connecting, e.g. to set request handlers (roots/list). */
   setupClient?: (client: Client) => void;
   fetch?: typeof fetch;
+  /** This server's logger; default: stderr at the configured level. */
+  logger?: Logger;
 }
 
 /** A real SDK Client connected in memory to createServer, with fal pointed at the fake. */
@@ -54,8 +58,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...options.env,
   };
   const config = loadConfig({ env, homeDir });
-  const fal = createFal({ config, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  const server = createServer({ config, fal });
+  const services = createServices({
+    config,
+    logger: options.logger ?? stderrLogger(config.logLevel),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const server = createServer({ config, services });
   const client = new Client({ name: "fal-mcp-tests", version: "0.0.0" }, options.clientCapabilities);
   options.setupClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -63,7 +71,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return {
     client,
     config,
-    fal,
+    services,
     server,
     tempDir,
     async call(name, args, callOptions = {}) {

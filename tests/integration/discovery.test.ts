@@ -35,8 +35,8 @@ afterEach(() => {
   fake.clearFaults();
   fake.settings.docsToolName = "search_fal";
   fake.settings.docsPlainJson = false;
-  withKey.fal.catalog.clearCache();
-  noKey.fal.catalog.clearCache();
+  withKey.services.catalog.clearCache();
+  noKey.services.catalog.clearCache();
 });
 
 afterAll(async () => {

@@ -7,7 +7,8 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js"
 import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createFal } from "../../src/fal/index.js";
+import { createServices } from "../../src/services.js";
+import { stderrLogger } from "../helpers/logger.js";
 import {
   IDLE_LOAD_MS,
   parseManifest,
@@ -16,8 +17,8 @@ import {
   type FrontManifest,
 } from "../../src/fast-front.js";
 import { takeHandover } from "../../src/handover.js";
-import { createServer, type FalMcpServer } from "../../src/server.js";
-import { guardStdin } from "../../src/stdin-guard.js";
+import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
+import { guardStdin } from "../../src/mcp/stdin-guard.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { initializeRequest, referenceAnswers, referenceManifest } from "../helpers/handshake.js";
 
@@ -90,10 +91,13 @@ function start(options: { serve?: boolean } = {}): Session {
         env: { FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url },
         homeDir: "/nonexistent-home",
       });
-      const server = (falMcp = createServer({ config, fal: createFal({ config }) }));
+      const logger = stderrLogger(config.logLevel);
+      const server = (falMcp = createServer({ config, services: createServices({ config, logger }) }));
       handover.input.on("end", () => void server.close());
       server.server.server.oninitialized = () => void initialized++;
-      void falMcp.server.connect(new StdioServerTransport(guardStdin(handover.input), handover.output));
+      void falMcp.server.connect(
+        new StdioServerTransport(guardStdin(handover.input, logger), handover.output),
+      );
     },
     onRelease: () => released++,
     debug: (message) => debug.push(message),

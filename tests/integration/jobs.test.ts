@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { startHarness, textOf, TEST_KEY, type Harness } from "../helpers/harness.js";
-import type { ResultFile } from "../../src/fal/results.js";
+import type { ResultFile } from "../../src/files/media.js";
 
 let fake: FakeFal;
 let harness: Harness;

@@ -2,7 +2,7 @@
 // store's API (creates and full-record updates with sizeable outputs) until it is killed. After each
 // create has resolved it prints "created <request id>", so the parent knows which records must survive.
 import { randomUUID } from "node:crypto";
-import { JobStore } from "../../src/fal/job-store.js";
+import { JobStore } from "../../src/jobs/store.js";
 
 const stateDir = process.argv[2];
 if (!stateDir) throw new Error("usage: crash-writer.ts <stateDir>");

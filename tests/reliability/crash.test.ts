@@ -8,8 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobStore } from "../../src/fal/job-store.js";
-import { setLogSink } from "../../src/log.js";
+import { JobStore } from "../../src/jobs/store.js";
+import { captureLogger } from "../helpers/logger.js";
 import { inspectRecordFolder } from "./support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -95,16 +95,9 @@ describe("crash safety of the job record", () => {
     await fs.writeFile(path.join(stateDir, "jobs", "empty-record.json"), "");
 
     const warnings: string[] = [];
-    const previous = setLogSink((line) => warnings.push(line));
-    let after;
-    let problems;
-    try {
-      const reopened = new JobStore(stateDir);
-      problems = await reopened.scanOnce();
-      after = await reopened.list();
-    } finally {
-      setLogSink(previous);
-    }
+    const reopened = new JobStore(stateDir, captureLogger(warnings));
+    const problems = await reopened.scanOnce();
+    const after = await reopened.list();
     expect(problems.map((problem) => path.basename(problem.file)).sort()).toEqual(
       [`${victim.request_id}.json`, "empty-record.json"].sort(),
     );

@@ -295,7 +295,7 @@ async function runCell(row: Row, column: Column): Promise<CellResult | undefined
       expect(fake.jobs.size, `${where}: jobs on fal`).toBeLessThanOrEqual(1);
       // A job fal created is never lost: either its request id is in the record, or the attempt is (SUBMIT_UNCONFIRMED).
       if (fake.jobs.size === 1) {
-        const records = await harness.fal.jobs.list();
+        const records = await harness.services.jobs.list();
         const [job] = [...fake.jobs.keys()];
         const known =
           records.some((record) => record.request_id === job) ||
@@ -311,9 +311,9 @@ async function runCell(row: Row, column: Column): Promise<CellResult | undefined
     const folder = await inspectRecordFolder(harness.config.stateDir);
     expect(folder.unreadable, where).toEqual([]);
     expect(folder.quarantined, where).toEqual([]);
-    expect(harness.fal.jobs.problems(), where).toEqual([]);
+    expect(harness.services.jobs.problems(), where).toEqual([]);
     if (context.requestId) {
-      const lookup = await harness.fal.jobs.get(context.requestId);
+      const lookup = await harness.services.jobs.get(context.requestId);
       expect(lookup.kind, `${where}: record of ${context.requestId}`).toBe("found");
     }
 

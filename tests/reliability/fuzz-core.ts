@@ -7,6 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { FakeFal } from "../fake-fal/server.js";
+import type { Logger } from "../../src/util/log.js";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 import { loopbackOnlyFetch, SHORT_ENV, TOOL_NAMES, type ToolName } from "./support.js";
 
@@ -517,7 +518,7 @@ export interface FuzzSetup {
   close(): Promise<void>;
 }
 
-export async function fuzzSetup(fake: FakeFal): Promise<FuzzSetup> {
+export async function fuzzSetup(fake: FakeFal, logger?: Logger): Promise<FuzzSetup> {
   const refused: string[] = [];
   const holder = await fs.mkdtemp(path.join((await import("node:os")).tmpdir(), "fal-mcp-fuzz-"));
   const allowedDir = path.join(holder, "allowed");
@@ -527,6 +528,7 @@ export async function fuzzSetup(fake: FakeFal): Promise<FuzzSetup> {
     baseUrl: fake.url,
     env: { ...SHORT_ENV, FAL_MCP_ALLOWED_DIRS: allowedDir },
     fetch: loopbackOnlyFetch(refused),
+    ...(logger ? { logger } : {}),
   });
   return {
     harness,

@@ -1,7 +1,7 @@
 // Nightly-size run of the bad-input fuzzer: `npx tsx tests/reliability/fuzz-nightly.ts [runsPerTool] [seed]`
 // (default 50,000 cases per tool and a random seed, printed so a failure can be replayed with
 // FUZZ_SEED=<seed> FUZZ_RUNS=<runs> npx vitest run tests/reliability/fuzz.test.ts). Exits 1 on failure.
-import { setLogLevel } from "../../src/log.js";
+import { stderrLogger } from "../helpers/logger.js";
 import { startFakeFal } from "../fake-fal/server.js";
 import { fuzzSetup, fuzzTool, TOOL_NAMES } from "./fuzz-core.js";
 
@@ -9,9 +9,8 @@ const runs = Number(process.argv[2] ?? process.env.FUZZ_RUNS ?? 50_000);
 const seed = Number(process.argv[3] ?? process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 async function main(): Promise<void> {
-  setLogLevel("error");
   const fake = await startFakeFal();
-  const setup = await fuzzSetup(fake);
+  const setup = await fuzzSetup(fake, stderrLogger("error"));
   process.stderr.write(`fuzzing ${TOOL_NAMES.length} tools, ${runs} cases each, seed ${seed}\n`);
   let failed = false;
   try {

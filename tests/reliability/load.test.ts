@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobStore } from "../../src/fal/job-store.js";
+import { JobStore } from "../../src/jobs/store.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { BIN, childEnv } from "../helpers/bin.js";
 import { TEST_KEY, textOf } from "../helpers/harness.js";

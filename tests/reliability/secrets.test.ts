@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogSink, setLogLevel } from "../../src/log.js";
+import { captureLogger } from "../helpers/logger.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { BIN, childEnv, INITIALIZE, INITIALIZED, spawnRaw, type RawServer } from "../helpers/bin.js";
 import { startHarness, textOf } from "../helpers/harness.js";
@@ -231,13 +231,12 @@ describe("the key never leaks", () => {
     const { root, env, image } = await setupFolders();
     const lines: string[] = [];
     const notifications: string[] = [];
-    const previousSink = setLogSink((line) => lines.push(line));
-    setLogLevel("debug");
     const refused: string[] = [];
     const harness = await startHarness({
       baseUrl: fake.url,
       env: { ...env, FAL_KEY: undefined, ...form.env },
       fetch: loopbackOnlyFetch(refused),
+      logger: captureLogger(lines, "debug"),
       setupClient: (client) =>
         client.setNotificationHandler(
           LoggingMessageNotificationSchema,
@@ -272,8 +271,6 @@ describe("the key never leaks", () => {
       // Only the joined key in the Authorization header authenticated these calls.
       expect(fake.requests.filter((request) => request.hadAuth).every((request) => request.keyOk)).toBe(true);
     } finally {
-      setLogSink(previousSink);
-      setLogLevel("error");
       await harness.close();
       await fs.rm(root, { recursive: true, force: true });
     }

@@ -1,16 +1,15 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { setLogSink } from "../../src/log.js";
-import { LineLengthGuard } from "../../src/stdin-guard.js";
+import { captureLogger } from "../helpers/logger.js";
+import { LineLengthGuard } from "../../src/mcp/stdin-guard.js";
 
 async function through(
   chunks: string[],
   max: number,
 ): Promise<{ out: string; dropped: number; warnings: string[] }> {
   const warnings: string[] = [];
-  const previous = setLogSink((line) => warnings.push(line));
-  try {
-    const guard = new LineLengthGuard(max);
+  {
+    const guard = new LineLengthGuard(max, captureLogger(warnings));
     const parts: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       Readable.from(chunks.map((chunk) => Buffer.from(chunk)))
@@ -20,8 +19,6 @@ async function through(
         .on("error", reject);
     });
     return { out: Buffer.concat(parts).toString(), dropped: guard.dropped, warnings };
-  } finally {
-    setLogSink(previous);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TtlCache } from "../../src/fal/catalog.js";
+import { TtlCache } from "../../src/util/ttl-cache.js";
 
 function clock(start = 1_000_000) {
   let now = start;

@@ -3,11 +3,11 @@ import {
   parseDocsContent,
   parseDocsIndex,
   parseDocsItem,
-  parseSseOrJson,
   pickSearchTool,
   searchDocsIndex,
   trimSnippet,
 } from "../../src/fal/docs-search.js";
+import { parseSseOrJson } from "../../src/util/json.js";
 
 const ITEM = `Title: Asynchronous Inference
 Link: https://fal.ai/docs/documentation/model-apis/inference/queue

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, InvalidArgumentError, NotFoundError } from "../../src/errors.js";
-import { allowedFolders, checkReadableFile, type AccessPolicy } from "../../src/fal/file-access.js";
+import { allowedFolders, checkReadableFile, type AccessPolicy } from "../../src/files/access.js";
 
 let base: string;
 let home: string;

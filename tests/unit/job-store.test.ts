@@ -2,21 +2,22 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JOB_RECORD_VERSION, JobStore, recordFileName, summarizeInput } from "../../src/fal/job-store.js";
-import { setLogSink } from "../../src/log.js";
+import { summarizeInput } from "../../src/jobs/input-summary.js";
+import { JOB_RECORD_VERSION, JobStore, recordFileName } from "../../src/jobs/store.js";
+import type { Logger } from "../../src/util/log.js";
+import { captureLogger } from "../helpers/logger.js";
 
 let stateDir: string;
 let logLines: string[];
-let restoreSink: (line: string) => void;
+let logger: Logger;
 
 beforeEach(async () => {
   stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-jobs-"));
   logLines = [];
-  restoreSink = setLogSink((line) => logLines.push(line));
+  logger = captureLogger(logLines);
 });
 
 afterEach(async () => {
-  setLogSink(restoreSink);
   await fs.rm(stateDir, { recursive: true, force: true });
 });
 
@@ -24,7 +25,7 @@ const jobsDir = () => path.join(stateDir, "jobs");
 
 describe("JobStore", () => {
   it("writes one JSON file per job and reads it back by request id", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await store.create({
       requestId: "req-1",
       endpointId: "fal-ai/flux/dev",
@@ -70,7 +71,7 @@ describe("JobStore", () => {
   });
 
   it("updates replace the whole record, keep earlier fields and leave no temporary files", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await store.create({
       requestId: "req-2",
       endpointId: "fal-ai/flux/dev",
@@ -89,7 +90,7 @@ describe("JobStore", () => {
       endpoint_id: "fal-ai/flux/dev",
       input_summary: { prompt: "x" },
     });
-    const again = await new JobStore(stateDir).get("req-2");
+    const again = await new JobStore(stateDir, logger).get("req-2");
     expect(again.kind === "found" && again.record.output).toEqual({
       images: [{ url: "https://v3.fal.media/files/x.png" }],
     });
@@ -98,7 +99,7 @@ describe("JobStore", () => {
   });
 
   it("does not copy a huge output into the record but says so", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await store.create({ requestId: "big", endpointId: "fal-ai/flux/dev", tool: "run_model", input: {} });
     const updated = await store.update("big", {
       status: "COMPLETED",
@@ -109,7 +110,7 @@ describe("JobStore", () => {
   });
 
   it("moves a corrupt record aside into quarantine, reports it, and keeps its bytes", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await fs.mkdir(jobsDir(), { recursive: true });
     await fs.writeFile(path.join(jobsDir(), "broken.json"), '{"version": 1, "request_id": "bro');
     const found = await store.get("broken");
@@ -125,7 +126,7 @@ describe("JobStore", () => {
   });
 
   it("quarantines a record with the wrong shape too", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await fs.mkdir(jobsDir(), { recursive: true });
     await fs.writeFile(path.join(jobsDir(), "shape.json"), JSON.stringify({ version: 1, request_id: 42 }));
     const found = await store.get("shape");
@@ -134,7 +135,7 @@ describe("JobStore", () => {
   });
 
   it("leaves a record from a newer fal-mcp in place, reports it and never overwrites it", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await fs.mkdir(jobsDir(), { recursive: true });
     const newer = JSON.stringify({ version: JOB_RECORD_VERSION + 1, request_id: "future", something: "new" });
     await fs.writeFile(path.join(jobsDir(), "future.json"), newer);
@@ -149,7 +150,7 @@ describe("JobStore", () => {
   });
 
   it("records an unconfirmed submit without a request id, and lists it", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     const record = await store.recordUnconfirmed({
       endpointId: "fal-ai/flux/dev",
       tool: "run_model",
@@ -164,7 +165,7 @@ describe("JobStore", () => {
   });
 
   it("scanOnce quarantines corrupt records and removes stale temporary files from a crash", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, logger);
     await store.create({ requestId: "good", endpointId: "a/b", tool: "run_model", input: {} });
     await fs.writeFile(path.join(jobsDir(), "bad.json"), "not json");
     const stale = path.join(jobsDir(), ".good.json.123.abc.tmp");
@@ -182,8 +183,8 @@ describe("JobStore", () => {
   });
 
   it("two stores racing on the same folder never leave a torn or unreadable record", async () => {
-    const first = new JobStore(stateDir);
-    const second = new JobStore(stateDir);
+    const first = new JobStore(stateDir, logger);
+    const second = new JobStore(stateDir, logger);
     await first.create({ requestId: "shared", endpointId: "a/b", tool: "run_model", input: {} });
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 40; i++) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, NotFoundError } from "../../src/errors.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
-import { localReferenceKind, uploadLocalInputs } from "../../src/fal/local-inputs.js";
+import { localReferenceKind, uploadLocalInputs } from "../../src/files/local-inputs.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { TEST_KEY } from "../helpers/harness.js";
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { tools } from "../../src/tools/index.js";
-import { withToolTable } from "../../src/tools/table.js";
+import { withToolTable } from "../../scripts/tool-table.js";
 import { z } from "zod";
 
 const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");

@@ -6,23 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import {
-  DownloadError,
-  downloadToFile,
-  extensionFor,
-  isInside,
-  sanitizeName,
-} from "../../src/fal/download.js";
+import { DownloadError, downloadToFile, extensionFor, sanitizeName } from "../../src/files/download.js";
+import { isInside } from "../../src/util/paths.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
-import {
-  compactOutput,
-  extractMedia,
-  imagePreview,
-  outputBaseName,
-  recordEntries,
-  saveFiles,
-  unsavedFiles,
-} from "../../src/fal/results.js";
+import { compactOutput, extractMedia, imagePreview } from "../../src/files/media.js";
+import { outputBaseName, recordEntries, saveFiles, unsavedFiles } from "../../src/files/results.js";
 
 // A local file server with a few misbehaving routes.
 const BIG = Buffer.alloc(300_000, 7);

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, FalNetworkError } from "../../src/errors.js";
 import { createFal } from "../../src/fal/index.js";
-import { uploadFromUrl } from "../../src/fal/upload.js";
-import { assertFetchableUrl, isPrivateAddress } from "../../src/fal/url-guard.js";
+import { uploadFromUrl } from "../../src/files/upload-from-url.js";
+import { assertFetchableUrl, isPrivateAddress } from "../../src/files/network-guard.js";
 
 const resolver = (table: Record<string, string[]>) => async (host: string) => {
   const addresses = table[host];

@@ -1,7 +1,7 @@
 import dns from "node:dns/promises";
 import net from "node:net";
 import { AccessDeniedError, FalNetworkError } from "../errors.js";
-import { isFalHost } from "./redirect.js";
+import { isFalHost } from "../fal/redirect.js";
 
 /**
  * Which web URLs upload_file may fetch and re-host on fal's public CDN. A model can be talked

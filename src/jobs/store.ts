@@ -1,8 +1,12 @@
 import { randomBytes, createHash } from "node:crypto";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { log } from "../log.js";
+import { Logger } from "../util/log.js";
+import { errnoCode, errorMessage } from "../util/errors.js";
+import { jsonLength } from "../util/json.js";
+import { summarizeInput } from "./input-summary.js";
 
 /**
  * The durable job record: one JSON file per submitted job under `<stateDir>/jobs/`, so that a job
@@ -113,7 +117,11 @@ export class JobStore {
   /** Serialises read-modify-write updates of one record within this process. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(stateDir: string) {
+  readonly #log: Logger;
+
+  /** `logger` reports records kept aside and folder problems; silent when none is given. */
+  constructor(stateDir: string, logger: Logger = Logger.silent()) {
+    this.#log = logger;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
   }
@@ -202,7 +210,7 @@ export class JobStore {
       if (found.kind !== "found") return undefined;
       const next: JobRecord = { ...found.record, ...patch, updated_at: new Date().toISOString() };
       if (patch.output !== undefined) {
-        const size = safeJsonLength(patch.output);
+        const size = jsonLength(patch.output);
         if (size > MAX_STORED_OUTPUT_CHARS) {
           next.output = undefined;
           next.output_omitted = `the output JSON (${size} characters) was too large to keep in the record`;
@@ -232,7 +240,9 @@ export class JobStore {
   scanOnce(): Promise<RecordProblem[]> {
     this.#scanned ??= (async () => {
       const before = this.#problems.length;
-      await this.list().catch((error: unknown) => log.warn("could not scan the job record folder", error));
+      await this.list().catch((error: unknown) =>
+        this.#log.warn("could not scan the job record folder", error),
+      );
       await this.#removeStaleTemps().catch(() => undefined);
       return this.#problems.slice(before);
     })();
@@ -250,7 +260,7 @@ export class JobStore {
         .filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith("."))
         .map((entry) => entry.name);
     } catch (error) {
-      if (isErrno(error, "ENOENT")) return [];
+      if (errnoCode(error) === "ENOENT") return [];
       throw error;
     }
   }
@@ -271,8 +281,12 @@ export class JobStore {
     try {
       text = await fs.readFile(file, "utf8");
     } catch (error) {
-      if (isErrno(error, "ENOENT")) return { kind: "missing" };
-      return { kind: "unreadable", file, reason: `could not read it (${errnoCode(error)})` };
+      if (errnoCode(error) === "ENOENT") return { kind: "missing" };
+      return {
+        kind: "unreadable",
+        file,
+        reason: `could not read it (${errnoCode(error) ?? errorMessage(error)})`,
+      };
     }
     let json: unknown;
     try {
@@ -308,8 +322,8 @@ export class JobStore {
       await fs.rename(file, movedTo);
     } catch (error) {
       // Another process may have moved it first; either way the record stays on disk.
-      if (!isErrno(error, "ENOENT"))
-        log.warn(`could not move the unreadable job record ${file} aside`, error);
+      if (errnoCode(error) !== "ENOENT")
+        this.#log.warn(`could not move the unreadable job record ${file} aside`, error);
       this.#report({ file, reason });
       return { kind: "unreadable", file, reason };
     }
@@ -321,7 +335,7 @@ export class JobStore {
     if (this.#problems.some((known) => known.file === problem.file && known.reason === problem.reason))
       return;
     this.#problems.push(problem);
-    log.warn(
+    this.#log.warn(
       `job record ${problem.file} is unusable: ${problem.reason}${problem.movedTo ? `; it was kept aside as ${problem.movedTo}` : "; it was left in place"}`,
     );
   }
@@ -330,10 +344,7 @@ export class JobStore {
     const existing = await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
     await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const temp = path.join(
-      this.directory,
-      `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-    );
+    const temp = path.join(this.directory, `.${path.basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
     const handle = await fs.open(temp, "wx", 0o600);
     try {
       await handle.writeFile(JSON.stringify(record, null, 2) + "\n", "utf8");
@@ -388,73 +399,9 @@ function newAttemptId(): string {
 
 async function syncDirectory(directory: string): Promise<void> {
   // Makes the rename itself durable. Not possible on Windows, where it is not needed either.
-  if (process.platform === "win32") return;
+  if (os.platform() === "win32") return;
   const handle = await fs.open(directory, "r").catch(() => undefined);
   if (!handle) return;
   await handle.sync().catch(() => undefined);
   await handle.close().catch(() => undefined);
-}
-
-function safeJsonLength(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0;
-  } catch {
-    return Infinity;
-  }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return errnoCode(error) === code;
-}
-
-function errnoCode(error: unknown): string {
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "string")
-    return error.code;
-  return error instanceof Error ? error.message : String(error);
-}
-
-const SECRET_KEY =
-  /(^|_|-)(api_?key|key|token|secret|password|passwd|authorization|auth|credentials?|cookie)$/i;
-const MAX_STRING = 300;
-const MAX_ITEMS = 20;
-const MAX_KEYS = 50;
-const MAX_DEPTH = 6;
-
-/**
- * A copy of a model input that is safe and small enough to keep: secrets (fields named like keys,
- * tokens, passwords) masked, data: URIs replaced by a marker, long strings cut, big arrays and
- * objects trimmed. It never holds file contents.
- */
-export function summarizeInput(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return summarizeString(value);
-  if (value === null || typeof value === "number" || typeof value === "boolean") return value;
-  if (value === undefined) return null;
-  if (depth >= MAX_DEPTH) return "<nested value omitted>";
-  if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_ITEMS).map((item) => summarizeInput(item, depth + 1));
-    if (value.length > MAX_ITEMS) items.push(`<${value.length - MAX_ITEMS} more items>`);
-    return items;
-  }
-  if (typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    const entries = Object.entries(value);
-    for (const [key, item] of entries.slice(0, MAX_KEYS)) {
-      out[key] =
-        SECRET_KEY.test(key) && item !== null && item !== "" ? "<redacted>" : summarizeInput(item, depth + 1);
-    }
-    if (entries.length > MAX_KEYS) out["<omitted>"] = `${entries.length - MAX_KEYS} more fields`;
-    return out;
-  }
-  return `<${typeof value}>`;
-}
-
-function summarizeString(value: string): string {
-  const dataUri = /^data:([^;,]*)(;[^,]*)?,/i.exec(value);
-  if (dataUri) {
-    const payload = value.length - dataUri[0].length;
-    const bytes = (dataUri[2] ?? "").includes("base64") ? Math.floor((payload * 3) / 4) : payload;
-    return `<data URI, ${dataUri[1] || "text/plain"}, about ${bytes} bytes>`;
-  }
-  if (value.length <= MAX_STRING) return value;
-  return `${value.slice(0, MAX_STRING)}…<${value.length - MAX_STRING} more characters>`;
 }

@@ -24,3 +24,19 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbor
     );
   });
 }
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

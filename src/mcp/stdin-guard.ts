@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { log } from "./log.js";
+import type { Logger } from "../util/log.js";
 
 /**
  * The SDK's stdio reader closes the whole connection when one line exceeds its 10 MiB buffer, so a
@@ -17,9 +17,12 @@ export class LineLengthGuard extends Transform {
   #discarding = false;
   #dropped = 0;
 
-  constructor(maxLineBytes = MAX_LINE_BYTES) {
+  readonly #log: Logger | undefined;
+
+  constructor(maxLineBytes = MAX_LINE_BYTES, logger?: Logger) {
     super();
     this.#maxLineBytes = maxLineBytes;
+    this.#log = logger;
   }
 
   /** Lines dropped so far. */
@@ -64,15 +67,15 @@ export class LineLengthGuard extends Transform {
     this.#dropped++;
     this.#pending = [];
     this.#pendingBytes = 0;
-    log.warn(
+    this.#log?.warn(
       `dropped an incoming message longer than ${this.#maxLineBytes} bytes (${this.#discarding ? "more than that" : `${bytes} bytes`}); the connection stays open`,
     );
   }
 }
 
 /** stdin as the MCP transport should read it: oversized lines removed. */
-export function guardStdin(stdin: Readable, maxLineBytes = MAX_LINE_BYTES): Readable {
-  const guard = new LineLengthGuard(maxLineBytes);
+export function guardStdin(stdin: Readable, logger: Logger, maxLineBytes = MAX_LINE_BYTES): Readable {
+  const guard = new LineLengthGuard(maxLineBytes, logger);
   stdin.on("error", (error) => guard.destroy(error));
   return stdin.pipe(guard);
 }

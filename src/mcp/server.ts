@@ -9,17 +9,16 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { fileURLToPath } from "node:url";
-import type { Config } from "./config.js";
-import { errorText } from "./errors.js";
-import type { Fal } from "./fal/index.js";
-import { log, redact } from "./log.js";
-import type { ToolContext, ToolDefinition } from "./tools/define.js";
-import { tools as registry } from "./tools/index.js";
-import { VERSION } from "./version.js";
+import type { Config } from "../config.js";
+import { errorText } from "../errors.js";
+import type { Services } from "../services.js";
+import type { ToolContext, ToolDefinition } from "../tools/define.js";
+import { tools as registry } from "../tools/index.js";
+import { VERSION } from "../version.js";
 
 export interface CreateServerOptions {
   config: Config;
-  fal: Fal;
+  services: Services;
   /** Defaults to the full registry; tests may pass a subset. */
   tools?: readonly ToolDefinition[];
 }
@@ -41,7 +40,10 @@ function lazyJsonSchemaValidator(): jsonSchemaValidator {
 }
 
 /** Builds the MCP server from the tool registry. Touches no process state. */
-export function createServer({ config, fal, tools = registry }: CreateServerOptions): FalMcpServer {
+export function createServer({ config, services, tools = registry }: CreateServerOptions): FalMcpServer {
+  // This server's own logger (secrets, level), handed down with the services.
+  const log = services.logger;
+  const redact = (text: string) => log.redact(text);
   const server = new McpServer(
     { name: "fal-mcp", title: "fal.ai", version: VERSION },
     {
@@ -87,7 +89,9 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
     let lastProgress = -Infinity;
     return {
       config,
-      fal,
+      fal: services.fal,
+      jobs: services.jobs,
+      catalog: services.catalog,
       signal: AbortSignal.any([extra.signal, stopAll.signal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
@@ -135,7 +139,7 @@ export function createServer({ config, fal, tools = registry }: CreateServerOpti
             structuredContent: output.structuredContent,
           };
         } catch (error) {
-          const text = errorText(error);
+          const text = redact(errorText(error));
           log.warn(`${tool.name} failed: ${text.split("\n")[0] ?? ""}`);
           if (!(error instanceof Error) || !("nextStep" in error))
             log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);

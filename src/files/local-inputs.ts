@@ -1,9 +1,12 @@
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { checkReadableFile, expandPath, formatBytes, pathFromReference } from "./file-access.js";
-import type { Fal } from "./index.js";
+import { checkReadableFile, expandPath, pathFromReference } from "./access.js";
+import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
+import { formatBytes } from "../util/format.js";
+import { isRecord } from "../util/json.js";
 
 /**
  * Local files inside a model input (run_model, submit_job): every string that names an existing
@@ -39,8 +42,7 @@ export function localReferenceKind(value: string): Candidate["kind"] | undefined
   if (/^file:/i.test(value)) return "file-url";
   if (value.startsWith("/") || value.startsWith("~/") || value.startsWith("~\\")) return "path";
   // Windows drive paths (C:\… or C:/…) and UNC paths, meaningful only on Windows.
-  if (process.platform === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\")))
-    return "path";
+  if (os.platform() === "win32" && (/^[A-Za-z]:[\\/]/.test(value) || value.startsWith("\\\\"))) return "path";
   return undefined;
 }
 
@@ -129,7 +131,7 @@ function collect(value: unknown, found: Set<string>, depth: number): void {
     if (localReferenceKind(value)) found.add(value);
   } else if (Array.isArray(value)) {
     for (const item of value) collect(item, found, depth + 1);
-  } else if (isPlainObject(value)) {
+  } else if (isRecord(value)) {
     for (const key of Object.keys(value)) {
       if (key === "__proto__") continue;
       collect(value[key], found, depth + 1);
@@ -142,7 +144,7 @@ function copy(value: unknown, replacements: Map<string, string>, depth: number):
   if (depth > MAX_DEPTH) throw tooDeep();
   if (typeof value === "string") return replacements.get(value) ?? value;
   if (Array.isArray(value)) return value.map((item) => copy(item, replacements, depth + 1));
-  if (isPlainObject(value)) {
+  if (isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (key === "__proto__") continue;
@@ -156,8 +158,4 @@ function copy(value: unknown, replacements: Map<string, string>, depth: number):
     return out;
   }
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

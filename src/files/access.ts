@@ -3,6 +3,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
+import { formatBytes } from "../util/format.js";
+import { relativeInside } from "../util/paths.js";
 
 /**
  * Which local files fal-mcp may read (and so publish on fal's public CDN).
@@ -92,14 +94,6 @@ export function pathFromReference(raw: string): string {
   return value;
 }
 
-function isInside(folder: string, target: string): string | undefined {
-  const relative = path.relative(folder, target);
-  if (relative === "") return "";
-  if (relative === ".." || relative.startsWith(".." + path.sep) || path.isAbsolute(relative))
-    return undefined;
-  return relative;
-}
-
 function hiddenSegment(relative: string): string | undefined {
   return relative
     .split(/[\\/]/)
@@ -146,7 +140,7 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
   // Hidden segments as written (before symlinks are followed), relative to the allowed folder that
   // contains the path; a path outside every folder is checked whole (it will be refused anyway).
   const lexicalRelative = folders
-    .map((folder) => isInside(folder, absolute))
+    .map((folder) => relativeInside(folder, absolute))
     .find((relative) => relative !== undefined);
   const writtenHidden = hiddenSegment(lexicalRelative ?? absolute);
   if (writtenHidden && !policy.allowHidden) {
@@ -178,7 +172,7 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
   }
 
   const realRelative = folders
-    .map((folder) => isInside(folder, real))
+    .map((folder) => relativeInside(folder, real))
     .find((relative) => relative !== undefined);
   if (realRelative === undefined) throw outsideError(absolute, real, folders);
   const realHidden = hiddenSegment(realRelative);
@@ -230,16 +224,4 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
     );
   }
   return { realPath: real, size: stats.size };
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }

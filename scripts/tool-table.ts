@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ToolDefinition } from "./define.js";
+import type { ToolDefinition } from "../src/tools/define.js";
 
 /**
  * The README's tool table, generated from the registry (a test fails when the README is stale;

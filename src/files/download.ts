@@ -5,6 +5,9 @@ import path from "node:path";
 import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
+import { errnoCode, networkCause } from "../util/errors.js";
+import { formatSeconds } from "../util/format.js";
+import { isInside } from "../util/paths.js";
 
 /**
  * Streaming downloads of generated media: bytes go straight to a temporary file in the target
@@ -78,12 +81,6 @@ export function sanitizeName(name: string, maxLength = 120): string {
     .replace(/-{2,}/g, "-")
     .replace(/^[-.]+|[-.]+$/g, "");
   return (clean || "file").slice(0, maxLength);
-}
-
-/** True when `target` is `directory` itself or inside it (after resolving `..`). */
-export function isInside(directory: string, target: string): boolean {
-  const relative = path.relative(path.resolve(directory), path.resolve(target));
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
 export async function downloadToFile(options: DownloadOptions): Promise<DownloadedFile> {
@@ -165,7 +162,7 @@ async function open(
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
     throw new DownloadError(`only http(s) URLs are downloaded, not ${parsed.protocol}`);
   const controller = new AbortController();
-  const stalledMessage = `the download stalled: no data for ${seconds(options.stallTimeoutMs)} (FAL_MCP_STALL_TIMEOUT_MS)`;
+  const stalledMessage = `the download stalled: no data for ${formatSeconds(options.stallTimeoutMs)} (FAL_MCP_STALL_TIMEOUT_MS)`;
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   const touch = () => {
@@ -185,7 +182,7 @@ async function open(
       if (stalled) return new DownloadError(stalledMessage);
       if (options.signal?.aborted)
         return new DownloadError("the download was stopped because the call was cancelled");
-      return new DownloadError(`the download failed (${describe(error)})`);
+      return new DownloadError(`the download failed (${networkCause(error)})`);
     },
   };
   const cleanup = () => clearTimeout(timer);
@@ -282,24 +279,4 @@ async function placeFile(temp: string, directory: string, base: string, ext: str
   }
   await fsp.rm(temp, { force: true });
   throw new DownloadError("could not find a free file name in the output folder");
-}
-
-function seconds(ms: number): string {
-  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return error && typeof error === "object" && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause: unknown = error.cause;
-    if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string")
-      return cause.code;
-    return error.message;
-  }
-  return String(error);
 }

@@ -1,0 +1,50 @@
+import type { Config } from "../config.js";
+import type { Catalog } from "../fal/catalog.js";
+import type { Fal } from "../fal/index.js";
+import type { JobStore } from "./store.js";
+
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** What the job workflow needs from its caller (a tool call); no MCP types. */
+export interface JobContext {
+  readonly config: Config;
+  /** HTTP to fal. */
+  readonly fal: Fal;
+  /** The durable job record. */
+  readonly jobs: JobStore;
+  /** Catalog, schemas, prices, docs search. */
+  readonly catalog: Catalog;
+  /** Fires when the caller stops waiting: stop waiting, never cancel a fal job. */
+  readonly signal: AbortSignal;
+  /** Mirrors a line to the client's MCP log (when it listens) and to stderr. */
+  log(level: LogLevel, message: string): Promise<void>;
+  /** Folders the client announced as MCP roots, or undefined when it does not support roots. */
+  roots(): Promise<string[] | undefined>;
+}
+
+/** Where progress goes (notifications/progress when the client asked for them). */
+export interface ProgressSink {
+  /** `progress` must increase. */
+  progress(update: { progress: number; total?: number; message?: string }): Promise<void>;
+}
+
+/** progress must increase strictly: one counter per call. */
+export class ProgressCounter {
+  #value = 0;
+  constructor(private readonly sink: ProgressSink) {}
+  async step(message: string): Promise<void> {
+    this.#value += 1;
+    await this.sink.progress({ progress: this.#value, message });
+  }
+}
+
+/** Keeps the record's status current; a failure to write it never fails the call. */
+export async function recordStatus(
+  context: JobContext,
+  requestId: string,
+  status: { status: string; queuePosition?: number | undefined },
+): Promise<void> {
+  await context.jobs
+    .update(requestId, { status: status.status, queue_position: status.queuePosition ?? null })
+    .catch(() => undefined);
+}

@@ -1,0 +1,123 @@
+import { AmbiguousSubmitError } from "../errors.js";
+import { allowedFolders } from "../files/access.js";
+import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
+import { submitToQueue } from "../fal/queue.js";
+import { errorMessage } from "../util/errors.js";
+import type { JobContext, ProgressCounter } from "./context.js";
+import type { JobRecord } from "./store.js";
+
+/**
+ * Submitting a job: the local files of its input uploaded first, one submit to fal's queue (never
+ * retried once it may have been received), and the job recorded durably before anything returns.
+ */
+
+export interface Submitted {
+  requestId: string;
+  endpointId: string;
+  status: string;
+  queuePosition: number | undefined;
+  uploads: LocalInputUpload[];
+  record: JobRecord | undefined;
+  /** Why the record could not be written (the job still exists on fal). */
+  recordError: string | undefined;
+}
+
+/** Reports unusable records once per process (they are kept aside, never dropped). */
+export async function reportRecordProblems(context: JobContext): Promise<void> {
+  const problems = await context.jobs.scanOnce();
+  for (const problem of problems) {
+    await context.log(
+      "warning",
+      `The job record ${problem.file} could not be used: ${problem.reason}.${problem.movedTo ? ` It was kept aside as ${problem.movedTo}.` : " It was left in place."}`,
+    );
+  }
+}
+
+/**
+ * Uploads local files named in the input, submits the job once, and records it before returning.
+ * An ambiguous submit is recorded as SUBMIT_UNCONFIRMED and rethrown.
+ */
+export async function submitAndRecord(
+  context: JobContext,
+  request: { endpointId: string; input: Record<string, unknown>; tool: string; progress?: ProgressCounter },
+): Promise<Submitted> {
+  const { fal } = context;
+  fal.requireKey("Running a model");
+  await reportRecordProblems(context);
+
+  const folders = await allowedFolders(context.config, await context.roots());
+  const prepared = await uploadLocalInputs(request.input, {
+    fal,
+    allowedDirs: folders,
+    signal: context.signal,
+    onProgress: (message) => {
+      void context.log("info", message);
+      void request.progress?.step(message);
+    },
+  });
+
+  let answer;
+  try {
+    answer = await submitToQueue(fal, {
+      endpointId: request.endpointId,
+      input: prepared.input,
+      signal: context.signal,
+    });
+  } catch (error) {
+    if (error instanceof AmbiguousSubmitError) {
+      try {
+        const record = await context.jobs.recordUnconfirmed({
+          endpointId: request.endpointId,
+          tool: request.tool,
+          input: prepared.input,
+          uploads: prepared.uploads,
+          reason: error.message,
+        });
+        await context.log(
+          "warning",
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
+        );
+      } catch (recordError) {
+        await context.log(
+          "error",
+          `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
+        );
+      }
+    }
+    throw error;
+  }
+
+  let record: JobRecord | undefined;
+  let recordError: string | undefined;
+  try {
+    record = await context.jobs.create({
+      requestId: answer.requestId,
+      endpointId: request.endpointId,
+      tool: request.tool,
+      input: prepared.input,
+      uploads: prepared.uploads,
+      status: answer.status,
+      queuePosition: answer.queuePosition,
+    });
+  } catch (error) {
+    // The job exists and is paid for: never fail the call over the local record, return its id.
+    recordError = errorMessage(error);
+    await context.log(
+      "error",
+      `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
+    );
+  }
+  await context.log(
+    "info",
+    `Submitted ${request.endpointId}: request ${answer.requestId}${answer.queuePosition !== undefined ? `, queue position ${answer.queuePosition}` : ""}.`,
+  );
+  return {
+    requestId: answer.requestId,
+    endpointId: request.endpointId,
+    status: answer.status,
+    queuePosition: answer.queuePosition,
+    uploads: prepared.uploads,
+    record,
+    recordError,
+  };
+}

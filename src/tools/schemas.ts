@@ -1,0 +1,93 @@
+import { z } from "zod";
+
+/** Tool schemas shared by several tools: one endpoint id, one job output. */
+
+/**
+ * The one endpoint-id check, for every tool that takes one (run_model, submit_job, check_job,
+ * get_model_schema, get_pricing).
+ */
+export const endpointIdSchema = z
+  .string()
+  .max(300)
+  // "." and ".." segments are refused: URL parsing would resolve them and send the job to another endpoint.
+  .regex(
+    /^[A-Za-z0-9][\w.-]*(\/(?!\.{1,2}(\/|$))[\w.-]+)+$/,
+    "an endpoint id such as fal-ai/flux/dev (owner/app[/path], no . or .. parts)",
+  )
+  .describe(
+    "fal endpoint id (owner/app[/path]), e.g. fal-ai/flux/dev or fal-ai/kling-video/v2.1/master/image-to-video. search_models finds them.",
+  );
+
+export const fileSchema = z.object({
+  url: z
+    .string()
+    .describe("Where fal serves the file (public CDN URL; it expires under the account's media settings)."),
+  field: z.string().describe('Where the file is in the output, e.g. "images[0]" or "video".'),
+  content_type: z.string().nullable(),
+  size: z.number().nullable().describe("Bytes."),
+  path: z
+    .string()
+    .nullable()
+    .describe("Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved."),
+  error: z.string().nullable().describe("Why the file was not saved; null when it was (or saving was off)."),
+});
+
+export const uploadSchema = z.object({
+  path: z.string(),
+  url: z.string(),
+  size: z.number(),
+  content_type: z.string(),
+});
+
+const logLineSchema = z.object({
+  message: z.string(),
+  level: z.string().nullable(),
+  timestamp: z.string().nullable(),
+});
+
+/** One shape for a job in every state, so a model learns one thing. Loose where fal's payload varies. */
+export const jobOutputSchema = z.object({
+  request_id: z.string().describe("fal's request id: pass it to check_job."),
+  endpoint_id: z.string(),
+  status: z
+    .string()
+    .describe(
+      "IN_QUEUE, IN_PROGRESS or COMPLETED (fal's values); CANCELLATION_REQUESTED after a cancel; anything else is fal's value verbatim.",
+    ),
+  queue_position: z.number().nullable().optional().describe("Requests ahead of this one while IN_QUEUE."),
+  output: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("The model's own output JSON (long data: URIs shortened)."),
+  files: z.array(fileSchema).optional().describe("Every media file in the output, with its saved path."),
+  output_dir: z.string().optional().describe("The folder files are saved in."),
+  billable_units: z
+    .number()
+    .nullable()
+    .optional()
+    .describe(
+      "Units fal billed (x-fal-billable-units), in the endpoint's priced unit; null when fal did not say.",
+    ),
+  uploads: z
+    .array(uploadSchema)
+    .optional()
+    .describe("Local files from the input that were uploaded to fal's CDN first."),
+  logs: z.array(logLineSchema).optional(),
+  metrics: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("fal's timings, e.g. inference_time in seconds."),
+  cancel: z
+    .object({
+      outcome: z.enum(["CANCELLATION_REQUESTED", "ALREADY_COMPLETED", "NOT_FOUND"]),
+      message: z.string(),
+    })
+    .optional(),
+  recorded: z
+    .boolean()
+    .optional()
+    .describe("Whether the job is in fal-mcp's durable job record (survives restarts)."),
+  next_step: z.string().optional(),
+});
+
+export type JobOutput = z.input<typeof jobOutputSchema>;
