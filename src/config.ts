@@ -42,6 +42,32 @@ export interface Config {
   readonly catalogTtlSeconds: number;
   /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
   readonly logLevel: "debug" | "info" | "warning" | "error";
+  /**
+   * How the server runs: "stdio" (on the user's machine: reads local files, saves results, keeps a
+   * job record) or "http" (`fal-mcp http`, possibly remote: no local file is read, nothing is written
+   * to disk, job tools need endpoint_id). Set by the command, not by a variable.
+   */
+  readonly mode: "stdio" | "http";
+  /** Settings of `fal-mcp http`; present in every mode so `doctor` can show them. */
+  readonly http: HttpConfig;
+}
+
+export interface HttpConfig {
+  /** FAL_MCP_HTTP_HOST or --host: the interface to listen on. Default 127.0.0.1 (this machine only). */
+  readonly host: string;
+  /** FAL_MCP_HTTP_PORT or --port: the TCP port. Default 8080; 0 picks a free port. */
+  readonly port: number;
+  /**
+   * FAL_MCP_HTTP_TOKEN: when set, callers must send `Authorization: Bearer <this token>` and the
+   * server's own FAL_KEY is used for everyone. When unset, each caller's bearer is its own fal key.
+   */
+  readonly token: Secret | undefined;
+  /** FAL_MCP_HTTP_ALLOWED_HOSTS: extra Host names accepted (comma list); the bound host and localhost forms always are. */
+  readonly allowedHosts: readonly string[];
+  /** FAL_MCP_HTTP_ALLOWED_ORIGINS: extra Origin host names accepted (comma list); localhost forms always are. */
+  readonly allowedOrigins: readonly string[];
+  /** FAL_MCP_HTTP_MAX_BODY_BYTES: largest request body accepted (413 above). Default 4 MiB. */
+  readonly maxBodyBytes: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -96,15 +122,44 @@ const envSchema = z.object({
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
-  FAL_MCP_LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).optional(),
+  FAL_MCP_LOG_LEVEL: z.enum(["debug", "info", "warning", "error"], {
+    message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
+  }).optional(),
+  FAL_MCP_HTTP_HOST: z.string().optional(),
+  FAL_MCP_HTTP_PORT: integer("FAL_MCP_HTTP_PORT", 8080, 0, 65_535),
+  FAL_MCP_HTTP_TOKEN: z
+    .string()
+    .optional()
+    .refine((raw) => raw === undefined || raw === "" || raw.trim().length >= 16, {
+      message: "FAL_MCP_HTTP_TOKEN must be at least 16 characters (use a long random string)",
+    }),
+  FAL_MCP_HTTP_ALLOWED_HOSTS: z.string().optional(),
+  FAL_MCP_HTTP_ALLOWED_ORIGINS: z.string().optional(),
+  FAL_MCP_HTTP_MAX_BODY_BYTES: integer("FAL_MCP_HTTP_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
 });
+
+/** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+}
 
 export interface LoadConfigOptions {
   env: Env;
   /** Defaults to os.homedir(); injectable for tests. */
   homeDir?: string;
   platform?: NodeJS.Platform;
+  /** The command being run; default "stdio". */
+  mode?: Config["mode"];
+  /** Parsed command-line flags; they win over the environment. */
+  flags?: ConfigFlags;
 }
+
+const commaList = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== "");
 
 /** Expands a leading `~` and makes the path absolute against the home folder (never the cwd, which clients set arbitrarily). */
 export function resolveUserPath(raw: string, homeDir: string): string {
@@ -129,8 +184,14 @@ export function loadConfig({
   env,
   homeDir = os.homedir(),
   platform = process.platform,
+  mode = "stdio",
+  flags = {},
 }: LoadConfigOptions): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse({
+    ...env,
+    ...(flags.host !== undefined ? { FAL_MCP_HTTP_HOST: flags.host } : {}),
+    ...(flags.port !== undefined ? { FAL_MCP_HTTP_PORT: flags.port } : {}),
+  });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join("; "));
   }
@@ -181,5 +242,14 @@ export function loadConfig({
     stallTimeoutMs: values.FAL_MCP_STALL_TIMEOUT_MS,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
+    mode,
+    http: Object.freeze({
+      host: values.FAL_MCP_HTTP_HOST?.trim() || "127.0.0.1",
+      port: values.FAL_MCP_HTTP_PORT,
+      token: values.FAL_MCP_HTTP_TOKEN?.trim() ? new Secret(values.FAL_MCP_HTTP_TOKEN.trim()) : undefined,
+      allowedHosts: Object.freeze(commaList(values.FAL_MCP_HTTP_ALLOWED_HOSTS)),
+      allowedOrigins: Object.freeze(commaList(values.FAL_MCP_HTTP_ALLOWED_ORIGINS)),
+      maxBodyBytes: values.FAL_MCP_HTTP_MAX_BODY_BYTES,
+    }),
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 // Every call goes through a real SDK Client, which validates structuredContent against the

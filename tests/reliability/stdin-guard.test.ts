@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { setLogSink } from "../../src/log.js";
-import { LineLengthGuard } from "../../src/stdin-guard.js";
+import { LineLengthGuard } from "../../src/mcp/stdin-guard.js";
 
 async function through(
   chunks: string[],

@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { log } from "./log.js";
+import { log } from "../log.js";
 
 /**
  * The SDK's stdio reader closes the whole connection when one line exceeds its 10 MiB buffer, so a

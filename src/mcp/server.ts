@@ -1,0 +1,165 @@
+import { McpServer, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config.js";
+import { errorText } from "../errors.js";
+import type { Fal } from "../fal/index.js";
+import { log, redact } from "../log.js";
+import type { ToolContext, ToolDefinition } from "../tools/define.js";
+import { tools as registry } from "../tools/index.js";
+import { VERSION } from "../version.js";
+
+/** The protocol era of one connection (stdio) or request (HTTP), as the SDK's serving entry decided it. */
+export type Era = "legacy" | "modern";
+
+export interface CreateServerOptions {
+  config: Config;
+  fal: Fal;
+  era: Era;
+  /** Aborts every tool call's signal when the process shuts down. */
+  stop?: AbortSignal;
+  /** Defaults to the full registry; tests may pass a subset. */
+  tools?: readonly ToolDefinition[];
+}
+
+type LogLevel = "debug" | "info" | "warning" | "error";
+const SEVERITY: Record<string, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
+
+const INSTRUCTIONS = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
+Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit and saves results to the user's disk) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it later; the job keeps running and is never lost. Local file paths in model inputs are uploaded automatically; upload_file does it explicitly. search_docs searches fal's documentation.`;
+
+const INSTRUCTIONS_HTTP = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
+Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it and the endpoint_id later; the job keeps running. This server is remote: it cannot read local files; pass URLs, base64 data URIs, or upload first. search_docs searches fal's documentation.`;
+
+/**
+ * Builds one MCP server instance from the tool registry, for one era. `serveStdio` calls it once per
+ * connection and `createMcpHandler` once per HTTP request, so it must stay cheap and touch no
+ * process state: the fal client, caches and the job record come in through `fal`.
+ */
+export function createServer({ config, fal, era, stop, tools = registry }: CreateServerOptions): McpServer {
+  const server = new McpServer(
+    { name: "fal-mcp", title: "fal.ai", version: VERSION },
+    {
+      capabilities: { logging: {} },
+      instructions: config.mode === "http" ? INSTRUCTIONS_HTTP : INSTRUCTIONS,
+      // Bounds the work of validating hostile argument objects (deeply nested or huge).
+      maxToolInputElements: 10_000,
+    },
+  );
+  const stopSignal = stop ?? new AbortController().signal;
+
+  // 2025 era: the SDK sends every log line until the client sets a level; some clients (the AI SDK)
+  // raise each unsolicited notifications/message as an error, so nothing goes out before setLevel.
+  let legacyLogLevel: string | undefined;
+  if (era === "legacy") {
+    server.server.setRequestHandler("logging/setLevel", async (request) => {
+      legacyLogLevel = request.params.level;
+      return {};
+    });
+  }
+
+  // Roots exist only in the 2025 era over stdio (2026 has no server-to-client requests; HTTP has no return path).
+  let cachedRoots: Promise<string[] | undefined> | undefined;
+  const rootsAvailable = era === "legacy" && config.mode !== "http";
+  if (rootsAvailable) {
+    server.server.setNotificationHandler("notifications/roots/list_changed", async () => {
+      cachedRoots = undefined;
+    });
+  }
+  const roots = (): Promise<string[] | undefined> => {
+    if (!rootsAvailable || !server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
+    cachedRoots ??= server.server
+      .listRoots(undefined, { timeout: 5_000 })
+      .then((result) =>
+        result.roots.flatMap((root) => {
+          try {
+            return root.uri.startsWith("file:") ? [fileURLToPath(root.uri)] : [];
+          } catch {
+            return [];
+          }
+        }),
+      )
+      .catch((error: unknown) => {
+        log.warn("the client announced roots but listing them failed; using the configured folders", error);
+        cachedRoots = undefined;
+        return undefined;
+      });
+    return cachedRoots;
+  };
+
+  /** The one place the SDK's request context becomes the SDK-free ToolContext. */
+  const contextFor = (ctx: ServerContext): ToolContext => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    let lastProgress = -Infinity;
+    return {
+      config,
+      fal,
+      signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
+      async progress(update) {
+        if (progressToken === undefined || update.progress <= lastProgress) return;
+        lastProgress = update.progress;
+        await ctx.mcpReq
+          .notify({
+            method: "notifications/progress",
+            params: {
+              progressToken,
+              progress: update.progress,
+              ...(update.total !== undefined ? { total: update.total } : {}),
+              ...(update.message !== undefined ? { message: redact(update.message) } : {}),
+            },
+          })
+          .catch((error: unknown) => log.debug("progress notification not sent", error));
+      },
+      async log(level: LogLevel, message) {
+        const text = redact(message);
+        log[level === "warning" ? "warn" : level](text);
+        if (era === "legacy") {
+          if (legacyLogLevel === undefined || (SEVERITY[level] ?? 0) < (SEVERITY[legacyLogLevel] ?? 0)) return;
+        }
+        // Modern era: the SDK sends only when the request carried a log level, at or above it.
+        await ctx.mcpReq
+          .log(level, text, "fal-mcp")
+          .catch((error: unknown) => log.debug("log notification not sent", error));
+      },
+      roots,
+    };
+  };
+
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      // The one error boundary: typed errors become isError results that say what to do next.
+      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+        try {
+          const output = await tool.handler(args as never, contextFor(ctx));
+          return {
+            content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
+            structuredContent: output.structuredContent,
+          };
+        } catch (error) {
+          const text = errorText(error);
+          log.warn(`${tool.name} failed: ${text.split("\n")[0] ?? ""}`);
+          if (!(error instanceof Error) || !("nextStep" in error))
+            log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);
+          return { isError: true, content: [{ type: "text", text }] };
+        }
+      },
+    );
+  }
+  return server;
+}
