@@ -4,4 +4,4 @@ import module from "node:module";
 
 // Node 22.1+ keeps compiled code on disk between starts (a no-op where it is missing, as on Node 20).
 module.enableCompileCache?.();
-await import("../dist/index.js");
+await import("../dist/index.cjs");

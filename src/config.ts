@@ -122,9 +122,11 @@ const envSchema = z.object({
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
-  FAL_MCP_LOG_LEVEL: z.enum(["debug", "info", "warning", "error"], {
-    message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
-  }).optional(),
+  FAL_MCP_LOG_LEVEL: z
+    .enum(["debug", "info", "warning", "error"], {
+      message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
+    })
+    .optional(),
   FAL_MCP_HTTP_HOST: z.string().optional(),
   FAL_MCP_HTTP_PORT: integer("FAL_MCP_HTTP_PORT", 8080, 0, 65_535),
   FAL_MCP_HTTP_TOKEN: z
@@ -135,7 +137,12 @@ const envSchema = z.object({
     }),
   FAL_MCP_HTTP_ALLOWED_HOSTS: z.string().optional(),
   FAL_MCP_HTTP_ALLOWED_ORIGINS: z.string().optional(),
-  FAL_MCP_HTTP_MAX_BODY_BYTES: integer("FAL_MCP_HTTP_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+  FAL_MCP_HTTP_MAX_BODY_BYTES: integer(
+    "FAL_MCP_HTTP_MAX_BODY_BYTES",
+    4 * 1024 * 1024,
+    1024,
+    64 * 1024 * 1024,
+  ),
 });
 
 /** Command-line flags that override settings (`fal-mcp http --host H --port P`). */

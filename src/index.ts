@@ -11,13 +11,13 @@ import { VERSION } from "./version.js";
 const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as an MCP server.
 
 Usage:
-  fal-mcp                          serve MCP on stdin/stdout (what MCP clients run; local files, saved results)
-  fal-mcp http [--host H] [--port P]
+  npx fal-mcp                      serve MCP on stdin/stdout (what MCP clients run; local files, saved results)
+  npx fal-mcp http [--host H] [--port P]
                                    serve MCP over Streamable HTTP at http://H:P/mcp (default 127.0.0.1:8080);
                                    callers send "Authorization: Bearer <their fal key>"
-  fal-mcp doctor                   check Node, the API key, fal's hosts and the output/state folders
-  fal-mcp --version                print the version
-  fal-mcp --help                   print this help
+  npx fal-mcp doctor               check Node, the API key, fal's hosts and the output/state folders
+  npx fal-mcp --version            print the version
+  npx fal-mcp --help               print this help
 
 Settings (environment variables; put them in the "env" block of your client config):
   FAL_KEY                          your fal API key (or FAL_KEY_ID + FAL_KEY_SECRET)
@@ -66,7 +66,8 @@ function parseCommand(argv: string[]): Command {
   if (values.version) return { name: "version" };
   const [name, ...rest] = positionals;
   if (rest.length > 0) throw new TypeError(`unexpected argument "${rest[0]}"`);
-  if (name !== undefined && name !== "http" && name !== "doctor") throw new TypeError(`unknown command "${name}"`);
+  if (name !== undefined && name !== "http" && name !== "doctor")
+    throw new TypeError(`unknown command "${name}"`);
   if (name !== "http" && (values.host !== undefined || values.port !== undefined))
     throw new TypeError("--host and --port belong to the http command: fal-mcp http --port 8080");
   return { name: name ?? "stdio", host: values.host, port: values.port };

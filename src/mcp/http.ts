@@ -77,10 +77,18 @@ export async function serveOnHttp({ config, createFal, stop }: HttpOptions): Pro
   const settings = config.http;
   const bound = hostnameForm(settings.host);
   const allowedHosts = [
-    ...new Set([...localhostAllowedHostnames(), ...(isWildcard(settings.host) ? [] : [bound]), ...settings.allowedHosts]),
+    ...new Set([
+      ...localhostAllowedHostnames(),
+      ...(isWildcard(settings.host) ? [] : [bound]),
+      ...settings.allowedHosts,
+    ]),
   ];
   const allowedOrigins = [
-    ...new Set([...localhostAllowedOrigins(), ...(isWildcard(settings.host) ? [] : [bound]), ...settings.allowedOrigins]),
+    ...new Set([
+      ...localhostAllowedOrigins(),
+      ...(isWildcard(settings.host) ? [] : [bound]),
+      ...settings.allowedOrigins,
+    ]),
   ];
   // With a team token every caller uses the server's key: one fal client (and its caches) for all.
   const sharedFal = settings.token ? createFal(config) : undefined;
@@ -104,9 +112,11 @@ export async function serveOnHttp({ config, createFal, stop }: HttpOptions): Pro
 
   const handle = async (request: Request): Promise<Response> => {
     const rejected =
-      hostHeaderValidationResponse(request, allowedHosts) ?? originValidationResponse(request, allowedOrigins);
+      hostHeaderValidationResponse(request, allowedHosts) ??
+      originValidationResponse(request, allowedOrigins);
     if (rejected) return rejected;
-    if (new URL(request.url).pathname !== MCP_PATH) return jsonRpcError(404, `Not found: the endpoint is ${MCP_PATH}`);
+    if (new URL(request.url).pathname !== MCP_PATH)
+      return jsonRpcError(404, `Not found: the endpoint is ${MCP_PATH}`);
     const token = bearerOf(request);
     if (token === undefined) {
       return unauthorized(

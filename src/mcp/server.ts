@@ -122,7 +122,8 @@ export function createServer({ config, fal, era, stop, tools = registry }: Creat
         const text = redact(message);
         log[level === "warning" ? "warn" : level](text);
         if (era === "legacy") {
-          if (legacyLogLevel === undefined || (SEVERITY[level] ?? 0) < (SEVERITY[legacyLogLevel] ?? 0)) return;
+          if (legacyLogLevel === undefined || (SEVERITY[level] ?? 0) < (SEVERITY[legacyLogLevel] ?? 0))
+            return;
         }
         // Modern era: the SDK sends only when the request carried a log level, at or above it.
         await ctx.mcpReq

@@ -95,6 +95,13 @@ async function resolveJob(
   requestId: string,
   given: string | undefined,
 ): Promise<{ endpointId: string; record: JobRecord | undefined }> {
+  if (context.config.mode === "http") {
+    if (given) return { endpointId: given, record: undefined };
+    throw new InvalidArgumentError(
+      `This fal-mcp runs as an HTTP server and keeps no job record, so it needs endpoint_id to find job ${requestId}.`,
+      'Call check_job again with endpoint_id (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev".',
+    );
+  }
   const lookup = await context.fal.jobs.get(requestId);
   if (lookup.kind === "found") {
     const recorded = lookup.record.endpoint_id;

@@ -138,6 +138,7 @@ export interface Submitted {
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
 export async function reportRecordProblems(context: ToolContext): Promise<void> {
+  if (context.config.mode === "http") return; // fal-mcp http keeps no job record
   const problems = await context.fal.jobs.scanOnce();
   for (const problem of problems) {
     await context.log(
@@ -178,7 +179,7 @@ export async function submitAndRecord(
       signal: context.signal,
     });
   } catch (error) {
-    if (error instanceof AmbiguousSubmitError) {
+    if (error instanceof AmbiguousSubmitError && context.config.mode !== "http") {
       try {
         const record = await fal.jobs.recordUnconfirmed({
           endpointId: request.endpointId,
@@ -203,24 +204,26 @@ export async function submitAndRecord(
 
   let record: JobRecord | undefined;
   let recordError: string | undefined;
-  try {
-    record = await fal.jobs.create({
-      requestId: answer.requestId,
-      endpointId: request.endpointId,
-      tool: request.tool,
-      input: prepared.input,
-      uploads: prepared.uploads,
-      status: answer.status,
-      queuePosition: answer.queuePosition,
-    });
-  } catch (error) {
-    // The job exists and is paid for: never fail the call over the local record, return its id.
-    recordError = describe(error);
-    await context.log(
-      "error",
-      `Job ${answer.requestId} was submitted but could not be recorded in ${fal.jobs.directory}: ${recordError}`,
-    );
-  }
+  // fal-mcp http writes nothing to its disk: the request id (and endpoint_id) are the only handle.
+  if (context.config.mode !== "http")
+    try {
+      record = await fal.jobs.create({
+        requestId: answer.requestId,
+        endpointId: request.endpointId,
+        tool: request.tool,
+        input: prepared.input,
+        uploads: prepared.uploads,
+        status: answer.status,
+        queuePosition: answer.queuePosition,
+      });
+    } catch (error) {
+      // The job exists and is paid for: never fail the call over the local record, return its id.
+      recordError = describe(error);
+      await context.log(
+        "error",
+        `Job ${answer.requestId} was submitted but could not be recorded in ${fal.jobs.directory}: ${recordError}`,
+      );
+    }
   await context.log(
     "info",
     `Submitted ${request.endpointId}: request ${answer.requestId}${answer.queuePosition !== undefined ? `, queue position ${answer.queuePosition}` : ""}.`,
@@ -311,6 +314,7 @@ export async function recordFailure(
   requestId: string,
   failure: JobFailedError,
 ): Promise<void> {
+  if (context.config.mode === "http") return;
   await context.fal.jobs
     .update(requestId, {
       status: "FAILED",
@@ -340,6 +344,8 @@ export async function collectResult(
   },
 ): Promise<ToolOutput<JobOutput>> {
   const { fal } = context;
+  // fal-mcp http saves nothing on its disk: fal URLs and an inline preview only.
+  if (context.config.mode === "http") job = { ...job, save: false };
   let record = job.record;
   let output: unknown;
   let billableUnits: number | null | undefined;
@@ -360,7 +366,8 @@ export async function collectResult(
     }
     output = result.output;
     billableUnits = result.billableUnits ?? null;
-    record = await keepOutput(context, job, record, output, billableUnits);
+    if (context.config.mode !== "http")
+      record = await keepOutput(context, job, record, output, billableUnits);
   }
 
   const media = extractMedia(output);

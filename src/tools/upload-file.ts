@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, formatBytes, pathFromReference } from "../fal/file-access.js";
+import {
+  allowedFolders,
+  checkReadableFile,
+  formatBytes,
+  pathFromReference,
+  remoteServerFileError,
+} from "../fal/file-access.js";
 import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../fal/upload.js";
 import { defineTool, type ToolContext } from "./define.js";
 
@@ -75,6 +81,7 @@ export const uploadFile = defineTool({
       args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
 
     if (localReference !== undefined) {
+      if (config.mode === "http") throw remoteServerFileError(localReference);
       pathFromReference(localReference); // refuses non-file URL schemes before anything else
       const folders = await allowedFolders(config, await context.roots());
       const file = await checkReadableFile(localReference, {
