@@ -153,8 +153,9 @@ async function main(argv: string[]): Promise<void> {
       });
     };
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => shutdown(signal));
-    log.info(
-      `fal-mcp ${VERSION} serving MCP over HTTP at ${serving.url} (${config.http.token ? "bearer: FAL_MCP_HTTP_TOKEN" : "bearer: each caller's fal key"})${config.baseUrl ? `, fal traffic redirected to ${config.baseUrl}` : ""}`,
+    // Written whatever the log level: it is how an operator (and a test) learns the URL.
+    process.stderr.write(
+      `fal-mcp ${VERSION} serving MCP over HTTP at ${serving.url} (${config.http.token ? "bearer: FAL_MCP_HTTP_TOKEN" : "bearer: each caller's fal key"})${config.baseUrl ? `, fal traffic redirected to ${config.baseUrl}` : ""}\n`,
     );
     return;
   }
