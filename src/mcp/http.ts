@@ -20,7 +20,7 @@ export interface HttpOptions {
   /** The server's config, with mode "http". */
   config: Config;
   /** Builds a fal client for one config (a caller's key); never shared across callers. */
-  createFal(config: Config): Fal;
+  createFal: (config: Config) => Fal;
   /** Aborts open tool calls (stop waiting; fal jobs keep running) when the process stops. */
   stop: AbortSignal;
 }

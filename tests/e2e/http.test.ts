@@ -1,9 +1,4 @@
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  type CallToolResult,
-  type Progress,
-} from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport, type Progress } from "@modelcontextprotocol/client";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -67,10 +62,10 @@ const call = async (
   args: Record<string, unknown>,
   onprogress?: (p: Progress) => void,
 ) =>
-  (await client.callTool(
+  await client.callTool(
     { name, arguments: args },
     { timeout: 60_000, ...(onprogress ? { onprogress } : {}) },
-  )) as CallToolResult;
+  );
 
 let fake: FakeFal;
 let tempDir: string;

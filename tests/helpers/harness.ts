@@ -93,14 +93,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     fal,
     tempDir,
     async call(name, args, callOptions = {}) {
-      return (await client.callTool(
+      return await client.callTool(
         { name, arguments: args },
         {
           timeout: callOptions.timeout ?? 60_000,
           ...(callOptions.onprogress ? { onprogress: callOptions.onprogress } : {}),
           ...(callOptions.signal ? { signal: callOptions.signal } : {}),
         },
-      )) as CallToolResult;
+      );
     },
     async close() {
       await client.close();

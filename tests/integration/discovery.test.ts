@@ -16,7 +16,7 @@ interface ModelEntry {
 
 /** The result's structuredContent (already validated against the outputSchema by the SDK client). */
 function structured<T>(result: CallToolResult): T {
-  return result.structuredContent as unknown as T;
+  return result.structuredContent as T;
 }
 
 let fake: FakeFal;

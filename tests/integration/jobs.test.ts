@@ -56,7 +56,7 @@ interface JobOut {
 function structured(result: CallToolResult): JobOut {
   expect(result.isError, textOf(result)).toBeFalsy();
   // The SDK client has already validated structuredContent against the advertised outputSchema.
-  return result.structuredContent as unknown as JobOut;
+  return result.structuredContent as JobOut;
 }
 
 async function recordOf(requestId: string): Promise<Record<string, unknown>> {
