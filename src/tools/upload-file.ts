@@ -8,7 +8,7 @@ import {
   remoteServerFileError,
 } from "../fal/file-access.js";
 import { uploadFromUrl, uploadLocalFile, type UploadProgress } from "../fal/upload.js";
-import { defineTool, type ToolContext } from "./define.js";
+import { defineTool, type ToolContext, orNull } from "./define.js";
 
 const inputSchema = z.strictObject({
   path: z
@@ -46,10 +46,9 @@ const outputSchema = z.object({
   url: z.string().describe("Public URL of the file on fal's CDN: pass it as a model input."),
   file_name: z.string(),
   content_type: z.string(),
-  size: z
-    .number()
-    .nullable()
-    .describe("Bytes uploaded; null when the URL was already on fal's CDN and returned as is."),
+  size: orNull(z.number()).describe(
+    "Bytes uploaded; null when the URL was already on fal's CDN and returned as is.",
+  ),
 });
 
 export const uploadFile = defineTool({
