@@ -57,10 +57,10 @@ describe("both eras over stdio", () => {
         );
         const { tools } = await client.listTools();
         expect(tools.map((tool) => tool.name)).toEqual(TOOL_NAMES);
-        const run = (await client.callTool({
+        const run = await client.callTool({
           name: "run_model",
           arguments: { endpoint_id: "fake/instant", input: { prompt: "a fox" }, save: false },
-        })) as CallToolResult;
+        });
         expect(run.isError, textOf(run)).toBeFalsy();
         // Nobody asked for MCP logs (no logging/setLevel, no per-request log level): none came.
         expect(logs).toEqual([]);
