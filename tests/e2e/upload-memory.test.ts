@@ -13,13 +13,11 @@ import { BIN, childEnv } from "../helpers/bin.js";
 /**
  * The memory figure of the issue: the built server (the real bin, over stdio) uploads a 1 GiB
  * file of random-looking bytes to the fake of fal; its peak RSS (VmHWM from /proc) must stay
- * under 175 MB, whatever the file size. Prints the figure and the throughput. Linux only (/proc).
+ * under 150 MB, whatever the file size. Prints the figure and the throughput. Linux only (/proc).
  */
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
-// Was 150 MB on SDK 1.32 (measured 140 MB there). On SDK v2 the same upload peaks at ~165 MB
-// (idle +~20 MB); not yet root-caused, reported as a regression to fix, not hidden: see CHANGELOG.
-const LIMIT_BYTES = 175 * 1000 * 1000;
+const LIMIT_BYTES = 150 * 1000 * 1000;
 
 let fake: FakeFal;
 let tempDir: string;
@@ -64,7 +62,7 @@ afterAll(async () => {
 });
 
 describe.runIf(onLinux)("upload memory", () => {
-  it("uploads 1 GiB through the built bin with peak RSS under 175 MB", async () => {
+  it("uploads 1 GiB through the built bin with peak RSS under 150 MB", async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [BIN],
