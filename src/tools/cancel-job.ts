@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { cancelQueueJob, getQueueStatus, type QueueStatus } from "../fal/queue.js";
 import { defineTool } from "./define.js";
-import { jobOutputSchema, reportRecordProblems, type JobOutput } from "./job-output.js";
+import { reportRecordProblems } from "../jobs/submit.js";
+import { jobOutputSchema, type JobOutput } from "./schemas.js";
 import { jobEndpointIdSchema, queueUrlSchema, requestIdSchema, resolveJob } from "./job-ref.js";
 
 const inputSchema = z.strictObject({
@@ -53,7 +54,7 @@ export const cancelJob = defineTool({
           ? "COMPLETED"
           : "NOT_FOUND";
     if (record)
-      await context.fal.jobs
+      await context.jobs
         .update(job.requestId, { status: outcome === "NOT_FOUND" ? record.status : stateNow })
         .catch(() => undefined);
     const message = CANCEL_MESSAGES[outcome];

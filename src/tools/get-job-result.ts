@@ -2,8 +2,12 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
 import { getQueueStatus, isFailure } from "../fal/queue.js";
 import { pollAfterSeconds } from "../jobs/generation.js";
+import { recordStatus } from "../jobs/context.js";
+import { reportRecordProblems } from "../jobs/submit.js";
+import { failJob } from "../jobs/wait.js";
 import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
-import { collectResult, failJob, jobOutputSchema, reportRecordProblems } from "./job-output.js";
+import { completedOutput } from "./job-result.js";
+import { jobOutputSchema } from "./schemas.js";
 import {
   jobEndpointIdSchema,
   queueUrlSchema,
@@ -51,14 +55,12 @@ export async function jobResult(context: ToolContext, job: ResolvedJob, save: bo
   const { record } = job;
   const ref = { endpointId: job.endpointId, requestId: job.requestId };
   if (record?.status === "COMPLETED" && record.output !== undefined) {
-    return collectResult(context, { ...ref, save, record });
+    return completedOutput(context, { ...ref, save, record });
   }
   const status = await getQueueStatus(context.fal, { ...ref, logs: false, signal: context.signal });
   if (isFailure(status)) throw await failJob(context, ref, status);
   if (status.status !== "COMPLETED") {
-    await context.fal.jobs
-      .update(job.requestId, { status: status.status, queue_position: status.queuePosition ?? null })
-      .catch(() => undefined);
+    await recordStatus(context, job.requestId, status);
     const position =
       status.status === "IN_QUEUE" && status.queuePosition !== undefined
         ? ` (queue position ${status.queuePosition})`
@@ -68,5 +70,5 @@ export async function jobResult(context: ToolContext, job: ResolvedJob, save: bo
       `Wait about ${pollAfterSeconds(status.status, status.queuePosition)} s, call check_job with request_id "${job.requestId}", and call get_job_result once it says COMPLETED. The job keeps running; do not submit it again.`,
     );
   }
-  return collectResult(context, { ...ref, save, record, status });
+  return completedOutput(context, { ...ref, save, record, status });
 }

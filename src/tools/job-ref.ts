@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
-import type { JobRecord } from "../fal/job-store.js";
+import type { JobRecord } from "../jobs/store.js";
 import { appRoot } from "../fal/queue.js";
 import { checkQueueUrl, type QueueUrlKind } from "../fal/queue-urls.js";
 import type { ToolContext } from "./define.js";
-import { endpointIdSchema } from "./job-output.js";
+import { endpointIdSchema } from "./schemas.js";
 
 /**
  * How check_job, get_job_result and cancel_job name a job: fal's `request_id` and
@@ -74,7 +74,7 @@ export async function resolveJob(
     rootOf(given);
     return { endpointId: given, requestId, record: undefined };
   }
-  const lookup = await context.fal.jobs.get(requestId);
+  const lookup = await context.jobs.get(requestId);
   if (lookup.kind === "found") {
     const recorded = lookup.record.endpoint_id;
     if (given && appRoot(given) !== appRoot(recorded)) {
@@ -96,7 +96,7 @@ export async function resolveJob(
     );
   }
   throw new NotFoundError(
-    `This server has no record of job ${requestId} (records are in ${context.fal.jobs.directory}).`,
+    `This server has no record of job ${requestId} (records are in ${context.jobs.directory}).`,
     `Pass endpoint_id too (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev"; ${request.tool} then asks fal directly.`,
   );
 }
