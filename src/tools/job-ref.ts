@@ -68,8 +68,8 @@ export async function resolveJob(
   if (context.config.mode === "http") {
     if (!given)
       throw new InvalidArgumentError(
-        `${request.tool} needs endpoint_id in HTTP mode: this server keeps no job record there.`,
-        `Call ${request.tool} again with endpoint_id (the model the job was submitted to, e.g. "fal-ai/flux/dev") and request_id "${requestId}".`,
+        `This fal-mcp runs as an HTTP server and keeps no job record, so it needs endpoint_id to find job ${requestId}.`,
+        `Call ${request.tool} again with endpoint_id (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev".`,
       );
     rootOf(given);
     return { endpointId: given, requestId, record: undefined };
