@@ -30,6 +30,7 @@ export interface Submitted {
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
 export async function reportRecordProblems(context: JobContext): Promise<void> {
+  if (context.config.mode === "http") return; // fal-mcp http keeps no job record
   const problems = await context.jobs.scanOnce();
   for (const problem of problems) {
     await context.log(
@@ -78,7 +79,7 @@ export async function submitAndRecord(
       signal: context.signal,
     });
   } catch (error) {
-    if (error instanceof AmbiguousSubmitError) {
+    if (error instanceof AmbiguousSubmitError && context.config.mode !== "http") {
       try {
         const record = await context.jobs.recordUnconfirmed({
           endpointId: request.endpointId,
@@ -103,23 +104,26 @@ export async function submitAndRecord(
 
   let record: JobRecord | undefined;
   let recordError: string | undefined;
-  try {
-    record = await context.jobs.create({
-      requestId: answer.requestId,
-      endpointId: request.endpointId,
-      tool: request.tool,
-      input: prepared.input,
-      uploads: prepared.uploads,
-      status: answer.status,
-      queuePosition: answer.queuePosition,
-    });
-  } catch (error) {
-    // The job exists and is paid for: never fail the call over the local record, return its id.
-    recordError = errorMessage(error);
-    await context.log(
-      "error",
-      `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
-    );
+  // fal-mcp http writes nothing to its disk: the request id (and endpoint_id) are the only handle.
+  if (context.config.mode !== "http") {
+    try {
+      record = await context.jobs.create({
+        requestId: answer.requestId,
+        endpointId: request.endpointId,
+        tool: request.tool,
+        input: prepared.input,
+        uploads: prepared.uploads,
+        status: answer.status,
+        queuePosition: answer.queuePosition,
+      });
+    } catch (error) {
+      // The job exists and is paid for: never fail the call over the local record, return its id.
+      recordError = errorMessage(error);
+      await context.log(
+        "error",
+        `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
+      );
+    }
   }
   await context.log(
     "info",

@@ -1,13 +1,4 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import {
-  RootsListChangedNotificationSchema,
-  type CallToolResult,
-  type ServerNotification,
-  type ServerRequest,
-} from "@modelcontextprotocol/sdk/types.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { McpServer, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
@@ -15,56 +6,85 @@ import type { Services } from "../services.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
+import { registerExtras, toolMeta } from "./extras.js";
+
+/** The protocol era of one connection (stdio) or request (HTTP), as the SDK's serving entry decided it. */
+export type Era = "legacy" | "modern";
 
 export interface CreateServerOptions {
   config: Config;
   services: Services;
+  era: Era;
+  /** Aborts every tool call's signal when the process shuts down. */
+  stop?: AbortSignal;
   /** Defaults to the full registry; tests may pass a subset. */
   tools?: readonly ToolDefinition[];
 }
 
-export interface FalMcpServer {
-  server: McpServer;
-  /** Stops the server's work (open waits end) and closes the transport. */
-  close(): Promise<void>;
-}
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type LogLevel = "debug" | "info" | "warning" | "error";
+const SEVERITY: Record<string, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
 
 const INSTRUCTIONS = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
 Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit and saves results to the user's disk) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it later; the job keeps running and is never lost. Local file paths in model inputs are uploaded automatically; upload_file does it explicitly. search_docs searches fal's documentation.`;
 
-function lazyJsonSchemaValidator(): jsonSchemaValidator {
-  let validator: AjvJsonSchemaValidator | undefined;
-  return { getValidator: (schema) => (validator ??= new AjvJsonSchemaValidator()).getValidator(schema) };
-}
+const INSTRUCTIONS_HTTP = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
+Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it and the endpoint_id later; the job keeps running. This server is remote: it cannot read local files; pass URLs, base64 data URIs, or upload first. search_docs searches fal's documentation.`;
 
-/** Builds the MCP server from the tool registry. Touches no process state. */
-export function createServer({ config, services, tools = registry }: CreateServerOptions): FalMcpServer {
+/**
+ * Builds one MCP server instance from the tool registry, for one era. `serveStdio` calls it once per
+ * connection and `createMcpHandler` once per HTTP request, so it must stay cheap and touch no
+ * process state: the fal client, caches and the job record come in through `services`.
+ */
+export function createServer({
+  config,
+  services,
+  era,
+  stop,
+  tools = registry,
+}: CreateServerOptions): McpServer {
   // This server's own logger (secrets, level), handed down with the services.
   const log = services.logger;
-  const redact = (text: string) => log.redact(text);
+  const redact = (text: string): string => log.redact(text);
   const server = new McpServer(
     { name: "fal-mcp", title: "fal.ai", version: VERSION },
     {
       capabilities: { logging: {} },
-      instructions: INSTRUCTIONS,
+      instructions: config.mode === "http" ? INSTRUCTIONS_HTTP : INSTRUCTIONS,
       // Bounds the work of validating hostile argument objects (deeply nested or huge).
       maxToolInputElements: 10_000,
-      // The SDK builds an ajv instance per server for elicitation replies, which fal-mcp never
-      // requests; building it on first use keeps it (and ajv's loading) out of start-up.
-      jsonSchemaValidator: lazyJsonSchemaValidator(),
     },
   );
-  const stopAll = new AbortController();
+  const stopSignal = stop ?? new AbortController().signal;
+
+  // 2025 era: the SDK sends every log line until the client sets a level; some clients (the AI SDK)
+  // raise each unsolicited notifications/message as an error, so nothing goes out before setLevel.
+  let legacyLogLevel: string | undefined;
+  if (era === "legacy") {
+    server.server.setRequestHandler("logging/setLevel", async (request) => {
+      legacyLogLevel = request.params.level;
+      return {};
+    });
+  }
+
+  // Roots exist only in the 2025 era over stdio (2026 has no server-to-client requests; HTTP has no return path).
   let cachedRoots: Promise<string[] | undefined> | undefined;
-
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    cachedRoots = undefined;
-  });
-
+  const rootsAvailable = era === "legacy" && config.mode !== "http";
+  if (rootsAvailable) {
+    server.server.setNotificationHandler("notifications/roots/list_changed", async () => {
+      cachedRoots = undefined;
+    });
+  }
   const roots = (): Promise<string[] | undefined> => {
-    if (!server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
+    if (!rootsAvailable || !server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
     cachedRoots ??= server.server
       .listRoots(undefined, { timeout: 5_000 })
       .then((result) =>
@@ -84,20 +104,21 @@ export function createServer({ config, services, tools = registry }: CreateServe
     return cachedRoots;
   };
 
-  const contextFor = (extra: Extra): ToolContext => {
-    const progressToken = extra._meta?.progressToken;
+  /** The one place the SDK's request context becomes the SDK-free ToolContext. */
+  const contextFor = (ctx: ServerContext): ToolContext => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
     let lastProgress = -Infinity;
     return {
       config,
       fal: services.fal,
       jobs: services.jobs,
       catalog: services.catalog,
-      signal: AbortSignal.any([extra.signal, stopAll.signal]),
+      signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
         lastProgress = update.progress;
-        await extra
-          .sendNotification({
+        await ctx.mcpReq
+          .notify({
             method: "notifications/progress",
             params: {
               progressToken,
@@ -108,12 +129,16 @@ export function createServer({ config, services, tools = registry }: CreateServe
           })
           .catch((error: unknown) => log.debug("progress notification not sent", error));
       },
-      async log(level, message) {
+      async log(level: LogLevel, message) {
         const text = redact(message);
         log[level === "warning" ? "warn" : level](text);
-        if (!server.isConnected()) return;
-        await server
-          .sendLoggingMessage({ level, logger: "fal-mcp", data: text }, extra.sessionId)
+        if (era === "legacy") {
+          if (legacyLogLevel === undefined || (SEVERITY[level] ?? 0) < (SEVERITY[legacyLogLevel] ?? 0))
+            return;
+        }
+        // Modern era: the SDK sends only when the request carried a log level, at or above it.
+        await ctx.mcpReq
+          .log(level, text, "fal-mcp")
           .catch((error: unknown) => log.debug("log notification not sent", error));
       },
       roots,
@@ -129,11 +154,12 @@ export function createServer({ config, services, tools = registry }: CreateServe
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
+        ...(toolMeta(tool.name) ? { _meta: toolMeta(tool.name) } : {}),
       },
       // The one error boundary: typed errors become isError results that say what to do next.
-      async (args: unknown, extra: Extra): Promise<CallToolResult> => {
+      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         try {
-          const output = await tool.handler(args as never, contextFor(extra));
+          const output = await tool.handler(args as never, contextFor(ctx));
           return {
             content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
             structuredContent: output.structuredContent,
@@ -148,12 +174,6 @@ export function createServer({ config, services, tools = registry }: CreateServe
       },
     );
   }
-
-  return {
-    server,
-    async close() {
-      stopAll.abort(new Error("fal-mcp is shutting down"));
-      await server.close();
-    },
-  };
+  registerExtras(server, config);
+  return server;
 }

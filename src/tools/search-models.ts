@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { CatalogModel } from "../fal/catalog.js";
-import { defineTool, READ_ONLY } from "./define.js";
+import { defineTool, READ_ONLY, orNull } from "./define.js";
 
 /**
  * One model in an answer, in fal's own shape (`endpoint_id, name, category, description`) and
@@ -13,12 +13,9 @@ export const modelEntrySchema = z.object({
       "The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev. Its page: https://fal.ai/models/<endpoint_id>.",
     ),
   name: z.string(),
-  category: z
-    .string()
-    .nullable()
-    .describe("e.g. text-to-image; null for endpoints without catalog metadata."),
+  category: orNull(z.string()).describe("e.g. text-to-image; null for endpoints without catalog metadata."),
   description: z.string().describe("The first sentence of fal's description."),
-  status: z.string().nullable().describe("active or deprecated; null when unknown."),
+  status: orNull(z.string()).describe("active or deprecated; null when unknown."),
 });
 
 /** The first sentence of a description, for one-line listings. */
@@ -99,10 +96,7 @@ export const searchModels = defineTool({
   outputSchema: z.object({
     models: z.array(modelEntrySchema),
     total_shown: z.number().describe("Models on this page."),
-    next_cursor: z
-      .string()
-      .nullable()
-      .describe("Pass as cursor to get the next page; null on the last page."),
+    next_cursor: orNull(z.string()).describe("Pass as cursor to get the next page; null on the last page."),
     has_more: z.boolean(),
   }),
   annotations: READ_ONLY,

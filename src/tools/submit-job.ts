@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool } from "./define.js";
+import { anyJson, defineTool } from "./define.js";
 import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
 import { pendingOutput } from "./job-result.js";
@@ -8,7 +8,7 @@ import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
   input: z
-    .record(z.string(), z.unknown())
+    .record(z.string(), anyJson())
     .describe(
       'The model\'s input object, exactly as get_model_schema describes it, e.g. {"prompt": "a drone shot over a glacier", "image_url": "/Users/me/start.png", "duration": "5"}. ' +
         "Local files (absolute path, ~/path or file:// URL) are uploaded to fal's CDN first. Never paste base64.",

@@ -1,12 +1,17 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, pathFromReference } from "../files/access.js";
+import {
+  allowedFolders,
+  checkReadableFile,
+  pathFromReference,
+  remoteServerFileError,
+} from "../files/access.js";
 import { MAX_DATA_CHARS, uploadData } from "../files/data-upload.js";
 import { MAX_PREPARED_BYTES, prepareUpload } from "../files/prepared-upload.js";
 import { uploadFromUrl } from "../files/upload-from-url.js";
 import { uploadLocalFile, type UploadProgress } from "../files/upload.js";
 import { formatBytes } from "../util/format.js";
-import { defineTool, type ToolContext } from "./define.js";
+import { defineTool, orNull, type ToolContext } from "./define.js";
 
 const inputSchema = z.strictObject({
   url: z
@@ -85,12 +90,9 @@ const outputSchema = z.object({
     .describe("prepare_upload: the headers the PUT must carry, and no others."),
   file_name: z.string(),
   content_type: z.string(),
-  size: z
-    .number()
-    .nullable()
-    .describe(
-      "Bytes uploaded (or to upload); null when the URL was already on fal's CDN and returned as is.",
-    ),
+  size: orNull(z.number()).describe(
+    "Bytes uploaded (or to upload); null when the URL was already on fal's CDN and returned as is.",
+  ),
   next_step: z.string().optional(),
 });
 
@@ -186,11 +188,7 @@ export const uploadFile = defineTool({
     const localReference =
       args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
     if (localReference !== undefined) {
-      if (httpMode)
-        throw new InvalidArgumentError(
-          "This fal-mcp runs as an HTTP server, so it cannot read files on your machine by path.",
-          "Use `data` (base64, small files), `prepare_upload` (then PUT the bytes yourself) or a public `url`.",
-        );
+      if (httpMode) throw remoteServerFileError(localReference);
       pathFromReference(localReference); // refuses non-file URL schemes before anything else
       const folders = await allowedFolders(config, await context.roots());
       const file = await checkReadableFile(localReference, {

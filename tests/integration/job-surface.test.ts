@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
@@ -44,7 +44,7 @@ afterEach(async () => {
 
 function answer(result: CallToolResult): JobAnswer {
   expect(result.isError, textOf(result)).toBeFalsy();
-  return result.structuredContent as unknown as JobAnswer;
+  return result.structuredContent as JobAnswer;
 }
 
 async function submit(
