@@ -189,3 +189,51 @@ describe("check_job, get_job_result and cancel_job with fal's URLs", () => {
     expect(fake.countRequests({ method: "PUT" })).toBe(0);
   });
 });
+
+describe("in HTTP mode (no job record, no local files)", () => {
+  it("needs endpoint_id for the job tools, takes fal's URLs beside it, and uploads only url, data or prepared", async () => {
+    const remote = await startHarness({ baseUrl: fake.url, mode: "http" });
+    try {
+      const job = answer(
+        await remote.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "p" } }),
+      );
+      expect(job.recipe).toEqual({ endpoint_id: "fake/instant", input: { prompt: "p" } });
+      for (const tool of ["check_job", "get_job_result", "cancel_job"]) {
+        const bare = await remote.call(tool, { request_id: job.request_id });
+        expect(bare.isError, tool).toBe(true);
+        expect(textOf(bare)).toMatch(/needs endpoint_id/);
+      }
+      const result = answer(
+        await remote.call("get_job_result", {
+          request_id: job.request_id,
+          endpoint_id: "fake/instant",
+          response_url: job.response_url,
+        }),
+      );
+      expect(result.status).toBe("COMPLETED");
+      expect(result.files?.every((file) => file.path === null)).toBe(true);
+      const foreign = await remote.call("get_job_result", {
+        request_id: job.request_id,
+        endpoint_id: "fake/instant",
+        response_url: `https://evil.example/fake/instant/requests/${job.request_id}`,
+      });
+      expect(foreign.isError).toBe(true);
+
+      const local = await remote.call("upload_file", { path: "/etc/hosts" });
+      expect(local.isError).toBe(true);
+      expect(textOf(local)).toMatch(/HTTP server/);
+      const data = await remote.call("upload_file", {
+        data: Buffer.from("GIF89a\x01\x00\x01\x00").toString("base64"),
+      });
+      expect(data.isError, textOf(data)).toBeFalsy();
+      const prepared = await remote.call("upload_file", {
+        prepare_upload: true,
+        file_size: 3,
+        file_name: "a.txt",
+      });
+      expect(prepared.isError, textOf(prepared)).toBeFalsy();
+    } finally {
+      await remote.close();
+    }
+  });
+});
