@@ -41,7 +41,8 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-const MESSAGE = /chat attachment inside Claude's own sandbox[\s\S]*Save the file on your computer and give its real path/;
+const MESSAGE =
+  /chat attachment inside Claude's own sandbox[\s\S]*Save the file on your computer and give its real path/;
 
 async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -49,7 +50,10 @@ async function call(name: string, args: Record<string, unknown>): Promise<CallTo
 
 describe("chat attachments (sandbox paths)", () => {
   it("upload_file with /mnt/user-data/uploads/… says to save the file and give its real path", async () => {
-    for (const reference of ["/mnt/user-data/uploads/photo.png", "file:///mnt/user-data/uploads/photo%20one.jpg"]) {
+    for (const reference of [
+      "/mnt/user-data/uploads/photo.png",
+      "file:///mnt/user-data/uploads/photo%20one.jpg",
+    ]) {
       const result = await call("upload_file", { path: reference });
       expect(result.isError, reference).toBe(true);
       expect(textOf(result)).toMatch(MESSAGE);
