@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+import { refuseChatAttachment } from "./chat-attachments.js";
 import { checkReadableFile, expandPath, pathFromReference, remoteServerFileError } from "./access.js";
 import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
@@ -75,6 +76,7 @@ export async function uploadLocalInputs(
       // file (or something that is not a folder) exists there.
       const absolute = expandPath(raw, homeDir, undefined);
       const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
+      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
       if (!stats || stats.isDirectory()) continue;
     }
     const checked = await checkReadableFile(raw, {

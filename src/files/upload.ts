@@ -1,7 +1,5 @@
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
-import http from "node:http";
-import https from "node:https";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
@@ -9,6 +7,7 @@ import { LocalFileError } from "../errors.js";
 import { sleep as defaultSleep } from "../util/abort.js";
 import { formatBytes } from "../util/format.js";
 import type { Fal } from "../fal/index.js";
+import { createPutAgents } from "../fal/proxy.js";
 import { initiateUpload } from "../fal/storage.js";
 import { complete, uploadParts } from "./multipart.js";
 import {
@@ -102,10 +101,7 @@ export async function uploadLocalFile(
       "Check the file's permissions.",
     );
   }
-  const agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
-    https: new https.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
-  };
+  const agents = await createPutAgents(options.fal.config.proxy, { maxSockets: PART_CONCURRENCY });
   try {
     const opened = await handle.stat();
     if (!opened.isFile() || opened.size !== size) {
@@ -160,8 +156,7 @@ export async function uploadLocalFile(
     }
     return { url: fileUrl, file_name: fileName, content_type: contentType, size };
   } finally {
-    agents.http.destroy();
-    agents.https.destroy();
+    agents.destroy();
     await handle.close().catch(() => undefined);
   }
 }
