@@ -12,6 +12,9 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
 import type { Services } from "../services.js";
+import { ApprovalElicitation } from "../jobs/money.js";
+import { REQUIRES_USER_INTERACTION_META } from "../jobs/spend-gate.js";
+import type { CallerInfo } from "../jobs/context.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
@@ -84,7 +87,19 @@ export function createServer({ config, services, tools = registry }: CreateServe
     return cachedRoots;
   };
 
-  const contextFor = (extra: Extra): ToolContext => {
+  const callerFor = (elicited?: CallerInfo["elicited"]): CallerInfo => {
+    const capabilities = server.server.getClientCapabilities();
+    // `elicitation: {}` means form mode (2025-06 clients); newer ones say `form`.
+    const elicitation = capabilities?.elicitation as { form?: unknown; url?: unknown } | undefined;
+    return {
+      clientName: server.server.getClientVersion()?.name,
+      formElicitation:
+        elicitation !== undefined && (elicitation.form !== undefined || elicitation.url === undefined),
+      elicited,
+    };
+  };
+
+  const contextFor = (extra: Extra, elicited?: CallerInfo["elicited"]): ToolContext => {
     const progressToken = extra._meta?.progressToken;
     let lastProgress = -Infinity;
     return {
@@ -92,6 +107,8 @@ export function createServer({ config, services, tools = registry }: CreateServe
       fal: services.fal,
       jobs: services.jobs,
       catalog: services.catalog,
+      money: services.money,
+      caller: callerFor(elicited),
       signal: AbortSignal.any([extra.signal, stopAll.signal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
@@ -120,7 +137,26 @@ export function createServer({ config, services, tools = registry }: CreateServe
     };
   };
 
-  for (const tool of tools) {
+  /** Asks the user with a form; undefined when the client did not answer usably. */
+  const askApproval = async (question: string, extra: Extra): Promise<"accept" | "decline" | "cancel"> => {
+    const answer = await server.server.elicitInput(
+      {
+        message: question,
+        requestedSchema: {
+          type: "object",
+          properties: { approve: { type: "boolean", title: "Run this paid job", default: false } },
+          required: ["approve"],
+        },
+      },
+      { signal: extra.signal, timeout: 10 * 60_000 },
+    );
+    if (answer.action !== "accept") return answer.action;
+    return answer.content?.approve === true ? "accept" : "decline";
+  };
+
+  // FAL_MCP_READ_ONLY=1: only tools that change nothing (on fal, on disk, in money) are listed.
+  const listed = config.readOnly ? tools.filter((tool) => tool.annotations.readOnlyHint) : tools;
+  for (const tool of listed) {
     server.registerTool(
       tool.name,
       {
@@ -129,11 +165,27 @@ export function createServer({ config, services, tools = registry }: CreateServe
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
+        // FAL_MCP_CONFIRM=always: Claude Code then asks the user before every call of a paid tool.
+        ...(tool.paid && config.money.confirm.mode === "always"
+          ? { _meta: { [REQUIRES_USER_INTERACTION_META]: true } }
+          : {}),
       },
       // The one error boundary: typed errors become isError results that say what to do next.
       async (args: unknown, extra: Extra): Promise<CallToolResult> => {
         try {
-          const output = await tool.handler(args as never, contextFor(extra));
+          let output;
+          try {
+            output = await tool.handler(args as never, contextFor(extra));
+          } catch (error) {
+            if (!(error instanceof ApprovalElicitation)) throw error;
+            // The approval form, then the same call again with the answer bound to these arguments.
+            const action = await askApproval(error.question, extra).catch(() => undefined);
+            if (action === undefined) throw error;
+            output = await tool.handler(
+              args as never,
+              contextFor(extra, { action, fingerprint: error.fingerprint }),
+            );
+          }
           return {
             content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
             structuredContent: output.structuredContent,

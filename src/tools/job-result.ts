@@ -1,13 +1,15 @@
 import { collectResult, previewImage } from "../jobs/collect.js";
 import type { JobContext } from "../jobs/context.js";
+import { describeCost, type CostReport } from "../jobs/cost-report.js";
 import type { JobRecord } from "../jobs/store.js";
+import type { SubmitMoney } from "../jobs/submit.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
 import type { ResultFile } from "../files/media.js";
 import { formatBytes } from "../util/format.js";
 import { isRecord } from "../util/json.js";
 import type { ExtraContent, ToolOutput } from "./define.js";
-import type { JobOutput } from "./schemas.js";
+import type { CostOutput, JobOutput } from "./schemas.js";
 
 /**
  * The answers of run_model, submit_job and check_job about one job: structuredContent in the one
@@ -23,9 +25,11 @@ export async function completedOutput(
     save: boolean;
     record: JobRecord | undefined;
     status?: QueueStatus | undefined;
+    /** The money notes of the submit in this same call (run_model). */
+    money?: SubmitMoney | undefined;
   },
 ): Promise<ToolOutput<JobOutput>> {
-  const { output: compact, files, billableUnits, record } = await collectResult(context, job);
+  const { output: compact, files, billableUnits, record, cost } = await collectResult(context, job);
   const structured: JobOutput = {
     request_id: job.requestId,
     endpoint_id: job.endpointId,
@@ -45,9 +49,11 @@ export async function completedOutput(
         }
       : {}),
     ...(job.status?.metrics ? { metrics: job.status.metrics } : {}),
+    cost: costOutput(cost, job.money, record),
     recorded: record !== undefined,
   };
   let text = completedText(structured, files, compact);
+  text += `\n${describeCost(cost)}${job.money && job.money.notes.length > 0 ? ` ${job.money.notes.join(" ")}` : ""}`;
   const extraContent: ExtraContent[] = [];
   const budget = context.config.inlinePreviewBytes;
   if (budget > 0) {
@@ -60,6 +66,29 @@ export async function completedOutput(
     }
   }
   return { structuredContent: structured, text, extraContent };
+}
+
+/** The cost block of an answer: the estimate as recorded (or made in this call) and the cost after. */
+export function costOutput(
+  cost: CostReport | undefined,
+  money: SubmitMoney | undefined,
+  record: JobRecord | undefined,
+): CostOutput {
+  return {
+    estimate_usd: money?.estimate_usd ?? record?.estimate_usd ?? cost?.estimate_usd ?? null,
+    ...(money?.estimate || record?.estimate_basis
+      ? { estimate: money?.estimate ?? record?.estimate_basis ?? undefined }
+      : {}),
+    ...(cost
+      ? {
+          cost_usd: cost.cost_usd,
+          cost_source: cost.cost_source,
+          units_cost_usd: cost.units_cost_usd,
+          billed_cost_usd: cost.billed_cost_usd,
+        }
+      : {}),
+    notes: [...(money?.notes ?? []), ...(cost?.notes ?? [])],
+  };
 }
 
 const MAX_OUTPUT_TEXT = 4000;
@@ -124,6 +153,7 @@ export function pendingOutput(
     uploads?: LocalInputUpload[];
     recorded: boolean;
     logs?: QueueLogLine[];
+    money?: SubmitMoney | undefined;
   },
   lead: string,
 ): ToolOutput<JobOutput> {
@@ -135,6 +165,7 @@ export function pendingOutput(
     queue_position: job.queuePosition ?? null,
     ...(job.uploads && job.uploads.length > 0 ? { uploads: job.uploads } : {}),
     ...(job.logs ? { logs: job.logs.map(toLogLine) } : {}),
+    ...(job.money ? { cost: costOutput(undefined, job.money, undefined) } : {}),
     recorded: job.recorded,
     next_step: nextStep,
   };
@@ -145,11 +176,17 @@ export function pendingOutput(
   const lines = [`${lead} Job ${job.requestId} on ${job.endpointId} is ${job.status}${position}.`, nextStep];
   if (job.uploads && job.uploads.length > 0)
     lines.push(`Uploaded first: ${job.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
+  if (job.money) lines.push(moneyLine(job.money));
   if (!job.recorded)
     lines.push(
       "Warning: the job could not be written to the local job record; keep this request_id (and the endpoint_id) to check it.",
     );
   return { structuredContent: structured, text: lines.join("\n") };
+}
+
+/** "Estimated cost: about $0.05 (…). Spent today: …" */
+export function moneyLine(money: SubmitMoney): string {
+  return [`Estimated cost: ${money.estimate}.`, ...money.notes].join(" ");
 }
 
 export function toLogLine(line: QueueLogLine): {

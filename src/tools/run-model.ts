@@ -30,6 +30,12 @@ const inputSchema = z.strictObject({
     .describe(
       "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
     ),
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      "Set true ONLY when repeating a call that fal-mcp refused for the user's approval, after the user said yes to that exact call (same endpoint_id and input). Never set it on a first call.",
+    ),
 });
 
 export const runModel = defineTool({
@@ -43,6 +49,7 @@ export const runModel = defineTool({
   inputSchema,
   outputSchema: jobOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  paid: true,
   async handler(args, context) {
     const started = Date.now();
     const waitSeconds = args.wait_seconds ?? context.config.waitSeconds;
@@ -51,6 +58,7 @@ export const runModel = defineTool({
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "run_model",
+      confirm: args.confirm,
       progress,
     });
     await progress.step(
@@ -70,6 +78,7 @@ export const runModel = defineTool({
         save: args.save,
         record: submitted.record,
         status: outcome.status,
+        money: submitted.money,
       });
       if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
       return result;
@@ -89,6 +98,7 @@ export const runModel = defineTool({
         queuePosition: status ? status.queuePosition : submitted.queuePosition,
         uploads: submitted.uploads,
         recorded: submitted.record !== undefined,
+        money: submitted.money,
       },
       lead,
     );

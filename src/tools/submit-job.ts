@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { defineTool } from "./define.js";
 import { submitAndRecord } from "../jobs/submit.js";
-import { endpointIdSchema, uploadSchema } from "./schemas.js";
+import { costOutput, moneyLine } from "./job-result.js";
+import { costSchema, endpointIdSchema, uploadSchema } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
@@ -10,6 +11,12 @@ const inputSchema = z.strictObject({
     .describe(
       'The model\'s input object, exactly as get_model_schema describes it, e.g. {"prompt": "a drone shot over a glacier", "image_url": "/Users/me/start.png", "duration": "5"}. ' +
         "Local files (absolute path, ~/path or file:// URL) are uploaded to fal's CDN first. Never paste base64.",
+    ),
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      "Set true ONLY when repeating a call that fal-mcp refused for the user's approval, after the user said yes to that exact call (same endpoint_id and input). Never set it on a first call.",
     ),
 });
 
@@ -26,6 +33,7 @@ const outputSchema = z.object({
     .describe(
       "Whether the job is in fal-mcp's durable job record (check_job then needs only the request_id, even after a restart).",
     ),
+  cost: costSchema.describe("The estimate before the submit; check_job reports the cost once it completed."),
   next_step: z.string(),
 });
 
@@ -39,11 +47,13 @@ export const submitJob = defineTool({
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  paid: true,
   async handler(args, context) {
     const submitted = await submitAndRecord(context, {
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "submit_job",
+      confirm: args.confirm,
     });
     const nextStep = `Call check_job with request_id "${submitted.requestId}" to see its status; when it is COMPLETED, call check_job with action "result" to get and save the files.`;
     const lines = [
@@ -54,6 +64,7 @@ export const submitJob = defineTool({
       lines.push(
         `Uploaded first: ${submitted.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`,
       );
+    lines.push(moneyLine(submitted.money));
     if (!submitted.record)
       lines.push(
         `Warning: the job could not be written to the local job record (${submitted.recordError ?? "unknown error"}); keep the request_id and endpoint_id to check it.`,
@@ -66,6 +77,7 @@ export const submitJob = defineTool({
         queue_position: submitted.queuePosition ?? null,
         uploads: submitted.uploads,
         recorded: submitted.record !== undefined,
+        cost: costOutput(undefined, submitted.money, undefined),
         next_step: nextStep,
       },
       text: lines.join("\n"),

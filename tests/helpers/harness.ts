@@ -36,6 +36,8 @@ export interface HarnessOptions {
   baseUrl: string;
   /** Extra or overriding environment; FAL_KEY defaults to TEST_KEY (pass FAL_KEY: undefined for none). */
   env?: Env;
+  /** clientInfo the client sends (default fal-mcp-tests), e.g. { name: "claude-ai", version: "0.1.0" }. */
+  clientInfo?: { name: string; version: string };
   /** Client capabilities, e.g. { roots: { listChanged: true } }. */
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
   /** Builds the client before connecting, e.g. to set request handlers (roots/list). */
@@ -64,7 +66,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const server = createServer({ config, services });
-  const client = new Client({ name: "fal-mcp-tests", version: "0.0.0" }, options.clientCapabilities);
+  const client = new Client(
+    options.clientInfo ?? { name: "fal-mcp-tests", version: "0.0.0" },
+    options.clientCapabilities,
+  );
   options.setupClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([client.connect(clientSide), server.server.connect(serverSide)]);
