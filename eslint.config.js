@@ -35,10 +35,6 @@ const restrict = (files, ...patterns) => ({
   rules: { "no-restricted-imports": ["error", { patterns }] },
 });
 
-// Removed by issue 9 (SDK v2, no fast front): the fast front, its loader and handover predate the
-// rooms and are deleted there, so they are not brought under these rules.
-const REMOVED_BY_ISSUE_9 = ["src/boot.ts", "src/fast-front.ts", "src/handover.ts"];
-
 export default tseslint.config(
   {
     ignores: [
@@ -73,7 +69,6 @@ export default tseslint.config(
   {
     // No import cycles in src/: a cycle is two rooms that cannot be told apart.
     files: ["src/**/*.ts"],
-    ignores: REMOVED_BY_ISSUE_9,
     plugins: { "import-x": importX },
     settings: {
       ...importX.flatConfigs.typescript.settings,
@@ -84,7 +79,7 @@ export default tseslint.config(
   {
     // The entry point is the only code that touches process.
     files: ["src/**/*.ts"],
-    ignores: ["src/index.ts", ...REMOVED_BY_ISSUE_9],
+    ignores: ["src/index.ts"],
     rules: {
       "no-restricted-globals": ["error", { name: "process", message: PROCESS_MODULE.message }],
     },
@@ -96,13 +91,10 @@ export default tseslint.config(
   restrict(["src/files/**/*.ts"], SDK, PROCESS_MODULE, NOT_TOOLS, NOT_JOBS),
   restrict(["src/fal/**/*.ts"], SDK, PROCESS_MODULE, NOT_TOOLS, NOT_JOBS, NOT_FILES),
   restrict(["src/util/**/*.ts"], SDK, PROCESS_MODULE, NOT_SRC),
+  restrict(["src/prompts/**/*.ts", "src/viewer/*.ts"], SDK, PROCESS_MODULE, NOT_MCP, NOT_TOOLS),
   restrict(["src/mcp/**/*.ts"], PROCESS_MODULE),
-  {
-    // The entry point may touch process; its stdio transport import moves into src/mcp/ with the
-    // SDK v2 migration (issue 9), after which it gets the SDK rule too.
-    files: ["src/index.ts", ...REMOVED_BY_ISSUE_9],
-    rules: { "no-restricted-imports": "off" },
-  },
+  // The entry point may touch process, and reaches the SDK only through src/mcp/.
+  restrict(["src/index.ts"], SDK),
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     extends: [tseslint.configs.disableTypeChecked],

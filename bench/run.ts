@@ -67,7 +67,7 @@ export function renderTable(results: readonly RowResult[]): string {
 
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
-  if (!existsSync(path.join(ROOT, "dist/index.js")))
+  if (!existsSync(path.join(ROOT, "dist/index.cjs")))
     throw new Error("dist/ is missing: run `npm run build` (npm run bench does it)");
   const machine = describeMachine();
   const started = Date.now();

@@ -6,6 +6,7 @@
 //   substitute a list into an environment value), so the folders become FAL_MCP_ALLOWED_DIRS.
 // - An optional field the user left empty arrives as its literal `${user_config.…}` template; such a
 //   value is dropped with a warning so the server's default applies (src/util/unsubstituted.ts).
+import module from "node:module";
 import path from "node:path";
 import {
   dropUnsubstitutedPlaceholders,
@@ -36,6 +37,5 @@ for (const setting of ignored) {
 
 // The server parses its own argv strictly: it must not see the folders.
 process.argv.splice(2);
-// Next to this file in the bundle (a specifier in a variable: the built server has no types).
-const server = "../dist/index.js";
-await import(server);
+// The built server, next to this file in the bundle, loaded with require() as bin/fal-mcp.js does.
+module.createRequire(import.meta.url)("../dist/index.cjs");

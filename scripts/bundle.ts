@@ -24,7 +24,7 @@ const manifest = JSON.parse(readFileSync(path.join(root, "bundle", "manifest.jso
 };
 if (manifest.version !== pkg.version)
   throw new Error(`bundle/manifest.json has version ${manifest.version}, package.json ${pkg.version}`);
-if (!existsSync(path.join(root, "dist", "server.cjs")))
+if (!existsSync(path.join(root, "dist", "index.cjs")))
   throw new Error("dist/ is missing: run `npm run build`");
 
 rmSync(staging, { recursive: true, force: true });
@@ -34,7 +34,7 @@ for (const file of readdirSync(path.join(root, "dist")).filter((name) => !name.e
 cpSync(path.join(root, "bundle", "manifest.json"), path.join(staging, "manifest.json"));
 cpSync(path.join(root, "bundle", "icon.png"), path.join(staging, "icon.png"));
 cpSync(path.join(root, "LICENSE"), path.join(staging, "LICENSE"));
-// dist/index.js is an ES module: the bundle's own package.json says so, as the npm package's does.
+// server/index.js is an ES module: the bundle's own package.json says so, as the npm package's does.
 writeFileSync(
   path.join(staging, "package.json"),
   JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: "module" }, null, 2) + "\n",

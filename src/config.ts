@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { Secret } from "./secret.js";
+import { dropUnsubstitutedPlaceholders, type IgnoredSetting } from "./util/unsubstituted.js";
 
 /**
  * Every setting of fal-mcp, read once from the environment into a frozen object.
@@ -14,6 +15,11 @@ export interface Config {
   readonly falKey: Secret | undefined;
   /** Where the key came from, for `doctor` and the start-up warning (never the key itself). */
   readonly falKeySource: "FAL_KEY" | "FAL_KEY_ID+FAL_KEY_SECRET" | undefined;
+  /**
+   * Settings whose value was a literal `${user_config.…}` template (an optional Claude Desktop
+   * extension field left empty arrives so): ignored, so their defaults apply. The entry point warns.
+   */
+  readonly ignoredSettings: readonly IgnoredSetting[];
   /** FAL_MCP_BASE_URL: send every request meant for a fal host to `${baseUrl}/${host}${path}`. */
   readonly baseUrl: string | undefined;
   /** FAL_MCP_OUTPUT_DIR: absolute folder where results are saved. Default ~/fal-mcp. */
@@ -46,6 +52,32 @@ export interface Config {
   readonly money: SpendSettings;
   /** FAL_MCP_READ_ONLY=1: no paid or mutating tool is listed. Default off. */
   readonly readOnly: boolean;
+  /**
+   * How the server runs: "stdio" (on the user's machine: reads local files, saves results, keeps a
+   * job record) or "http" (`fal-mcp http`, possibly remote: no local file is read, nothing is written
+   * to disk, job tools need endpoint_id). Set by the command, not by a variable.
+   */
+  readonly mode: "stdio" | "http";
+  /** Settings of `fal-mcp http`; present in every mode so `doctor` can show them. */
+  readonly http: HttpConfig;
+}
+
+export interface HttpConfig {
+  /** FAL_MCP_HTTP_HOST or --host: the interface to listen on. Default 127.0.0.1 (this machine only). */
+  readonly host: string;
+  /** FAL_MCP_HTTP_PORT or --port: the TCP port. Default 8080; 0 picks a free port. */
+  readonly port: number;
+  /**
+   * FAL_MCP_HTTP_TOKEN: when set, callers must send `Authorization: Bearer <this token>` and the
+   * server's own FAL_KEY is used for everyone. When unset, each caller's bearer is its own fal key.
+   */
+  readonly token: Secret | undefined;
+  /** FAL_MCP_HTTP_ALLOWED_HOSTS: extra Host names accepted (comma list); the bound host and localhost forms always are. */
+  readonly allowedHosts: readonly string[];
+  /** FAL_MCP_HTTP_ALLOWED_ORIGINS: extra Origin host names accepted (comma list); localhost forms always are. */
+  readonly allowedOrigins: readonly string[];
+  /** FAL_MCP_HTTP_MAX_BODY_BYTES: largest request body accepted (413 above). Default 4 MiB. */
+  readonly maxBodyBytes: number;
 }
 
 /** FAL_MCP_CONFIRM: never | always | over:<usd>. */
@@ -146,7 +178,6 @@ const envSchema = z.object({
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
-  FAL_MCP_LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).optional(),
   FAL_MCP_MAX_COST_PER_CALL: usdSetting("FAL_MCP_MAX_COST_PER_CALL"),
   FAL_MCP_MAX_COST_PER_DAY: usdSetting("FAL_MCP_MAX_COST_PER_DAY"),
   FAL_MCP_UNKNOWN_COST: z
@@ -173,14 +204,51 @@ const envSchema = z.object({
       return policy;
     }),
   FAL_MCP_READ_ONLY: flag,
+  FAL_MCP_LOG_LEVEL: z
+    .enum(["debug", "info", "warning", "error"], {
+      message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
+    })
+    .optional(),
+  FAL_MCP_HTTP_HOST: z.string().optional(),
+  FAL_MCP_HTTP_PORT: integer("FAL_MCP_HTTP_PORT", 8080, 0, 65_535),
+  FAL_MCP_HTTP_TOKEN: z
+    .string()
+    .optional()
+    .refine((raw) => raw === undefined || raw === "" || raw.trim().length >= 16, {
+      message: "FAL_MCP_HTTP_TOKEN must be at least 16 characters (use a long random string)",
+    }),
+  FAL_MCP_HTTP_ALLOWED_HOSTS: z.string().optional(),
+  FAL_MCP_HTTP_ALLOWED_ORIGINS: z.string().optional(),
+  FAL_MCP_HTTP_MAX_BODY_BYTES: integer(
+    "FAL_MCP_HTTP_MAX_BODY_BYTES",
+    4 * 1024 * 1024,
+    1024,
+    64 * 1024 * 1024,
+  ),
 });
+
+/** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+}
 
 export interface LoadConfigOptions {
   env: Env;
   /** Defaults to os.homedir(); injectable for tests. */
   homeDir?: string;
   platform?: NodeJS.Platform;
+  /** The command being run; default "stdio". */
+  mode?: Config["mode"];
+  /** Parsed command-line flags; they win over the environment. */
+  flags?: ConfigFlags;
 }
+
+const commaList = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== "");
 
 /** Expands a leading `~` and makes the path absolute against the home folder (never the cwd, which clients set arbitrarily). */
 export function resolveUserPath(raw: string, homeDir: string): string {
@@ -205,8 +273,19 @@ export function loadConfig({
   env,
   homeDir = os.homedir(),
   platform = os.platform(),
+  mode = "stdio",
+  flags = {},
 }: LoadConfigOptions): Config {
-  const parsed = envSchema.safeParse(env);
+  // Only fal-mcp's own settings: other variables (a shell's PS1) may hold templates legitimately.
+  const ours = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("FAL_")));
+  const { ignored } = dropUnsubstitutedPlaceholders(ours);
+  const substituted: Env = { ...env };
+  for (const setting of ignored) delete substituted[setting.name];
+  const parsed = envSchema.safeParse({
+    ...substituted,
+    ...(flags.host !== undefined ? { FAL_MCP_HTTP_HOST: flags.host } : {}),
+    ...(flags.port !== undefined ? { FAL_MCP_HTTP_PORT: flags.port } : {}),
+  });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join("; "));
   }
@@ -228,7 +307,7 @@ export function loadConfig({
     : path.join(homeDir, "fal-mcp");
   const stateDir = values.FAL_MCP_STATE_DIR?.trim()
     ? resolveUserPath(values.FAL_MCP_STATE_DIR, homeDir)
-    : defaultStateDir(env, homeDir, platform);
+    : defaultStateDir(substituted, homeDir, platform);
   const allowedDirs = values.FAL_MCP_ALLOWED_DIRS?.trim()
     ? values.FAL_MCP_ALLOWED_DIRS.split(path.delimiter)
         .map((entry) => entry.trim())
@@ -241,6 +320,7 @@ export function loadConfig({
 
   return Object.freeze({
     homeDir,
+    ignoredSettings: Object.freeze(ignored),
     falKey,
     falKeySource,
     baseUrl,
@@ -264,5 +344,14 @@ export function loadConfig({
       confirm: Object.freeze(values.FAL_MCP_CONFIRM),
     }),
     readOnly: values.FAL_MCP_READ_ONLY,
+    mode,
+    http: Object.freeze({
+      host: values.FAL_MCP_HTTP_HOST?.trim() || "127.0.0.1",
+      port: values.FAL_MCP_HTTP_PORT,
+      token: values.FAL_MCP_HTTP_TOKEN?.trim() ? new Secret(values.FAL_MCP_HTTP_TOKEN.trim()) : undefined,
+      allowedHosts: Object.freeze(commaList(values.FAL_MCP_HTTP_ALLOWED_HOSTS)),
+      allowedOrigins: Object.freeze(commaList(values.FAL_MCP_HTTP_ALLOWED_ORIGINS)),
+      maxBodyBytes: values.FAL_MCP_HTTP_MAX_BODY_BYTES,
+    }),
   });
 }

@@ -4,110 +4,133 @@ import { guardStdout, Logger } from "./util/log.js";
 const log = new Logger({ sink: (line) => process.stderr.write(line + "\n") });
 guardStdout(log);
 
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { ConfigError, loadConfig } from "./config.js";
-import { formatDoctor, runDoctor } from "./doctor.js";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { PendingApprovals } from "./jobs/spend-gate.js";
 import { createServices } from "./services.js";
-import { takeHandover, type FrontHandover } from "./handover.js";
-import { createServer } from "./mcp/server.js";
-import { guardStdin } from "./mcp/stdin-guard.js";
+import { ignoredSettingWarning } from "./util/unsubstituted.js";
 import { VERSION } from "./version.js";
 
-const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as a local MCP server (stdio).
+const HELP = `fal-mcp ${VERSION}: the fal.ai generative-media platform as an MCP server.
 
 Usage:
-  npx fal-mcp            start the MCP server on stdin/stdout (what MCP clients run)
-  npx fal-mcp doctor     check Node, the API key, fal's hosts and the output/state folders
-  npx fal-mcp --version  print the version
-  npx fal-mcp --help     print this help
+  npx fal-mcp                      serve MCP on stdin/stdout (what MCP clients run; local files, saved results)
+  npx fal-mcp http [--host H] [--port P]
+                                   serve MCP over Streamable HTTP at http://H:P/mcp (default 127.0.0.1:8080);
+                                   callers send "Authorization: Bearer <their fal key>"
+  npx fal-mcp doctor               check Node, the API key, fal's hosts and the output/state folders
+  npx fal-mcp --version            print the version
+  npx fal-mcp --help               print this help
 
-Settings come from environment variables (put them in the "env" block of your client config):
-  FAL_KEY                       your fal API key (or FAL_KEY_ID + FAL_KEY_SECRET)
-  FAL_MCP_OUTPUT_DIR            where results are saved (default ~/fal-mcp)
-  FAL_MCP_STATE_DIR             where the job record is kept (default: the platform's state folder)
-  FAL_MCP_WAIT_SECONDS          how long run_model waits before returning a request id (default 45)
-  FAL_MCP_ALLOWED_DIRS          folders local files may be uploaded from (default: home)
-  FAL_MCP_BASE_URL              send fal traffic to a proxy or a fake of fal
-  ...and more: see https://www.npmjs.com/package/fal-mcp#configuration
+Settings (environment variables; put them in the "env" block of your client config):
+  FAL_KEY                          your fal API key (or FAL_KEY_ID + FAL_KEY_SECRET)
+  FAL_MCP_OUTPUT_DIR               where results are saved (default ~/fal-mcp)
+  FAL_MCP_STATE_DIR                where the job record is kept (default: the platform's state folder)
+  FAL_MCP_WAIT_SECONDS             how long run_model waits before returning a request id (default 45)
+  FAL_MCP_INLINE_PREVIEW_BYTES     largest result that gets an inline image preview (default 921600)
+  FAL_MCP_ALLOWED_DIRS             folders local files may be uploaded from (default: MCP roots, else home)
+  FAL_MCP_ALLOW_HIDDEN=1           allow files in hidden folders
+  FAL_MCP_ALLOW_PRIVATE_URLS=1     let upload_file fetch private-network URLs
+  FAL_MCP_MAX_UPLOAD_BYTES         largest upload (default 2 GiB)
+  FAL_MCP_MAX_DOWNLOAD_BYTES       largest saved result file (default 2 GiB)
+  FAL_MCP_REQUEST_TIMEOUT_MS       time limit of one API request to fal (default 30000)
+  FAL_MCP_STALL_TIMEOUT_MS         a transfer that moves no byte this long is aborted (default 30000)
+  FAL_MCP_CATALOG_TTL_SECONDS      how long catalog answers are cached (default 600)
+  FAL_MCP_LOG_LEVEL                debug | info | warning | error (default info)
+  FAL_MCP_BASE_URL                 send fal traffic to a proxy or a fake of fal
+ fal-mcp http only:
+  FAL_MCP_HTTP_HOST, FAL_MCP_HTTP_PORT   where to listen (default 127.0.0.1, 8080)
+  FAL_MCP_HTTP_TOKEN               require this bearer instead of a fal key; the server's FAL_KEY is used
+  FAL_MCP_HTTP_ALLOWED_HOSTS       extra Host names accepted (comma list; localhost forms always are)
+  FAL_MCP_HTTP_ALLOWED_ORIGINS     extra browser Origins accepted (comma list of host names)
+  FAL_MCP_HTTP_MAX_BODY_BYTES      largest request body (default 4194304)
+
+Every setting is described in the "Configuration" section of README.md, shipped in this package.
 `;
 
-/**
- * Runs the command in `argv`; resolves true when it serves MCP on stdio. `front` is the fast
- * front's connection (src/fast-front.ts) when dist/index.js answered the handshake before loading
- * this program; without it the server reads process.stdin itself.
- */
-async function main(argv: string[], front: FrontHandover | undefined): Promise<boolean> {
-  if (argv.includes("--help") || argv.includes("-h")) {
+/** The process-level exit codes: 2 = the command line or a setting is wrong. */
+const USAGE_ERROR = 2;
+
+type Command = { name: "stdio" | "http" | "doctor" | "help" | "version"; host?: string; port?: string };
+
+function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+      host: { type: "string" },
+      port: { type: "string" },
+    },
+  });
+  if (values.help) return { name: "help" };
+  if (values.version) return { name: "version" };
+  const [name, ...rest] = positionals;
+  if (rest.length > 0) throw new TypeError(`unexpected argument "${rest[0]}"`);
+  if (name !== undefined && name !== "http" && name !== "doctor")
+    throw new TypeError(`unknown command "${name}"`);
+  if (name !== "http" && (values.host !== undefined || values.port !== undefined))
+    throw new TypeError("--host and --port belong to the http command: fal-mcp http --port 8080");
+  return { name: name ?? "stdio", host: values.host, port: values.port };
+}
+
+function fail(message: string): void {
+  process.stderr.write(`fal-mcp: ${message}\n`);
+  process.exitCode = USAGE_ERROR;
+}
+
+/** Ends the process within 1.5 s whatever is still open; fal jobs keep running on fal's side. */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+
+async function main(argv: string[]): Promise<void> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    return fail(`${error instanceof Error ? error.message : String(error)}\nRun "fal-mcp --help" for usage.`);
+  }
+  if (command.name === "help") {
     process.stdout.write(HELP);
-    return false;
+    return;
   }
-  if (argv.includes("--version") || argv.includes("-v")) {
+  if (command.name === "version") {
     process.stdout.write(`${VERSION}\n`);
-    return false;
-  }
-  const command = argv.find((arg) => !arg.startsWith("-"));
-  if (command !== undefined && command !== "doctor") {
-    process.stderr.write(`fal-mcp: unknown command "${command}"\n\n${HELP}`);
-    process.exitCode = 2;
-    return false;
+    return;
   }
 
-  let config;
+  // Every setting is checked before anything is answered: a bad one never gets a handshake reply.
+  let config: Config;
   try {
-    config = loadConfig({ env: process.env });
+    config = loadConfig({
+      env: process.env,
+      mode: command.name === "http" ? "http" : "stdio",
+      flags: { host: command.host, port: command.port },
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`fal-mcp: invalid configuration: ${error.message}\n`);
-    process.exitCode = 2;
-    return false;
+    return fail(`invalid configuration: ${error.message}`);
   }
   log.redactSecret(config.falKey?.reveal());
   log.redactSecret(process.env.FAL_KEY_SECRET);
+  log.redactSecret(config.http.token?.reveal());
   log.setLevel(config.logLevel);
-  const services = createServices({ config, logger: log });
+  for (const setting of config.ignoredSettings) log.warn(ignoredSettingWarning(setting));
 
-  if (command === "doctor") {
-    const checks = await runDoctor(config, services, process.version);
+  if (command.name === "doctor") {
+    const { formatDoctor, runDoctor } = await import("./doctor.js");
+    const checks = await runDoctor(config, createServices({ config, logger: log }), process.version);
     process.stdout.write(formatDoctor(checks) + "\n");
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
-    return false;
+    return;
   }
 
-  if (!config.falKey) {
-    log.warn(
-      'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
-    );
-  }
-  const falMcp = createServer({ config, services });
-  // Oversized lines are dropped before the SDK reader, which would close the connection over one.
-  const input = front?.input ?? process.stdin;
-  const transport = new StdioServerTransport(guardStdin(input, log), front?.output ?? process.stdout);
-
-  // The SDK's stdio transport does not end the process when the client goes away; we do,
-  // within 2 s, so no orphaned servers pile up. fal jobs keep running on fal's side and are
-  // already in the durable job record.
-  let stopping = false;
-  const shutdown = (reason: string, code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`shutting down: ${reason}`);
-    setTimeout(() => process.exit(code), 1500).unref();
-    falMcp
-      .close()
-      .catch((error: unknown) => log.debug("close failed", error))
-      .finally(() => process.exit(code));
-  };
-  input.on("end", () => shutdown("stdin closed"));
-  input.on("close", () => shutdown("stdin closed"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGHUP", () => shutdown("SIGHUP"));
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") shutdown("stdout closed (EPIPE)");
-  });
+  const stopAll = new AbortController();
   process.on("uncaughtException", (error) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EPIPE") return shutdown("stdout closed (EPIPE)");
+    if ((error as NodeJS.ErrnoException).code === "EPIPE") return;
     // Stay up for the other calls; the failing one has already been answered or will time out.
     log.error("unexpected error (the server keeps running)", error);
   });
@@ -115,28 +138,78 @@ async function main(argv: string[], front: FrontHandover | undefined): Promise<b
     log.error("unhandled rejection (the server keeps running)", reason),
   );
 
-  await falMcp.server.connect(transport);
-  // Node loads fetch (undici, ~25 ms) on its first use. Do that while the client is idle after
-  // the handshake, so the first tool call does not pay it; a data: URL touches no network.
-  setTimeout(() => {
-    fetch("data:,")
-      .then((response) => response.arrayBuffer())
-      .catch(() => undefined);
-  }, 250).unref();
+  if (command.name === "http") {
+    const { serveOnHttp } = await import("./mcp/http.js");
+    // Services are built per caller; approvals offered on one request must hold for the next.
+    const approvals = new PendingApprovals();
+    const serving = await serveOnHttp({
+      config,
+      createServices: (callerConfig, logger) => createServices({ config: callerConfig, logger, approvals }),
+      logger: log,
+      stop: stopAll.signal,
+    });
+    let stopping = false;
+    const shutdown = (reason: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`shutting down: ${reason}; finishing open requests (up to 10 s)`);
+      setTimeout(() => process.exit(0), 12_000).unref();
+      void serving.close(10_000).finally(() => {
+        stopAll.abort(new Error("fal-mcp is shutting down"));
+        process.exit(0);
+      });
+    };
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => shutdown(signal));
+    // Written whatever the log level: it is how an operator (and a test) learns the URL.
+    process.stderr.write(
+      `fal-mcp ${VERSION} serving MCP over HTTP at ${serving.url} (${config.http.token ? "bearer: FAL_MCP_HTTP_TOKEN" : "bearer: each caller's fal key"})${config.baseUrl ? `, fal traffic redirected to ${config.baseUrl}` : ""}\n`,
+    );
+    return;
+  }
+
+  if (!config.falKey) {
+    log.warn(
+      'FAL_KEY is not set: search_models and search_docs still work; running models, pricing and uploads need a key. Add FAL_KEY to the "env" block of this server in your MCP client config.',
+    );
+  }
+  const { serveOnStdio } = await import("./mcp/stdio.js");
+  const serving = serveOnStdio({
+    config,
+    services: createServices({ config, logger: log }),
+    input: process.stdin,
+    output: process.stdout,
+    stop: stopAll.signal,
+  });
+
+  // End the process within 2 s when the client goes away, so no orphaned servers pile up. fal
+  // jobs keep running on fal's side and are already in the durable job record.
+  let stopping = false;
+  const shutdown = (reason: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`shutting down: ${reason}`);
+    exitSoon(code);
+    stopAll.abort(new Error("fal-mcp is shutting down"));
+    serving
+      .close()
+      .catch((error: unknown) => log.debug("close failed", error))
+      .finally(() => process.exit(code));
+  };
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.stdin.on("close", () => shutdown("stdin closed"));
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => shutdown(signal));
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") shutdown("stdout closed (EPIPE)");
+  });
+  process.on("uncaughtException", (error) => {
+    if ((error as NodeJS.ErrnoException).code === "EPIPE") shutdown("stdout closed (EPIPE)");
+  });
   log.info(
     `fal-mcp ${VERSION} ready on stdio${config.baseUrl ? ` (fal traffic redirected to ${config.baseUrl})` : ""}`,
   );
-  return true;
 }
 
-const front = takeHandover();
-main(process.argv.slice(2), front).then(
-  (serving) => {
-    // Not serving (a bad setting): the front lets go of stdin, so the process exits as it would without it.
-    if (!serving) front?.release();
-  },
-  (error: unknown) => {
-    log.error("fatal", error);
-    process.exit(1);
-  },
-);
+main(process.argv.slice(2)).catch((error: unknown) => {
+  log.error("fatal", error);
+  process.exit(1);
+});

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
 import { createFal, type Fal } from "./fal/index.js";
 import { estimateCost } from "./fal/billing.js";
 import { DailyLedger } from "./jobs/ledger.js";
 import { Money } from "./jobs/money.js";
+import type { PendingApprovals } from "./jobs/spend-gate.js";
 import { JobStore } from "./jobs/store.js";
 import type { Logger } from "./util/log.js";
 
@@ -31,20 +33,15 @@ export interface CreateServicesOptions {
   logger: Logger;
   /** The fetch to send requests with; defaults to the platform's. Tests inject their own. */
   fetch?: typeof fetch | undefined;
-  /** False where nothing is kept on disk (HTTP mode): the per-day cap cannot be counted. Default true. */
-  dailyLedger?: boolean | undefined;
+  /** Approvals offered to callers, shared across the per-request services of HTTP mode. */
+  approvals?: PendingApprovals | undefined;
 }
 
-export function createServices({
-  config,
-  logger,
-  fetch,
-  dailyLedger = true,
-}: CreateServicesOptions): Services {
+export function createServices({ config, logger, fetch, approvals }: CreateServicesOptions): Services {
   const fal = createFal({ config, fetch });
   const catalog = new Catalog({ http: fal.http, config });
   const jobs = new JobStore(config.stateDir, logger);
-  return { config, logger, fal, catalog, jobs, money: createMoney(config, fal, catalog, jobs, dailyLedger) };
+  return { config, logger, fal, catalog, jobs, money: createMoney(config, fal, catalog, jobs, approvals) };
 }
 
 function createMoney(
@@ -52,11 +49,16 @@ function createMoney(
   fal: Fal,
   catalog: Catalog,
   jobs: JobStore,
-  dailyLedger: boolean,
+  approvals: PendingApprovals | undefined,
 ): Money {
   return new Money({
     settings: config.money,
-    ledger: dailyLedger ? new DailyLedger({ records: (since) => jobs.recordsSince(since) }) : undefined,
+    // HTTP mode keeps nothing on disk: there is no record to count a day from.
+    ledger:
+      config.mode === "http" ? undefined : new DailyLedger({ records: (since) => jobs.recordsSince(since) }),
+    approvals,
+    // An approval holds for the caller it was offered to (HTTP callers bring their own keys).
+    principal: config.falKey ? createHash("sha256").update(config.falKey.reveal()).digest("hex") : "",
     sources: {
       schema: async (endpointId, signal) => (await catalog.modelSchema(endpointId, signal)).document,
       unitPrice: async (endpointId, signal) => {

@@ -23,6 +23,7 @@ import { relativeInside } from "../util/paths.js";
  * counts as "none announced"). Folders that do not exist are left out: nothing can be read there.
  */
 export async function allowedFolders(config: Config, roots: string[] | undefined): Promise<string[]> {
+  if (config.mode === "http") return []; // fal-mcp http reads no file on its disk
   const home = config.homeDir;
   const raw =
     roots && roots.length > 0
@@ -38,6 +39,14 @@ export async function allowedFolders(config: Config, roots: string[] | undefined
     if (real && !resolved.includes(real)) resolved.push(real);
   }
   return resolved;
+}
+
+/** The refusal of a local path in `fal-mcp http`, which is not on the caller's machine. */
+export function remoteServerFileError(reference: string): AccessDeniedError {
+  return new AccessDeniedError(
+    `This fal-mcp runs as an HTTP server, not on your machine, and never reads files from its disk: "${reference}" was not read.`,
+    "Pass a public https:// URL, base64 data (a data: URI such as data:image/png;base64,...), or a fal URL from an earlier upload (upload_file with a url).",
+  );
 }
 
 export interface AccessPolicy {

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { checkReadableFile, expandPath, pathFromReference } from "./access.js";
+import { checkReadableFile, expandPath, pathFromReference, remoteServerFileError } from "./access.js";
 import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
 import { formatBytes } from "../util/format.js";
@@ -119,6 +119,12 @@ async function planLocalInputs(
   for (const raw of found) {
     const kind = localReferenceKind(raw);
     if (!kind) continue;
+    // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
+    // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
+    if (config.mode === "http") {
+      if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
+      continue;
+    }
     if (kind === "path") {
       // A string that only looks like a path ("/imagine" as a prompt) stays as written unless a
       // file (or something that is not a folder) exists there.

@@ -28,6 +28,8 @@ export async function collectResult(
   job: { endpointId: string; requestId: string; save: boolean; record: JobRecord | undefined },
 ): Promise<CollectedResult> {
   const { fal } = context;
+  // fal-mcp http saves nothing on its disk: fal URLs and an inline preview only.
+  if (context.config.mode === "http") job = { ...job, save: false };
   let record = job.record;
   let output: unknown;
   let billableUnits: number | null | undefined;
@@ -48,7 +50,8 @@ export async function collectResult(
     }
     output = result.output;
     billableUnits = result.billableUnits ?? null;
-    record = await keepOutput(context, job, record, output, billableUnits);
+    if (context.config.mode !== "http")
+      record = await keepOutput(context, job, record, output, billableUnits);
   }
 
   const media = extractMedia(output);

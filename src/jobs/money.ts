@@ -77,6 +77,7 @@ export class Money {
   readonly #ledger: DailyLedger | undefined;
   readonly #validators: InputValidators;
   readonly #approvals: PendingApprovals;
+  readonly #principal: string;
 
   constructor(options: {
     settings: SpendSettings;
@@ -84,13 +85,16 @@ export class Money {
     /** Undefined where nothing is kept on disk (HTTP mode): no daily cap. */
     ledger: DailyLedger | undefined;
     validators?: InputValidators;
-    approvals?: PendingApprovals;
+    approvals?: PendingApprovals | undefined;
+    /** Who the approvals belong to (a hash of the key): part of every call fingerprint. */
+    principal?: string | undefined;
   }) {
     this.settings = options.settings;
     this.#sources = options.sources;
     this.#ledger = options.ledger;
     this.#validators = options.validators ?? new InputValidators();
     this.#approvals = options.approvals ?? new PendingApprovals();
+    this.#principal = options.principal ?? "";
   }
 
   get keepsDailyLedger(): boolean {
@@ -142,7 +146,11 @@ export class Money {
     notes.push(...decision.notes);
 
     if (decision.kind === "approve") {
-      const fingerprint = callFingerprint(call);
+      const fingerprint = callFingerprint({
+        endpointId: call.endpointId,
+        input: call.input,
+        options: { ...call.options, principal: this.#principal },
+      });
       const elicited = channel.elicited;
       if (elicited && elicited.fingerprint === fingerprint) {
         // Whatever the form said, a standing confirm offer for this call is used up by it.

@@ -73,6 +73,7 @@ export async function clearPaidCall(context: JobContext, request: PaidRequest): 
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
 export async function reportRecordProblems(context: JobContext): Promise<void> {
+  if (context.config.mode === "http") return; // fal-mcp http keeps no job record
   const problems = await context.jobs.scanOnce();
   for (const problem of problems) {
     await context.log(
@@ -137,34 +138,41 @@ async function sendAndRecord(
     });
   } catch (error) {
     if (!(error instanceof AmbiguousSubmitError)) throw error;
-    let attempt: JobRecord;
-    try {
-      attempt = await context.jobs.recordUnconfirmed({
-        endpointId: request.endpointId,
-        tool: request.tool,
-        input: prepared.input,
-        uploads: prepared.uploads,
-        reason: error.message,
-        estimate,
-        now: sentAt,
-      });
-      await context.log(
-        "warning",
-        `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${attempt.attempt_id} in ${context.jobs.directory}.`,
-      );
-    } catch (recordError) {
-      await context.log(
-        "error",
-        `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
-      );
-      throw error;
+    // fal-mcp http writes nothing to its disk: the attempt is looked up without a record.
+    let attempt: JobRecord | undefined;
+    if (context.config.mode !== "http") {
+      try {
+        attempt = await context.jobs.recordUnconfirmed({
+          endpointId: request.endpointId,
+          tool: request.tool,
+          input: prepared.input,
+          uploads: prepared.uploads,
+          reason: error.message,
+          estimate,
+          now: sentAt,
+        });
+        await context.log(
+          "warning",
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${attempt.attempt_id} in ${context.jobs.directory}.`,
+        );
+      } catch (recordError) {
+        await context.log(
+          "error",
+          `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
+        );
+      }
     }
     // Before the user is sent to the dashboard: fal's request history may know the job.
-    const resolved = await resolveUnconfirmed(context, attempt, prepared.input, error);
+    const resolved = await resolveUnconfirmed(
+      context,
+      { endpointId: request.endpointId, sentAt, record: attempt },
+      prepared.input,
+      error,
+    );
     return {
       requestId: resolved.requestId,
       endpointId: request.endpointId,
-      status: resolved.record.status,
+      status: "IN_QUEUE",
       queuePosition: undefined,
       uploads: prepared.uploads,
       record: resolved.record,
@@ -175,24 +183,27 @@ async function sendAndRecord(
 
   let record: JobRecord | undefined;
   let recordError: string | undefined;
-  try {
-    record = await context.jobs.create({
-      requestId: answer.requestId,
-      endpointId: request.endpointId,
-      tool: request.tool,
-      input: prepared.input,
-      uploads: prepared.uploads,
-      status: answer.status,
-      queuePosition: answer.queuePosition,
-      estimate,
-    });
-  } catch (error) {
-    // The job exists and is paid for: never fail the call over the local record, return its id.
-    recordError = errorMessage(error);
-    await context.log(
-      "error",
-      `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
-    );
+  // fal-mcp http writes nothing to its disk: the request id (and endpoint_id) are the only handle.
+  if (context.config.mode !== "http") {
+    try {
+      record = await context.jobs.create({
+        requestId: answer.requestId,
+        endpointId: request.endpointId,
+        tool: request.tool,
+        input: prepared.input,
+        uploads: prepared.uploads,
+        status: answer.status,
+        queuePosition: answer.queuePosition,
+        estimate,
+      });
+    } catch (error) {
+      // The job exists and is paid for: never fail the call over the local record, return its id.
+      recordError = errorMessage(error);
+      await context.log(
+        "error",
+        `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
+      );
+    }
   }
   await context.log(
     "info",

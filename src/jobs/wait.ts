@@ -79,6 +79,7 @@ export async function recordFailure(
   requestId: string,
   failure: JobFailedError,
 ): Promise<void> {
+  if (context.config.mode === "http") return;
   await context.jobs
     .update(requestId, {
       status: "FAILED",

@@ -1,13 +1,12 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
-  RootsListChangedNotificationSchema,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  McpServer,
+  inputRequired,
+  inputResponse,
   type CallToolResult,
-  type ServerNotification,
-  type ServerRequest,
-} from "@modelcontextprotocol/sdk/types.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
@@ -18,56 +17,109 @@ import type { CallerInfo } from "../jobs/context.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
+import { registerExtras, toolMeta } from "./extras.js";
+
+const APPROVAL_KEY = "approve_paid_call";
+const APPROVAL_FORM = {
+  type: "object" as const,
+  properties: { approve: { type: "boolean" as const, title: "Run this paid job", default: false } },
+  required: ["approve"],
+};
+
+/** The user's answer to the approval form, when this call is the retry that carries it. */
+function approvalAnswer(ctx: ServerContext): CallerInfo["elicited"] {
+  const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
+  if (view.kind !== "elicit") return undefined;
+  const state = ctx.mcpReq.requestState<unknown>();
+  const fingerprint = typeof state === "string" ? state : undefined;
+  const action = view.action === "accept" && view.content?.approve !== true ? "decline" : view.action;
+  return { action, fingerprint };
+}
+
+/** A tool's `_meta`: the viewer's, and with FAL_MCP_CONFIRM=always the approval key Claude Code honours. */
+function metaOf(tool: ToolDefinition, config: Config): Record<string, unknown> | undefined {
+  const meta = { ...toolMeta(tool.name) };
+  if (tool.paid && config.money.confirm.mode === "always") meta[REQUIRES_USER_INTERACTION_META] = true;
+  return Object.keys(meta).length > 0 ? meta : undefined;
+}
+
+/** The protocol era of one connection (stdio) or request (HTTP), as the SDK's serving entry decided it. */
+export type Era = "legacy" | "modern";
 
 export interface CreateServerOptions {
   config: Config;
   services: Services;
+  era: Era;
+  /** Aborts every tool call's signal when the process shuts down. */
+  stop?: AbortSignal;
   /** Defaults to the full registry; tests may pass a subset. */
   tools?: readonly ToolDefinition[];
 }
 
-export interface FalMcpServer {
-  server: McpServer;
-  /** Stops the server's work (open waits end) and closes the transport. */
-  close(): Promise<void>;
-}
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type LogLevel = "debug" | "info" | "warning" | "error";
+const SEVERITY: Record<string, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
 
 const INSTRUCTIONS = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
 Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit and saves results to the user's disk) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it later; the job keeps running and is never lost. Local file paths in model inputs are uploaded automatically; upload_file does it explicitly. search_docs searches fal's documentation.`;
 
-function lazyJsonSchemaValidator(): jsonSchemaValidator {
-  let validator: AjvJsonSchemaValidator | undefined;
-  return { getValidator: (schema) => (validator ??= new AjvJsonSchemaValidator()).getValidator(schema) };
-}
+const INSTRUCTIONS_HTTP = `fal-mcp gives you fal.ai's generative-media models (image, video, audio, speech, 3D, training).
+Typical flow: search_models or recommend_model to pick an endpoint, get_model_schema for its inputs, get_pricing for its cost, then run_model (waits up to a time limit) or submit_job + check_job for long jobs such as video. A run_model that is still running returns a request_id: call check_job with it and the endpoint_id later; the job keeps running. This server is remote: it cannot read local files; pass URLs, base64 data URIs, or upload first. search_docs searches fal's documentation.`;
 
-/** Builds the MCP server from the tool registry. Touches no process state. */
-export function createServer({ config, services, tools = registry }: CreateServerOptions): FalMcpServer {
+/**
+ * Builds one MCP server instance from the tool registry, for one era. `serveStdio` calls it once per
+ * connection and `createMcpHandler` once per HTTP request, so it must stay cheap and touch no
+ * process state: the fal client, caches and the job record come in through `services`.
+ */
+export function createServer({
+  config,
+  services,
+  era,
+  stop,
+  tools = registry,
+}: CreateServerOptions): McpServer {
   // This server's own logger (secrets, level), handed down with the services.
   const log = services.logger;
-  const redact = (text: string) => log.redact(text);
+  const redact = (text: string): string => log.redact(text);
   const server = new McpServer(
     { name: "fal-mcp", title: "fal.ai", version: VERSION },
     {
       capabilities: { logging: {} },
-      instructions: INSTRUCTIONS,
+      instructions: config.mode === "http" ? INSTRUCTIONS_HTTP : INSTRUCTIONS,
       // Bounds the work of validating hostile argument objects (deeply nested or huge).
       maxToolInputElements: 10_000,
-      // The SDK builds an ajv instance per server for elicitation replies, which fal-mcp never
-      // requests; building it on first use keeps it (and ajv's loading) out of start-up.
-      jsonSchemaValidator: lazyJsonSchemaValidator(),
     },
   );
-  const stopAll = new AbortController();
+  const stopSignal = stop ?? new AbortController().signal;
+
+  // 2025 era: the SDK sends every log line until the client sets a level; some clients (the AI SDK)
+  // raise each unsolicited notifications/message as an error, so nothing goes out before setLevel.
+  let legacyLogLevel: string | undefined;
+  if (era === "legacy") {
+    server.server.setRequestHandler("logging/setLevel", async (request) => {
+      legacyLogLevel = request.params.level;
+      return {};
+    });
+  }
+
+  // Roots exist only in the 2025 era over stdio (2026 has no server-to-client requests; HTTP has no return path).
   let cachedRoots: Promise<string[] | undefined> | undefined;
-
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    cachedRoots = undefined;
-  });
-
+  const rootsAvailable = era === "legacy" && config.mode !== "http";
+  if (rootsAvailable) {
+    server.server.setNotificationHandler("notifications/roots/list_changed", async () => {
+      cachedRoots = undefined;
+    });
+  }
   const roots = (): Promise<string[] | undefined> => {
-    if (!server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
+    if (!rootsAvailable || !server.server.getClientCapabilities()?.roots) return Promise.resolve(undefined);
     cachedRoots ??= server.server
       .listRoots(undefined, { timeout: 5_000 })
       .then((result) =>
@@ -87,20 +139,29 @@ export function createServer({ config, services, tools = registry }: CreateServe
     return cachedRoots;
   };
 
-  const callerFor = (elicited?: CallerInfo["elicited"]): CallerInfo => {
-    const capabilities = server.server.getClientCapabilities();
-    // `elicitation: {}` means form mode (2025-06 clients); newer ones say `form`.
-    const elicitation = capabilities?.elicitation as { form?: unknown; url?: unknown } | undefined;
+  /** The one place the SDK's request context becomes the SDK-free ToolContext. */
+  /** The client as approvals care: its name and whether it declared form elicitation. */
+  const callerFor = (ctx: ServerContext): CallerInfo => {
+    // 2026 era: per request, in the envelope; 2025 era: from initialize.
+    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+    const info = (envelope[CLIENT_INFO_META_KEY] ?? server.server.getClientVersion());
+    const capabilities = (envelope[CLIENT_CAPABILITIES_META_KEY] ?? server.server.getClientCapabilities());
+    const elicitation = capabilities?.elicitation;
+    // `elicitation: {}` means form mode (2025-06 clients); newer ones say `form`. Stateless 2025
+    // HTTP has no way to ask mid-call, so there the confirm path is used.
+    const form =
+      elicitation !== undefined &&
+      (elicitation.form !== undefined || elicitation.url === undefined) &&
+      !(era === "legacy" && config.mode === "http");
     return {
-      clientName: server.server.getClientVersion()?.name,
-      formElicitation:
-        elicitation !== undefined && (elicitation.form !== undefined || elicitation.url === undefined),
-      elicited,
+      clientName: typeof info?.name === "string" ? info.name : undefined,
+      formElicitation: form,
+      elicited: approvalAnswer(ctx),
     };
   };
 
-  const contextFor = (extra: Extra, elicited?: CallerInfo["elicited"]): ToolContext => {
-    const progressToken = extra._meta?.progressToken;
+  const contextFor = (ctx: ServerContext): ToolContext => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
     let lastProgress = -Infinity;
     return {
       config,
@@ -108,13 +169,13 @@ export function createServer({ config, services, tools = registry }: CreateServe
       jobs: services.jobs,
       catalog: services.catalog,
       money: services.money,
-      caller: callerFor(elicited),
-      signal: AbortSignal.any([extra.signal, stopAll.signal]),
+      caller: callerFor(ctx),
+      signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
         lastProgress = update.progress;
-        await extra
-          .sendNotification({
+        await ctx.mcpReq
+          .notify({
             method: "notifications/progress",
             params: {
               progressToken,
@@ -125,33 +186,20 @@ export function createServer({ config, services, tools = registry }: CreateServe
           })
           .catch((error: unknown) => log.debug("progress notification not sent", error));
       },
-      async log(level, message) {
+      async log(level: LogLevel, message) {
         const text = redact(message);
         log[level === "warning" ? "warn" : level](text);
-        if (!server.isConnected()) return;
-        await server
-          .sendLoggingMessage({ level, logger: "fal-mcp", data: text }, extra.sessionId)
+        if (era === "legacy") {
+          if (legacyLogLevel === undefined || (SEVERITY[level] ?? 0) < (SEVERITY[legacyLogLevel] ?? 0))
+            return;
+        }
+        // Modern era: the SDK sends only when the request carried a log level, at or above it.
+        await ctx.mcpReq
+          .log(level, text, "fal-mcp")
           .catch((error: unknown) => log.debug("log notification not sent", error));
       },
       roots,
     };
-  };
-
-  /** Asks the user with a form; undefined when the client did not answer usably. */
-  const askApproval = async (question: string, extra: Extra): Promise<"accept" | "decline" | "cancel"> => {
-    const answer = await server.server.elicitInput(
-      {
-        message: question,
-        requestedSchema: {
-          type: "object",
-          properties: { approve: { type: "boolean", title: "Run this paid job", default: false } },
-          required: ["approve"],
-        },
-      },
-      { signal: extra.signal, timeout: 10 * 60_000 },
-    );
-    if (answer.action !== "accept") return answer.action;
-    return answer.content?.approve === true ? "accept" : "decline";
   };
 
   // FAL_MCP_READ_ONLY=1: only tools that change nothing (on fal, on disk, in money) are listed.
@@ -165,26 +213,27 @@ export function createServer({ config, services, tools = registry }: CreateServe
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
-        // FAL_MCP_CONFIRM=always: Claude Code then asks the user before every call of a paid tool.
-        ...(tool.paid && config.money.confirm.mode === "always"
-          ? { _meta: { [REQUIRES_USER_INTERACTION_META]: true } }
-          : {}),
+        ...(metaOf(tool, config) ? { _meta: metaOf(tool, config) } : {}),
       },
       // The one error boundary: typed errors become isError results that say what to do next.
-      async (args: unknown, extra: Extra): Promise<CallToolResult> => {
+      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         try {
           let output;
           try {
-            output = await tool.handler(args as never, contextFor(extra));
+            output = await tool.handler(args as never, contextFor(ctx));
           } catch (error) {
             if (!(error instanceof ApprovalElicitation)) throw error;
-            // The approval form, then the same call again with the answer bound to these arguments.
-            const action = await askApproval(error.question, extra).catch(() => undefined);
-            if (action === undefined) throw error;
-            output = await tool.handler(
-              args as never,
-              contextFor(extra, { action, fingerprint: error.fingerprint }),
-            );
+            // Ask with a form; the client calls again with the answer (2025 connections: the SDK's
+            // shim sends elicitation/create and re-enters). requestState binds it to these arguments.
+            return inputRequired({
+              inputRequests: {
+                [APPROVAL_KEY]: inputRequired.elicit({
+                  message: error.question,
+                  requestedSchema: APPROVAL_FORM,
+                }),
+              },
+              requestState: error.fingerprint,
+            }) as unknown as CallToolResult;
           }
           return {
             content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
@@ -200,12 +249,6 @@ export function createServer({ config, services, tools = registry }: CreateServe
       },
     );
   }
-
-  return {
-    server,
-    async close() {
-      stopAll.abort(new Error("fal-mcp is shutting down"));
-      await server.close();
-    },
-  };
+  registerExtras(server, config);
+  return server;
 }

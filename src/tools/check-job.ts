@@ -95,6 +95,13 @@ async function resolveJob(
     }
     return { endpointId: given ?? recorded, record: lookup.record };
   }
+  if (context.config.mode === "http") {
+    if (given) return { endpointId: given, record: undefined };
+    throw new InvalidArgumentError(
+      `This fal-mcp runs as an HTTP server and keeps no job record, so it needs endpoint_id to find job ${requestId}.`,
+      'Call check_job again with endpoint_id (the model the job was submitted to), e.g. endpoint_id: "fal-ai/flux/dev".',
+    );
+  }
   if (given) return { endpointId: given, record: undefined };
   if (lookup.kind === "unreadable") {
     throw new LocalFileError(

@@ -1,7 +1,6 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { JobContext, ProgressSink } from "../jobs/context.js";
 
-/** What a handler may use besides its arguments. No MCP SDK types leak in here. */
 /**
  * What a handler may use besides its arguments: the job context (config, fal, the call's abort
  * signal, log, roots) and progress, which the MCP layer sends as notifications/progress when the
@@ -58,3 +57,30 @@ export const READ_ONLY: ToolAnnotations = Object.freeze({
   idempotentHint: true,
   openWorldHint: true,
 });
+
+/**
+ * `schema` or null, advertised as `anyOf` branches with one `type` each: zod's `.nullable()` writes
+ * a `type` array (["string","null"]), which clients mapping schemas onto a single-`type` dialect
+ * (Gemini's OpenAPI subset) reject. The described null branch keeps zod from merging the two.
+ */
+export function orNull<T extends z.ZodType>(schema: T): z.ZodUnion<[T, z.ZodNull]> {
+  return z.union([schema, z.null().describe("null: not known or not applicable")]);
+}
+
+const JSON_TYPES = [
+  ["string", "text"],
+  ["number", "a number"],
+  ["boolean", "true or false"],
+  ["null", "null"],
+  ["array", "a list"],
+  ["object", "an object"],
+] as const;
+
+/**
+ * Any JSON value (fal's free-form model inputs and outputs). `z.unknown()` advertises `{}`, a schema
+ * with no keyword that strict clients flag; this advertises JSON's six types as `anyOf` branches
+ * (described, so zod does not merge them into a `type` array) and validates exactly as before.
+ */
+export function anyJson(): z.ZodUnknown {
+  return z.unknown().meta({ anyOf: JSON_TYPES.map(([type, description]) => ({ type, description })) });
+}

@@ -9,7 +9,7 @@ import {
   summarizeObject,
 } from "../fal/openapi-summary.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
-import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
+import { defineTool, READ_ONLY, type ToolContext, orNull, anyJson } from "./define.js";
 import { endpointIdSchema } from "./schemas.js";
 import { asRecord } from "../util/json.js";
 
@@ -22,9 +22,9 @@ const fieldSchema = z.object({
     ),
   required: z.boolean(),
   nullable: z.boolean().optional(),
-  default: z.unknown().optional(),
+  default: anyJson().optional(),
   enum: z
-    .array(z.union([z.string(), z.number(), z.boolean()]))
+    .array(z.union([z.string().describe("a text value"), z.number(), z.boolean()]))
     .optional()
     .describe("Allowed values (or presets, when the type is a union)."),
   minimum: z.number().optional(),
@@ -33,7 +33,7 @@ const fieldSchema = z.object({
   max_items: z.number().optional(),
   description: z.string().optional(),
   accepts: z.string().optional().describe("For media URL fields: what may be passed."),
-  example: z.unknown().optional(),
+  example: anyJson().optional(),
 });
 
 const priceSchema = z.object({ unit_price: z.number(), unit: z.string(), currency: z.string() });
@@ -79,23 +79,23 @@ export const getModelSchema = defineTool({
   }),
   outputSchema: z.object({
     endpoint_id: z.string(),
-    display_name: z.string().nullable(),
-    category: z.string().nullable(),
+    display_name: orNull(z.string()),
+    category: orNull(z.string()),
     model_url: z.string().describe("The model's page on fal.ai."),
     detail: z.enum(["summary", "full"]),
     source: z.enum(["platform-api", "public-openapi"]).describe("Where the schema came from."),
     input: z.array(fieldSchema).optional().describe("summary: input fields in fal's display order."),
     output: z.array(fieldSchema).optional().describe("summary: output fields."),
     input_schema: z
-      .record(z.string(), z.unknown())
+      .record(z.string(), anyJson())
       .optional()
       .describe("full: the Input JSON schema, $refs inlined."),
     output_schema: z
-      .record(z.string(), z.unknown())
+      .record(z.string(), anyJson())
       .optional()
       .describe("full: the Output JSON schema, $refs inlined."),
     components: z
-      .record(z.string(), z.unknown())
+      .record(z.string(), anyJson())
       .optional()
       .describe("full: schemas still referenced by $ref (recursive ones)."),
     price: priceSchema.optional().describe("Unit price, when a fal key is configured."),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CatalogModel } from "../fal/catalog.js";
 import { formatPrice, type UnitPrice } from "../fal/pricing.js";
 import { CATEGORIES, inferCategory, rankModels, taskKeywords } from "../fal/recommend.js";
-import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
+import { defineTool, READ_ONLY, type ToolContext, orNull } from "./define.js";
 
 // Words that name a modality: they match most models of a category, so they make poor searches.
 const GENERIC_WORDS = new Set(
@@ -66,7 +66,7 @@ export const recommendModel = defineTool({
       z.object({
         endpoint_id: z.string(),
         display_name: z.string(),
-        category: z.string().nullable(),
+        category: orNull(z.string()),
         reason: z.string().describe("Why it was picked, in one line."),
         unit_price: z.number().optional(),
         unit: z.string().optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool } from "./define.js";
+import { anyJson, defineTool } from "./define.js";
 import { isFailure } from "../fal/queue.js";
 import { ProgressCounter } from "../jobs/context.js";
 import { submitAndRecord } from "../jobs/submit.js";
@@ -10,7 +10,7 @@ import { endpointIdSchema, jobOutputSchema } from "./schemas.js";
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
   input: z
-    .record(z.string(), z.unknown())
+    .record(z.string(), anyJson())
     .describe(
       'The model\'s input object, exactly as get_model_schema describes it, e.g. {"prompt": "a red fox in snow", "image_size": "landscape_4_3"}. ' +
         "Local files: give an absolute path (/Users/me/cat.png, ~/cat.png) or a file:// URL as the value of a URL field (image_url, …); it is uploaded to fal's CDN first. Never paste base64.",

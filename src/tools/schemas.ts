@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { anyJson, orNull } from "./define.js";
 
 /** Tool schemas shared by several tools: one endpoint id, one job output. */
 
@@ -23,13 +24,12 @@ export const fileSchema = z.object({
     .string()
     .describe("Where fal serves the file (public CDN URL; it expires under the account's media settings)."),
   field: z.string().describe('Where the file is in the output, e.g. "images[0]" or "video".'),
-  content_type: z.string().nullable(),
-  size: z.number().nullable().describe("Bytes."),
-  path: z
-    .string()
-    .nullable()
-    .describe("Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved."),
-  error: z.string().nullable().describe("Why the file was not saved; null when it was (or saving was off)."),
+  content_type: orNull(z.string()),
+  size: orNull(z.number()).describe("Bytes."),
+  path: orNull(z.string()).describe(
+    "Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved.",
+  ),
+  error: orNull(z.string()).describe("Why the file was not saved; null when it was (or saving was off)."),
 });
 
 export const uploadSchema = z.object({
@@ -41,8 +41,8 @@ export const uploadSchema = z.object({
 
 const logLineSchema = z.object({
   message: z.string(),
-  level: z.string().nullable(),
-  timestamp: z.string().nullable(),
+  level: orNull(z.string()),
+  timestamp: orNull(z.string()),
 });
 
 /** The money of one paid call: the estimate before, and the cost after once the job completed. */
@@ -78,16 +78,14 @@ export const jobOutputSchema = z.object({
     .describe(
       "IN_QUEUE, IN_PROGRESS or COMPLETED (fal's values); CANCELLATION_REQUESTED after a cancel; anything else is fal's value verbatim.",
     ),
-  queue_position: z.number().nullable().optional().describe("Requests ahead of this one while IN_QUEUE."),
+  queue_position: orNull(z.number()).optional().describe("Requests ahead of this one while IN_QUEUE."),
   output: z
-    .record(z.string(), z.unknown())
+    .record(z.string(), anyJson())
     .optional()
     .describe("The model's own output JSON (long data: URIs shortened)."),
   files: z.array(fileSchema).optional().describe("Every media file in the output, with its saved path."),
   output_dir: z.string().optional().describe("The folder files are saved in."),
-  billable_units: z
-    .number()
-    .nullable()
+  billable_units: orNull(z.number())
     .optional()
     .describe(
       "Units fal billed (x-fal-billable-units), in the endpoint's priced unit; null when fal did not say.",
@@ -101,7 +99,7 @@ export const jobOutputSchema = z.object({
     .describe("The estimate before the submit and, once completed, the cost in USD."),
   logs: z.array(logLineSchema).optional(),
   metrics: z
-    .record(z.string(), z.unknown())
+    .record(z.string(), anyJson())
     .optional()
     .describe("fal's timings, e.g. inference_time in seconds."),
   cancel: z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool, READ_ONLY } from "./define.js";
+import { defineTool, READ_ONLY, orNull } from "./define.js";
 
 export const searchDocs = defineTool({
   name: "search_docs",
@@ -20,7 +20,7 @@ export const searchDocs = defineTool({
     results: z.array(
       z.object({
         title: z.string(),
-        link: z.string().nullable().describe("URL of the docs page; append .md for its Markdown."),
+        link: orNull(z.string()).describe("URL of the docs page; append .md for its Markdown."),
         snippet: z.string().describe("The matching passage, trimmed to about 400 characters."),
       }),
     ),

@@ -1,21 +1,18 @@
 import { z } from "zod";
 import type { CatalogModel } from "../fal/catalog.js";
-import { defineTool, READ_ONLY } from "./define.js";
+import { defineTool, READ_ONLY, orNull } from "./define.js";
 
 export const modelEntrySchema = z.object({
   endpoint_id: z
     .string()
     .describe("The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev."),
   display_name: z.string(),
-  category: z
-    .string()
-    .nullable()
-    .describe("e.g. text-to-image; null for endpoints without catalog metadata."),
+  category: orNull(z.string()).describe("e.g. text-to-image; null for endpoints without catalog metadata."),
   description: z.string(),
-  status: z.string().nullable().describe("active or deprecated; null when unknown."),
+  status: orNull(z.string()).describe("active or deprecated; null when unknown."),
   tags: z.array(z.string()),
   model_url: z.string().describe("The model's page on fal.ai."),
-  thumbnail_url: z.string().nullable(),
+  thumbnail_url: orNull(z.string()),
 });
 
 /** The first sentence of a description, for one-line listings. */
@@ -81,10 +78,7 @@ export const searchModels = defineTool({
   }),
   outputSchema: z.object({
     models: z.array(modelEntrySchema),
-    next_cursor: z
-      .string()
-      .nullable()
-      .describe("Pass as cursor to get the next page; null on the last page."),
+    next_cursor: orNull(z.string()).describe("Pass as cursor to get the next page; null on the last page."),
     has_more: z.boolean(),
   }),
   annotations: READ_ONLY,

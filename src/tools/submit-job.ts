@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineTool } from "./define.js";
+import { anyJson, defineTool, orNull } from "./define.js";
 import { submitAndRecord } from "../jobs/submit.js";
 import { costOutput, moneyLine } from "./job-result.js";
 import { costSchema, endpointIdSchema, uploadSchema } from "./schemas.js";
@@ -7,7 +7,7 @@ import { costSchema, endpointIdSchema, uploadSchema } from "./schemas.js";
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
   input: z
-    .record(z.string(), z.unknown())
+    .record(z.string(), anyJson())
     .describe(
       'The model\'s input object, exactly as get_model_schema describes it, e.g. {"prompt": "a drone shot over a glacier", "image_url": "/Users/me/start.png", "duration": "5"}. ' +
         "Local files (absolute path, ~/path or file:// URL) are uploaded to fal's CDN first. Never paste base64.",
@@ -24,7 +24,7 @@ const outputSchema = z.object({
   request_id: z.string().describe("fal's request id: pass it to check_job."),
   endpoint_id: z.string(),
   status: z.string().describe('"IN_QUEUE" (fal\'s value) right after a submit.'),
-  queue_position: z.number().nullable().describe("Requests ahead of this one, when fal said."),
+  queue_position: orNull(z.number()).describe("Requests ahead of this one, when fal said."),
   uploads: z
     .array(uploadSchema)
     .describe("Local files from the input that were uploaded to fal's CDN first."),

@@ -1,10 +1,15 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import { allowedFolders, checkReadableFile, pathFromReference } from "../files/access.js";
+import {
+  allowedFolders,
+  checkReadableFile,
+  pathFromReference,
+  remoteServerFileError,
+} from "../files/access.js";
 import { formatBytes } from "../util/format.js";
 import { uploadFromUrl } from "../files/upload-from-url.js";
 import { uploadLocalFile, type UploadProgress } from "../files/upload.js";
-import { defineTool, type ToolContext } from "./define.js";
+import { defineTool, orNull, type ToolContext } from "./define.js";
 
 const inputSchema = z.strictObject({
   path: z
@@ -42,10 +47,9 @@ const outputSchema = z.object({
   url: z.string().describe("Public URL of the file on fal's CDN: pass it as a model input."),
   file_name: z.string(),
   content_type: z.string(),
-  size: z
-    .number()
-    .nullable()
-    .describe("Bytes uploaded; null when the URL was already on fal's CDN and returned as is."),
+  size: orNull(z.number()).describe(
+    "Bytes uploaded; null when the URL was already on fal's CDN and returned as is.",
+  ),
 });
 
 export const uploadFile = defineTool({
@@ -77,6 +81,7 @@ export const uploadFile = defineTool({
       args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
 
     if (localReference !== undefined) {
+      if (config.mode === "http") throw remoteServerFileError(localReference);
       pathFromReference(localReference); // refuses non-file URL schemes before anything else
       const folders = await allowedFolders(config, await context.roots());
       const file = await checkReadableFile(localReference, {

@@ -45,6 +45,13 @@ export class Logger {
     return out;
   }
 
+  /** A logger with the same sink, level and secrets, plus its own (e.g. one HTTP caller's key). */
+  child(): Logger {
+    const child = new Logger({ sink: this.#sink, level: this.#threshold });
+    for (const secret of this.#secrets) child.redactSecret(secret);
+    return child;
+  }
+
   setLevel(level: LogLevel): void {
     this.#threshold = level;
   }

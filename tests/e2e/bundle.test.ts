@@ -120,8 +120,7 @@ describe("the Claude Desktop bundle", () => {
         "icon.png",
         "package.json",
         "server/index.js",
-        "dist/index.js",
-        "dist/server.cjs",
+        "dist/index.cjs",
       ]),
     );
     expect(files.filter((file) => file.includes("node_modules") || file.endsWith(".map"))).toEqual([]);

@@ -19,7 +19,7 @@ let fake: FakeFal;
 let tempDir: string;
 
 beforeAll(async () => {
-  await fs.access(path.resolve(path.dirname(BIN), "../dist/index.js")).catch(() => {
+  await fs.access(path.resolve(path.dirname(BIN), "../dist/index.cjs")).catch(() => {
     throw new Error("dist/ is missing: run `npm run build` first (npm test does it)");
   });
   fake = await startFakeFal();

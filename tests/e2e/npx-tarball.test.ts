@@ -123,7 +123,7 @@ describe("npx --package <tarball> fal-mcp", () => {
     );
     expect(installed).toHaveLength(1);
     expect((await fs.lstat(installed[0]!)).isSymbolicLink()).toBe(false);
-    expect(existsSync(path.join(installed[0]!, "dist", "server.cjs"))).toBe(true);
+    expect(existsSync(path.join(installed[0]!, "dist", "index.cjs"))).toBe(true);
     expect(existsSync(path.join(installed[0]!, "LICENSE"))).toBe(true);
     expect(registryHits).toEqual([]);
     expect(fake.errors).toEqual([]);

@@ -16,7 +16,7 @@ let tempDir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  await fs.access(BIN.replace(/bin[/\\]fal-mcp\.js$/, "dist/index.js")).catch(() => {
+  await fs.access(BIN.replace(/bin[/\\]fal-mcp\.js$/, "dist/index.cjs")).catch(() => {
     throw new Error("dist/ is missing: run `npm run build` first (npm test does it)");
   });
   fake = await startFakeFal();
@@ -144,6 +144,25 @@ describe("the stdio bin", () => {
       (error: { code: number; stderr: string }) => error,
     );
     expect((bad as { code: number }).code).toBe(2);
+    // util.parseArgs in strict mode: an unknown flag is refused, with a message.
+    const flag = await run(process.execPath, [BIN, "--verbose"], { env: childEnv({}) }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect((flag as { code: number }).code).toBe(2);
+    expect((flag as { stderr: string }).stderr).toMatch(/--verbose/);
+    // --help links to no web page that may not exist: it lists the settings itself.
+    expect(help.stdout).not.toMatch(/https:\/\//);
+    expect(help.stdout).toContain("FAL_MCP_HTTP_TOKEN");
+    expect(help.stdout).toContain("npx fal-mcp http");
+  });
+
+  it("a bad setting never gets a handshake reply: exit 2 before anything is read", async () => {
+    const server = spawnRaw({ ...env, FAL_MCP_LOG_LEVEL: "loud" });
+    server.send(INITIALIZE);
+    const exit = await server.exited;
+    expect(exit.code).toBe(2);
+    expect(server.stdoutLines).toEqual([]);
+    expect(server.stderr()).toMatch(/FAL_MCP_LOG_LEVEL/);
   });
 
   it("refuses an invalid setting with a message naming it", async () => {

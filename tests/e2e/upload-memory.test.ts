@@ -35,7 +35,7 @@ const onLinux = process.platform === "linux";
 
 beforeAll(async () => {
   if (!onLinux) return;
-  await fs.access(path.join(path.dirname(BIN), "..", "dist", "index.js")).catch(() => {
+  await fs.access(path.join(path.dirname(BIN), "..", "dist", "index.cjs")).catch(() => {
     throw new Error("dist/ is missing: run `npm run build` first (npm test does it)");
   });
   fake = await startFakeFal();

@@ -34,6 +34,8 @@ export function spawnRaw(env: Record<string, string | undefined>, args: string[]
     env: childEnv(env),
     stdio: ["pipe", "pipe", "pipe"],
   });
+  // A child that exits early (a bad setting) closes its stdin; writes after that must not crash the test.
+  child.stdin.on("error", () => undefined);
   const stdoutLines: string[] = [];
   let stderr = "";
   let pending = "";

@@ -1,23 +1,31 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { CallToolResultSchema, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import {
+  Client,
+  InMemoryTransport,
+  type CallToolResult,
+  type ClientOptions,
+  type Implementation,
+  type Progress,
+} from "@modelcontextprotocol/client";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config, type Env } from "../../src/config.js";
+import { createServer } from "../../src/mcp/server.js";
 import { createServices, type Services } from "../../src/services.js";
-import { createServer, type FalMcpServer } from "../../src/mcp/server.js";
 import type { Logger } from "../../src/util/log.js";
 import { stderrLogger } from "./logger.js";
 
 /** The key the fake of fal accepts by default. */
 export const TEST_KEY = "test-key-id:test-key-secret";
 
+/** Which protocol era the harness client speaks: the 2025 handshake, the v2 client's probe, or 2026-07-28 only. */
+export type ClientEra = "legacy" | "auto" | "2026-07-28";
+
 export interface Harness {
   client: Client;
   config: Config;
   services: Services;
-  server: FalMcpServer;
   /** A fresh temporary folder holding output/, state/ and home/ for this harness. */
   tempDir: string;
   /** Calls a tool; never throws for isError results. */
@@ -38,16 +46,29 @@ export interface HarnessOptions {
   env?: Env;
   /** clientInfo the client sends (default fal-mcp-tests), e.g. { name: "claude-ai", version: "0.1.0" }. */
   clientInfo?: { name: string; version: string };
-  /** Client capabilities, e.g. { roots: { listChanged: true } }. */
-  clientCapabilities?: ConstructorParameters<typeof Client>[1];
+  /** Client options, e.g. { capabilities: { roots: { listChanged: true } } }. */
+  clientOptions?: ClientOptions;
   /** Builds the client before connecting, e.g. to set request handlers (roots/list). */
   setupClient?: (client: Client) => void;
   fetch?: typeof fetch;
   /** This server's logger; default: stderr at the configured level. */
   logger?: Logger;
+  /** Default "legacy" (what most clients speak today). */
+  era?: ClientEra;
+  /** "http" runs the tools as `fal-mcp http` would (no local files, nothing saved). Default "stdio". */
+  mode?: Config["mode"];
 }
 
-/** A real SDK Client connected in memory to createServer, with fal pointed at the fake. */
+export function negotiation(era: ClientEra): ClientOptions["versionNegotiation"] {
+  return era === "legacy" ? { mode: "legacy" } : era === "auto" ? { mode: "auto" } : { mode: { pin: era } };
+}
+
+const CLIENT_INFO: Implementation = { name: "fal-mcp-tests", version: "0.0.0" };
+
+/**
+ * A real SDK Client connected in memory to the server factory, served by the SDK's own era
+ * selection (serveStdio over an in-memory transport), with fal pointed at the fake.
+ */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-test-"));
   const homeDir = path.join(tempDir, "home");
@@ -59,37 +80,42 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     FAL_MCP_STATE_DIR: path.join(tempDir, "state"),
     ...options.env,
   };
-  const config = loadConfig({ env, homeDir });
+  const config = loadConfig({ env, homeDir, mode: options.mode ?? "stdio" });
   const services = createServices({
     config,
     logger: options.logger ?? stderrLogger(config.logLevel),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const server = createServer({ config, services });
-  const client = new Client(
-    options.clientInfo ?? { name: "fal-mcp-tests", version: "0.0.0" },
-    options.clientCapabilities,
-  );
+  const stop = new AbortController();
+  const client = new Client(options.clientInfo ?? CLIENT_INFO, {
+    ...options.clientOptions,
+    versionNegotiation: negotiation(options.era ?? "legacy"),
+  });
   options.setupClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await Promise.all([client.connect(clientSide), server.server.connect(serverSide)]);
+  const serving = serveStdio(({ era }) => createServer({ config, services, era, stop: stop.signal }), {
+    transport: serverSide,
+  });
+  await client.connect(clientSide);
   return {
     client,
     config,
     services,
-    server,
     tempDir,
     async call(name, args, callOptions = {}) {
-      const result = await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-        timeout: callOptions.timeout ?? 60_000,
-        ...(callOptions.onprogress ? { onprogress: callOptions.onprogress } : {}),
-        ...(callOptions.signal ? { signal: callOptions.signal } : {}),
-      });
-      return result as CallToolResult;
+      return await client.callTool(
+        { name, arguments: args },
+        {
+          timeout: callOptions.timeout ?? 60_000,
+          ...(callOptions.onprogress ? { onprogress: callOptions.onprogress } : {}),
+          ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+        },
+      );
     },
     async close() {
       await client.close();
-      await server.close();
+      stop.abort(new Error("fal-mcp is shutting down"));
+      await serving.close();
       await fs.rm(tempDir, { recursive: true, force: true });
     },
   };

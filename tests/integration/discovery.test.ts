@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 // Every call goes through a real SDK Client, which validates structuredContent against the
@@ -16,7 +16,7 @@ interface ModelEntry {
 
 /** The result's structuredContent (already validated against the outputSchema by the SDK client). */
 function structured<T>(result: CallToolResult): T {
-  return result.structuredContent as unknown as T;
+  return result.structuredContent as T;
 }
 
 let fake: FakeFal;

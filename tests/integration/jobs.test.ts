@@ -1,8 +1,4 @@
-import {
-  LoggingMessageNotificationSchema,
-  type CallToolResult,
-  type Progress,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/client";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -31,7 +27,7 @@ beforeEach(async () => {
   harness = await startHarness({
     baseUrl: fake.url,
     setupClient: (client) =>
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      client.setNotificationHandler("notifications/message", (notification) => {
         logMessages.push(String(notification.params.data));
       }),
   });
@@ -60,7 +56,7 @@ interface JobOut {
 function structured(result: CallToolResult): JobOut {
   expect(result.isError, textOf(result)).toBeFalsy();
   // The SDK client has already validated structuredContent against the advertised outputSchema.
-  return result.structuredContent as unknown as JobOut;
+  return result.structuredContent as JobOut;
 }
 
 async function recordOf(requestId: string): Promise<Record<string, unknown>> {
@@ -129,6 +125,8 @@ describe("run_model", () => {
       queuePosition: 2,
       logs: ["Loading weights", "Step 2/4", "Step 4/4"],
     });
+    // MCP log notifications go out only once the client asked for them (logging/setLevel).
+    await harness.client.setLoggingLevel("info");
     const seen: Progress[] = [];
     const result = await harness.call(
       "run_model",

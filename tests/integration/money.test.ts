@@ -1,4 +1,4 @@
-import { ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -153,10 +153,10 @@ describe("approval", () => {
     const harness = await start({
       env: { FAL_MCP_CONFIRM: "over:0.05" },
       clientInfo: { name: "claude-code", version: "2.1.332" },
-      clientCapabilities: { capabilities: { elicitation: { form: {} } } },
+      clientOptions: { capabilities: { elicitation: { form: {} } } },
       setupClient: (client) =>
-        client.setRequestHandler(ElicitRequestSchema, async (request) => {
-          questions.push(request.params.message);
+        client.setRequestHandler("elicitation/create", async (request) => {
+          questions.push((request.params as { message: string }).message);
           return { action: "accept", content: { approve: answer === "yes" } };
         }),
     });
@@ -188,9 +188,9 @@ describe("approval", () => {
     const harness = await start({
       env: { FAL_MCP_CONFIRM: "over:0.05" },
       clientInfo: { name: "claude-ai", version: "0.1.0" },
-      clientCapabilities: { capabilities: { elicitation: {} } },
+      clientOptions: { capabilities: { elicitation: {} } },
       setupClient: (client) =>
-        client.setRequestHandler(ElicitRequestSchema, async () => {
+        client.setRequestHandler("elicitation/create", async () => {
           asked++;
           return { action: "cancel" };
         }),

@@ -1,4 +1,3 @@
-import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import fs from "node:fs/promises";
 import os from "node:os";
 import { pathToFileURL } from "node:url";
@@ -32,9 +31,9 @@ beforeAll(async () => {
   roots = [workspace];
   harness = await startHarness({
     baseUrl: fake.url,
-    clientCapabilities: { capabilities: { roots: { listChanged: true } } },
+    clientOptions: { capabilities: { roots: { listChanged: true } } },
     setupClient: (client) =>
-      client.setRequestHandler(ListRootsRequestSchema, async () => {
+      client.setRequestHandler("roots/list", async () => {
         rootsAsked++;
         return {
           roots: roots.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })),

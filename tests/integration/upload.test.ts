@@ -39,7 +39,7 @@ async function writeFile(file: string, size: number): Promise<string> {
 
 function output(result: Awaited<ReturnType<Harness["call"]>>): UploadOutput {
   expect(result.isError, textOf(result)).toBeFalsy();
-  return result.structuredContent as unknown as UploadOutput;
+  return result.structuredContent as UploadOutput;
 }
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // time settings. For each cell: the call returns within the tool's documented time bound, the
 // result is an isError with a next step or a correct recovery, the server keeps serving, a submit
 // is never sent twice, and the job record stays readable. Prints the table fault × tool → outcome.
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";

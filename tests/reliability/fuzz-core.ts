@@ -3,7 +3,7 @@
 // objects for every tool, sends them through a real SDK client, and checks that each one comes
 // back as an isError result that names the offending field, quickly, with nothing sent to fal.
 import fc from "fast-check";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { FakeFal } from "../fake-fal/server.js";

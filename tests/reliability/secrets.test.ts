@@ -2,7 +2,7 @@
 // FAL_KEY_ID + FAL_KEY_SECRET). The key must appear in no stdout line (results, progress, MCP log
 // notifications), no stderr line, no in-process log line, no file under the output and state
 // folders, and reach fal only in the Authorization header (never on CDN requests).
-import { LoggingMessageNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -239,7 +239,7 @@ describe("the key never leaks", () => {
       logger: captureLogger(lines, "debug"),
       setupClient: (client) =>
         client.setNotificationHandler(
-          LoggingMessageNotificationSchema,
+          "notifications/message",
           (n) => void notifications.push(JSON.stringify(n.params)),
         ),
     });

@@ -1,6 +1,6 @@
 // Shared pieces of the reliability suites: short time settings, the documented time bound of each
 // tool, a fetch that refuses every non-loopback host, and helpers to read the job record folder.
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { textOf } from "../helpers/harness.js";
