@@ -10,6 +10,7 @@ import {
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
+import { isRecord } from "../util/json.js";
 import type { Services } from "../services.js";
 import { ApprovalElicitation } from "../jobs/money.js";
 import { REQUIRES_USER_INTERACTION_META } from "../jobs/spend-gate.js";
@@ -139,27 +140,28 @@ export function createServer({
     return cachedRoots;
   };
 
-  /** The one place the SDK's request context becomes the SDK-free ToolContext. */
   /** The client as approvals care: its name and whether it declared form elicitation. */
   const callerFor = (ctx: ServerContext): CallerInfo => {
     // 2026 era: per request, in the envelope; 2025 era: from initialize.
-    const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
-    const info = (envelope[CLIENT_INFO_META_KEY] ?? server.server.getClientVersion());
-    const capabilities = (envelope[CLIENT_CAPABILITIES_META_KEY] ?? server.server.getClientCapabilities());
-    const elicitation = capabilities?.elicitation;
+    const envelope: Record<string, unknown> = isRecord(ctx.mcpReq.envelope) ? ctx.mcpReq.envelope : {};
+    const info: unknown = envelope[CLIENT_INFO_META_KEY] ?? server.server.getClientVersion();
+    const capabilities: unknown =
+      envelope[CLIENT_CAPABILITIES_META_KEY] ?? server.server.getClientCapabilities();
+    const elicitation = isRecord(capabilities) ? capabilities.elicitation : undefined;
     // `elicitation: {}` means form mode (2025-06 clients); newer ones say `form`. Stateless 2025
     // HTTP has no way to ask mid-call, so there the confirm path is used.
     const form =
-      elicitation !== undefined &&
+      isRecord(elicitation) &&
       (elicitation.form !== undefined || elicitation.url === undefined) &&
       !(era === "legacy" && config.mode === "http");
     return {
-      clientName: typeof info?.name === "string" ? info.name : undefined,
+      clientName: isRecord(info) && typeof info.name === "string" ? info.name : undefined,
       formElicitation: form,
       elicited: approvalAnswer(ctx),
     };
   };
 
+  /** The one place the SDK's request context becomes the SDK-free ToolContext. */
   const contextFor = (ctx: ServerContext): ToolContext => {
     const progressToken = ctx.mcpReq._meta?.progressToken;
     let lastProgress = -Infinity;
