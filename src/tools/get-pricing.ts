@@ -3,7 +3,7 @@ import { NotFoundError } from "../errors.js";
 import { creditBalance, PermissionError } from "../fal/billing.js";
 import { buildPriceReport, formatMoney, formatPrice } from "../fal/pricing.js";
 import { errorMessage } from "../util/errors.js";
-import { defineTool, READ_ONLY } from "./define.js";
+import { defineTool, orNull, READ_ONLY } from "./define.js";
 import { endpointIdSchema } from "./schemas.js";
 
 export const getPricing = defineTool({
@@ -47,11 +47,8 @@ export const getPricing = defineTool({
     currency: z.string().optional(),
     credits: z
       .object({
-        balance: z
-          .number()
-          .nullable()
-          .describe("The account's credit balance; null when it could not be read."),
-        currency: z.string().nullable(),
+        balance: orNull(z.number()).describe("The account's credit balance; null when it could not be read."),
+        currency: orNull(z.string()),
         note: z
           .string()
           .optional()

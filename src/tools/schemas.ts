@@ -47,21 +47,18 @@ const logLineSchema = z.object({
 
 /** The money of one paid call: the estimate before, and the cost after once the job completed. */
 export const costSchema = z.object({
-  estimate_usd: z
-    .number()
-    .nullable()
-    .describe("USD estimated before the submit; null when it could not be estimated."),
+  estimate_usd: orNull(z.number()).describe(
+    "USD estimated before the submit; null when it could not be estimated.",
+  ),
   estimate: z.string().optional().describe("How the estimate was made, or why it is unknown."),
-  cost_usd: z
-    .number()
-    .nullable()
+  cost_usd: orNull(z.number())
     .optional()
     .describe(
       "What the job cost in USD: fal's billing record (cost_total) when the key may read it, else billed units × unit price; null when not known yet.",
     ),
-  cost_source: z.enum(["billing-event", "billed-units"]).nullable().optional(),
-  units_cost_usd: z.number().nullable().optional().describe("Billed units × the unit price."),
-  billed_cost_usd: z.number().nullable().optional().describe("fal's billing-event cost_total."),
+  cost_source: orNull(z.enum(["billing-event", "billed-units"])).optional(),
+  units_cost_usd: orNull(z.number()).optional().describe("Billed units × the unit price."),
+  billed_cost_usd: orNull(z.number()).optional().describe("fal's billing-event cost_total."),
   notes: z
     .array(z.string())
     .describe("Spending today against the cap, approvals, unchecked schemas, and why a figure is missing."),
