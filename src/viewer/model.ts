@@ -1,8 +1,10 @@
 import { redirectUrl } from "../fal/redirect.js";
+import { formatBytes } from "../util/format.js";
+import { asRecord } from "../util/json.js";
 
 /**
  * What the result viewer shows, computed from a run_model / get_job_result `structuredContent`
- * (the job output shape of src/tools/job-output.ts). Pure and DOM-free, so it is unit-tested in
+ * (the job output shape of src/tools/schemas.ts). Pure and DOM-free, so it is unit-tested in
  * Node and bundled into the view. The result comes from fal through the model's tool call: every
  * field is treated as untrusted (read leniently, rendered as text, media only from fal's CDN).
  */
@@ -57,12 +59,12 @@ export function isFalCdnUrl(url: string): boolean {
 }
 
 export function viewJob(structured: unknown, toolInput: unknown, options: ViewOptions = {}): ViewedJob {
-  const job = record(structured);
-  const files = Array.isArray(job.files) ? job.files.map((file) => viewFile(record(file), options)) : [];
+  const job = asRecord(structured);
+  const files = Array.isArray(job.files) ? job.files.map((file) => viewFile(asRecord(file), options)) : [];
   const status = text(job.status);
   return {
     requestId: text(job.request_id),
-    endpointId: text(job.endpoint_id) ?? text(record(toolInput).endpoint_id),
+    endpointId: text(job.endpoint_id) ?? text(asRecord(toolInput).endpoint_id),
     status,
     prompt: promptOf(toolInput),
     cost: costOf(job),
@@ -110,7 +112,7 @@ function kindOf(contentType: string | undefined, url: string): MediaKind {
 }
 
 function promptOf(toolInput: unknown): string | undefined {
-  const input = record(record(toolInput).input);
+  const input = asRecord(asRecord(toolInput).input);
   const prompt = text(input.prompt) ?? text(input.text);
   if (!prompt) return undefined;
   const words = prompt.trim().split(/\s+/);
@@ -121,24 +123,12 @@ function promptOf(toolInput: unknown): string | undefined {
 function costOf(job: Record<string, unknown>): string | undefined {
   const cost = job.cost_usd ?? job.cost;
   if (typeof cost === "number" && Number.isFinite(cost)) return `$${cost.toFixed(cost < 0.1 ? 4 : 2)}`;
-  const costRecord = record(cost);
+  const costRecord = asRecord(cost);
   if (typeof costRecord.amount === "number" && Number.isFinite(costRecord.amount))
     return `${costRecord.amount} ${text(costRecord.currency) ?? "USD"}`;
   if (typeof job.billable_units === "number" && Number.isFinite(job.billable_units))
     return `${job.billable_units} billed unit${job.billable_units === 1 ? "" : "s"}`;
   return undefined;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
 }
 
 function text(value: unknown): string | undefined {
