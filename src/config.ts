@@ -52,6 +52,10 @@ export interface Config {
   readonly money: SpendSettings;
   /** FAL_MCP_READ_ONLY=1: no paid or mutating tool is listed. Default off. */
   readonly readOnly: boolean;
+  /** FAL_MCP_STORE_PAYLOAD=0: fal keeps no request or response payload of generations (X-Fal-Store-IO: 0) unless a call says otherwise. Default 1 (fal's default: stored 30 days). */
+  readonly storePayload: boolean;
+  /** FAL_MCP_MEDIA_EXPIRATION_SECONDS: how long fal's CDN keeps generated media unless a call says otherwise. Default: unset (the account's setting). */
+  readonly mediaExpirationSeconds: number | undefined;
   /**
    * How the server runs: "stdio" (on the user's machine: reads local files, saves results, keeps a
    * job record) or "http" (`fal-mcp http`, possibly remote: no local file is read, nothing is written
@@ -60,6 +64,18 @@ export interface Config {
   readonly mode: "stdio" | "http";
   /** Settings of `fal-mcp http`; present in every mode so `doctor` can show them. */
   readonly http: HttpConfig;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lowercase forms first): undefined when no proxy is set. */
+  readonly proxy: ProxyConfig | undefined;
+}
+
+/** The outbound proxy, from the conventional variables (not FAL_MCP_*: every tool reads these). */
+export interface ProxyConfig {
+  /** https_proxy or HTTPS_PROXY: the proxy for https:// targets. */
+  readonly httpsProxy: string | undefined;
+  /** http_proxy or HTTP_PROXY: the proxy for http:// targets. */
+  readonly httpProxy: string | undefined;
+  /** no_proxy or NO_PROXY: hosts reached directly (comma or space list; `*` for all). */
+  readonly noProxy: string;
 }
 
 export interface HttpConfig {
@@ -133,6 +149,9 @@ export class ConfigError extends Error {
 }
 
 const GiB = 1024 ** 3;
+
+/** The longest media lifetime accepted (FAL_MCP_MEDIA_EXPIRATION_SECONDS, expiration_seconds): ten years; fal documents no maximum. */
+export const MAX_EXPIRATION_SECONDS = 10 * 365 * 24 * 3600;
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
   z
@@ -225,7 +244,76 @@ const envSchema = z.object({
     1024,
     64 * 1024 * 1024,
   ),
+  FAL_MCP_STORE_PAYLOAD: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw?.trim().toLowerCase();
+      if (value === undefined || value === "") return true;
+      if (["1", "true", "yes", "on"].includes(value)) return true;
+      if (["0", "false", "no", "off"].includes(value)) return false;
+      ctx.addIssue({ code: "custom", message: `FAL_MCP_STORE_PAYLOAD must be 1 or 0 (got "${raw}")` });
+      return z.NEVER;
+    }),
+  FAL_MCP_MEDIA_EXPIRATION_SECONDS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const value = Number(raw.trim());
+      if (!Number.isInteger(value) || value < 1 || value > MAX_EXPIRATION_SECONDS) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FAL_MCP_MEDIA_EXPIRATION_SECONDS must be a whole number of seconds from 1 to ${MAX_EXPIRATION_SECONDS} (got "${raw}")`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    }),
 });
+
+const proxyUrl = (name: string, raw: string | undefined, ctx: z.RefinementCtx): string | undefined => {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  // curl and undici accept a bare host:port and mean http://host:port.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  try {
+    const url = new URL(withScheme);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href;
+  } catch {
+    // reported below
+  }
+  // The value may carry a password: name the variable only.
+  ctx.addIssue({
+    code: "custom",
+    message: `${name} must be an http(s) proxy URL such as http://proxy.example:3128`,
+  });
+  return undefined;
+};
+
+/** The proxy variables: lowercase first, as curl and undici read them. */
+function proxyFromEnv(env: Env): ProxyConfig | undefined {
+  const pick = (lower: string, upper: string) => (env[lower] !== undefined ? lower : upper);
+  const httpsName = pick("https_proxy", "HTTPS_PROXY");
+  const httpName = pick("http_proxy", "HTTP_PROXY");
+  const issues: string[] = [];
+  const parse = (name: string) =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => proxyUrl(name, raw, ctx))
+      .safeParse(env[name]);
+  const https = parse(httpsName);
+  const http = parse(httpName);
+  for (const result of [https, http])
+    if (!result.success) issues.push(...result.error.issues.map((i) => i.message));
+  if (issues.length > 0) throw new ConfigError(issues.join("; "));
+  const httpsProxy = https.data;
+  const httpProxy = http.data;
+  if (!httpsProxy && !httpProxy) return undefined;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? "").trim();
+  return Object.freeze({ httpsProxy, httpProxy, noProxy });
+}
 
 /** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
 export interface ConfigFlags {
@@ -344,7 +432,10 @@ export function loadConfig({
       confirm: Object.freeze(values.FAL_MCP_CONFIRM),
     }),
     readOnly: values.FAL_MCP_READ_ONLY,
+    storePayload: values.FAL_MCP_STORE_PAYLOAD,
+    mediaExpirationSeconds: values.FAL_MCP_MEDIA_EXPIRATION_SECONDS,
     mode,
+    proxy: proxyFromEnv(env),
     http: Object.freeze({
       host: values.FAL_MCP_HTTP_HOST?.trim() || "127.0.0.1",
       port: values.FAL_MCP_HTTP_PORT,

@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
 import { formatBytes } from "../util/format.js";
 import { relativeInside } from "../util/paths.js";
+import { refuseChatAttachment } from "./chat-attachments.js";
 
 /**
  * Which local files fal-mcp may read (and so publish on fal's public CDN).
@@ -139,6 +140,7 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
       "Give an absolute path, e.g. /Users/me/Pictures/photo.png.",
     );
   }
+  await refuseChatAttachment(written, absolute);
   if (folders.length === 0) {
     throw new AccessDeniedError(
       `fal-mcp may not read "${absolute}": no allowed folder exists.`,

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+import { refuseChatAttachment } from "./chat-attachments.js";
 import { checkReadableFile, expandPath, pathFromReference, remoteServerFileError } from "./access.js";
 import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
@@ -50,7 +51,47 @@ export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
 ): Promise<{ input: Record<string, unknown>; uploads: LocalInputUpload[] }> {
-  const { byRealPath, realPathOf } = await planLocalInputs(input, options);
+  const homeDir = options.fal.config.homeDir;
+  const config = options.fal.config;
+
+  // 1. Find the strings that name local files.
+  const found = new Set<string>();
+  collect(input, found, 0);
+  if (found.size === 0) return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
+
+  // 2. Check all of them before uploading any: one refusal means nothing is sent.
+  const byRealPath = new Map<string, { reference: string; size: number; shown: string }>();
+  const realPathOf = new Map<string, string>();
+  for (const raw of found) {
+    const kind = localReferenceKind(raw);
+    if (!kind) continue;
+    // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
+    // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
+    if (config.mode === "http") {
+      if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
+      continue;
+    }
+    if (kind === "path") {
+      // A string that only looks like a path ("/imagine" as a prompt) stays as written unless a
+      // file (or something that is not a folder) exists there.
+      const absolute = expandPath(raw, homeDir, undefined);
+      const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
+      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
+      if (!stats || stats.isDirectory()) continue;
+    }
+    const checked = await checkReadableFile(raw, {
+      allowedDirs: options.allowedDirs,
+      allowHidden: config.allowHidden,
+      maxBytes: config.maxUploadBytes,
+      homeDir,
+    });
+    realPathOf.set(raw, checked.realPath);
+    if (!byRealPath.has(checked.realPath)) {
+      const shown =
+        kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
+      byRealPath.set(checked.realPath, { reference: raw, size: checked.size, shown });
+    }
+  }
   if (byRealPath.size === 0)
     return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
 
@@ -130,6 +171,7 @@ async function planLocalInputs(
       // file (or something that is not a folder) exists there.
       const absolute = expandPath(raw, homeDir, undefined);
       const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
+      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
       if (!stats || stats.isDirectory()) continue;
     }
     const checked = await checkReadableFile(raw, {

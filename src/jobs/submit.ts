@@ -2,11 +2,13 @@ import { AmbiguousSubmitError } from "../errors.js";
 import { allowedFolders } from "../files/access.js";
 import { checkLocalInputs, uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
+import { jobUrls, type QueueUrls } from "../fal/queue-urls.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext, ProgressCounter } from "./context.js";
 import { describeEstimate } from "./estimate.js";
 import { ApprovalElicitation, type Clearance } from "./money.js";
 import { elicitationReallyShown, honoursRequiresUserInteraction } from "./spend-gate.js";
+import { generationHeaders, recipeOf, type Recipe, type RetentionOptions } from "./generation.js";
 import type { JobRecord } from "./store.js";
 import { resolveUnconfirmed } from "./unconfirmed.js";
 
@@ -24,6 +26,10 @@ export interface Submitted {
   record: JobRecord | undefined;
   /** Why the record could not be written (the job still exists on fal). */
   recordError: string | undefined;
+  /** fal's URLs of the job (checked, else the app-root form). */
+  urls: QueueUrls;
+  /** fal's recipe: how to run the same job again. */
+  recipe: Recipe;
   /** The estimate before the submit and the money notes for the answer. */
   money: SubmitMoney;
 }
@@ -45,6 +51,8 @@ export interface PaidRequest {
   confirm?: boolean | undefined;
   /** Other arguments that change what is bought. */
   options?: Record<string, unknown> | undefined;
+  /** expiration_seconds and store_payload, sent as fal's generation headers. */
+  retention: RetentionOptions;
 }
 
 /**
@@ -57,7 +65,7 @@ export async function clearPaidCall(context: JobContext, request: PaidRequest): 
     {
       endpointId: request.endpointId,
       input: request.input,
-      options: request.options,
+      options: { ...request.retention, ...request.options },
       signal: context.signal,
     },
     {
@@ -134,6 +142,7 @@ async function sendAndRecord(
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
       input: prepared.input,
+      headers: generationHeaders(request.retention),
       signal: context.signal,
     });
   } catch (error) {
@@ -178,6 +187,8 @@ async function sendAndRecord(
       record: resolved.record,
       recordError: undefined,
       money: { ...money, notes: [...money.notes, resolved.note] },
+      urls: jobUrls(request.endpointId, resolved.requestId, undefined),
+      recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
     };
   }
 
@@ -218,5 +229,7 @@ async function sendAndRecord(
     record,
     recordError,
     money,
+    urls: jobUrls(request.endpointId, answer.requestId, answer.urls),
+    recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
   };
 }
