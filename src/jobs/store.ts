@@ -5,6 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 import { Logger } from "../util/log.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
+import { groupCommit } from "../util/group-commit.js";
 import { jsonLength } from "../util/json.js";
 import { summarizeInput } from "./input-summary.js";
 
@@ -135,12 +136,16 @@ export class JobStore {
   readonly #locks = new Map<string, Promise<unknown>>();
 
   readonly #log: Logger;
+  readonly #syncDirectory: () => Promise<void>;
 
   /** `logger` reports records kept aside and folder problems; silent when none is given. */
   constructor(stateDir: string, logger: Logger = Logger.silent()) {
     this.#log = logger;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
+    // One folder fsync covers every rename made before it started: 32 records written at once
+    // cost 2 folder fsyncs instead of 32, and each is still durable before its write returns.
+    this.#syncDirectory = groupCommit(() => syncDirectory(this.directory));
   }
 
   /** Problems (corrupt or newer-version records) found by this process so far. */
@@ -418,7 +423,7 @@ export class JobStore {
       await fs.rm(temp, { force: true });
       throw error;
     }
-    await syncDirectory(this.directory);
+    await this.#syncDirectory();
   }
 
   async #newerVersionAt(file: string): Promise<string | undefined> {
