@@ -153,7 +153,8 @@ export function pendingOutput(
     status: string;
     queuePosition: number | undefined;
     uploads?: LocalInputUpload[];
-    recorded: boolean;
+    /** kept: in the job record; failed: the write failed; none: HTTP mode keeps no record by design. */
+    record: RecordState;
     logs?: QueueLogLine[];
     money?: SubmitMoney | undefined;
     urls: QueueUrls;
@@ -162,7 +163,12 @@ export function pendingOutput(
   lead: string,
 ): ToolOutput<JobOutput> {
   const pollAfter = pollAfterSeconds(job.status, job.queuePosition);
-  const nextStep = `Call check_job with request_id "${job.requestId}" in about ${pollAfter} s, and get_job_result once it is COMPLETED to get and save the files. The job keeps running on fal; do not submit it again.`;
+  // Without a record (HTTP mode, or a failed write) the job tools find the job by endpoint_id too.
+  const handle =
+    job.record === "kept"
+      ? `request_id "${job.requestId}"`
+      : `request_id "${job.requestId}" and endpoint_id "${job.endpointId}"`;
+  const nextStep = `Call check_job with ${handle} in about ${pollAfter} s, and get_job_result once it is COMPLETED to get and save the files. The job keeps running on fal; do not submit it again.`;
   const structured: JobOutput = {
     request_id: job.requestId,
     endpoint_id: job.endpointId,
@@ -174,7 +180,7 @@ export function pendingOutput(
     ...(job.uploads && job.uploads.length > 0 ? { uploads: job.uploads } : {}),
     ...(job.logs ? { logs: job.logs.map(toLogLine) } : {}),
     ...(job.money ? { cost: costOutput(undefined, job.money, undefined) } : {}),
-    recorded: job.recorded,
+    recorded: job.record === "kept",
     next_step: nextStep,
   };
   const position =
@@ -185,11 +191,26 @@ export function pendingOutput(
   if (job.uploads && job.uploads.length > 0)
     lines.push(`Uploaded first: ${job.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
   if (job.money) lines.push(moneyLine(job.money));
-  if (!job.recorded)
+  if (job.record === "failed")
     lines.push(
       "Warning: the job could not be written to the local job record; keep this request_id (and the endpoint_id) to check it.",
     );
+  if (job.record === "none")
+    lines.push(
+      "This HTTP server keeps no job record by design: the request_id (with the endpoint_id) is the only handle to this job, so keep both.",
+    );
   return { structuredContent: structured, text: lines.join("\n") };
+}
+
+export type RecordState = "kept" | "failed" | "none";
+
+/** Whether a submit's job is in the local record; HTTP mode keeps none by design. */
+export function recordStateOf(
+  context: { config: { mode: string } },
+  submitted: { record: JobRecord | undefined },
+): RecordState {
+  if (context.config.mode === "http") return "none";
+  return submitted.record ? "kept" : "failed";
 }
 
 /** "Estimated cost: about $0.05 (…). Spent today: …" */

@@ -5,7 +5,7 @@ import { ProgressCounter } from "../jobs/context.js";
 import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
 import { failJob, waitWithProgress } from "../jobs/wait.js";
-import { completedOutput, pendingOutput } from "./job-result.js";
+import { completedOutput, pendingOutput, recordStateOf } from "./job-result.js";
 import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
@@ -101,7 +101,7 @@ export const runModel = defineTool({
         status: status?.status ?? submitted.status,
         queuePosition: status ? status.queuePosition : submitted.queuePosition,
         uploads: submitted.uploads,
-        recorded: submitted.record !== undefined,
+        record: recordStateOf(context, submitted),
         money: submitted.money,
         urls: submitted.urls,
         recipe: submitted.recipe,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { anyJson, defineTool } from "./define.js";
 import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
-import { pendingOutput } from "./job-result.js";
+import { pendingOutput, recordStateOf } from "./job-result.js";
 import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
@@ -48,7 +48,7 @@ export const submitJob = defineTool({
         status: submitted.status,
         queuePosition: submitted.queuePosition,
         uploads: submitted.uploads,
-        recorded: submitted.record !== undefined,
+        record: recordStateOf(context, submitted),
         money: submitted.money,
         urls: submitted.urls,
         recipe: submitted.recipe,
