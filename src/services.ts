@@ -1,3 +1,4 @@
+import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
@@ -55,7 +56,12 @@ function createMoney(
     settings: config.money,
     // HTTP mode keeps nothing on disk: there is no record to count a day from.
     ledger:
-      config.mode === "http" ? undefined : new DailyLedger({ records: (since) => jobs.recordsSince(since) }),
+      config.mode === "http"
+        ? undefined
+        : new DailyLedger({
+            records: (since) => jobs.recordsSince(since),
+            holdsDirectory: path.join(config.stateDir, "spend-holds"),
+          }),
     approvals,
     // An approval holds for the caller it was offered to (HTTP callers bring their own keys).
     principal: config.falKey ? createHash("sha256").update(config.falKey.reveal()).digest("hex") : "",

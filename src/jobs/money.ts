@@ -1,7 +1,7 @@
 import { FalMcpError } from "../errors.js";
 import { roundMoney, type UnitPrice } from "../fal/pricing.js";
 import { estimateCall, withDefaults, type CostEstimate } from "./estimate.js";
-import type { DailyLedger } from "./ledger.js";
+import type { DailyLedger, Reservation } from "./ledger.js";
 import {
   PendingApprovals,
   SpendRefusedError,
@@ -61,7 +61,7 @@ export interface Clearance {
   schemaCheck: InputCheck;
   /** Lines for the answer: the estimate, the daily spending, an unchecked schema, an approval. */
   notes: string[];
-  release(): void;
+  release(): Promise<void>;
 }
 
 /** The client should show a form; repeat the call with the answer. */
@@ -134,7 +134,30 @@ export class Money {
       unitPrice: () => this.#sources.unitPrice(call.endpointId, call.signal),
       falEstimate: (request) => this.#sources.falEstimate(call.endpointId, request, call.signal),
     });
-    const today = await this.#ledger?.today();
+    const estimateUsd = estimate.known && estimate.currency === "USD" ? estimate.amount : null;
+    // Held BEFORE today's spending is read: a call under way elsewhere at the same moment sees it.
+    const reservation = await this.#ledger?.reserve(estimateUsd ?? 0);
+    try {
+      return await this.#decide(call, channel, { estimate, estimateUsd, schemaCheck, notes, reservation });
+    } catch (error) {
+      await reservation?.release();
+      throw error;
+    }
+  }
+
+  async #decide(
+    call: PaidCall,
+    channel: ApprovalChannel,
+    found: {
+      estimate: CostEstimate;
+      estimateUsd: number | null;
+      schemaCheck: InputCheck;
+      notes: string[];
+      reservation: Reservation | undefined;
+    },
+  ): Promise<Clearance | ElicitationNeeded> {
+    const { estimate, estimateUsd, schemaCheck, notes, reservation } = found;
+    const today = await this.#ledger?.today({ except: reservation });
     const decision = checkSpend({
       endpointId: call.endpointId,
       estimate,
@@ -166,6 +189,7 @@ export class Money {
       } else if (channel.canElicit) {
         // If the form cannot be shown after all, the confirm path is open for these arguments.
         this.#approvals.offer(fingerprint);
+        await reservation?.release();
         return {
           kind: "elicit",
           question: approvalQuestion(call.endpointId, estimate, decision.reason),
@@ -177,19 +201,13 @@ export class Money {
       }
     }
 
-    const estimateUsd = estimate.known && estimate.currency === "USD" ? estimate.amount : null;
-    const release = this.#ledger?.reserve(estimateUsd ?? 0) ?? (() => {});
-    let released = false;
     return {
       kind: "cleared",
       estimate,
       estimateUsd,
       schemaCheck,
       notes,
-      release: () => {
-        if (!released) release();
-        released = true;
-      },
+      release: async () => reservation?.release(),
     };
   }
 }

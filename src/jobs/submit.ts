@@ -108,7 +108,7 @@ export async function submitAndRecord(context: JobContext, request: PaidRequest)
     return await sendAndRecord(context, request, clearance, folders);
   } finally {
     // The record (or its absence after a failure) now carries the estimate for the daily cap.
-    clearance.release();
+    await clearance.release();
   }
 }
 

@@ -101,6 +101,34 @@ describe("caps", () => {
     }
   });
 
+  it("two servers on one state folder: a call under way in one counts against the other's daily cap", async () => {
+    const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-money-state-"));
+    const env = { FAL_MCP_MAX_COST_PER_DAY: "0.015", FAL_MCP_STATE_DIR: stateDir };
+    try {
+      const first = await start({ env });
+      const second = await start({ env });
+      // The first submit is held up on its way to fal: no job record exists yet.
+      fake.inject({ host: "queue.fal.run", method: "POST", times: 1, fault: { kind: "delay", ms: 1500 } });
+      const slow = first.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a" } });
+      await expect.poll(() => fake.countRequests({ method: "POST", host: "queue.fal.run" })).toBe(1);
+      const refused = await second.call("submit_job", {
+        endpoint_id: "fake/instant",
+        input: { prompt: "b" },
+      });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toContain("$0.015 (FAL_MCP_MAX_COST_PER_DAY)");
+      const ran = await slow;
+      expect(ran.isError, textOf(ran)).toBeFalsy();
+      expect(submits()).toBe(1);
+      // Once recorded, the hold is gone and the record counts: still refused, counted once.
+      const again = await second.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "c" } });
+      expect(textOf(again)).toMatch(/\$0\.01 is already spent or committed over 1 job\(s\)/);
+      expect(submits()).toBe(1);
+    } finally {
+      await fs.rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a call whose cost cannot be estimated when told to, and allows it by default saying so", async () => {
     // No price, no estimate: fal's pricing and estimate endpoints fail.
     fake.inject({ host: "api.fal.ai", path: "/v1/models/pricing*", fault: { kind: "status", status: 500 } });
@@ -181,6 +209,53 @@ describe("approval", () => {
     expect(questions).toHaveLength(3);
     expect(sneaky.isError).toBe(true);
     expect(submits()).toBe(2);
+  });
+
+  it("over, 2026 era: the form comes as an input-required round the SDK client fulfils; the retry runs it once", async () => {
+    const questions: string[] = [];
+    let answer: "yes" | "no" = "yes";
+    const harness = await start({
+      era: "2026-07-28",
+      env: { FAL_MCP_CONFIRM: "over:0.05" },
+      clientInfo: { name: "claude-code", version: "2.1.332" },
+      clientOptions: { capabilities: { elicitation: { form: {} } } },
+      setupClient: (client) =>
+        client.setRequestHandler("elicitation/create", async (request) => {
+          questions.push((request.params as { message: string }).message);
+          return { action: "accept", content: { approve: answer === "yes" } };
+        }),
+    });
+    expect(harness.client.getProtocolEra()).toBe("modern");
+    const dear = { endpoint_id: "fal-ai/flux-pro/v1.1-ultra", input: { prompt: "a fox", num_images: 2 } };
+    const ran = await harness.call("submit_job", dear);
+    expect(ran.isError, textOf(ran)).toBeFalsy();
+    expect(questions).toHaveLength(1);
+    expect(questions[0]).toContain("$0.12");
+    expect(costOf(ran)?.notes.join(" ")).toContain("approved this call in the client's form");
+    expect(submits()).toBe(1);
+    answer = "no";
+    const declined = await harness.call("submit_job", { ...dear, input: { ...dear.input, num_images: 3 } });
+    expect(declined.isError).toBe(true);
+    expect(questions).toHaveLength(2);
+    expect(questions[1]).toContain("$0.18");
+    expect(textOf(declined)).toMatch(/the user declined/);
+    expect(submits()).toBe(1);
+    // The round really is an input_required result (no server-to-client request): a client that
+    // fulfils by hand sees it, bound to the call by requestState, and nothing was sent.
+    const manual = await start({
+      era: "2026-07-28",
+      env: { FAL_MCP_CONFIRM: "over:0.05" },
+      clientInfo: { name: "claude-code", version: "2.1.332" },
+      clientOptions: { capabilities: { elicitation: { form: {} } }, inputRequired: { autoFulfill: false } },
+    });
+    const round = (await manual.client.callTool(
+      { name: "submit_job", arguments: dear },
+      { allowInputRequired: true },
+    )) as unknown as { resultType?: string; inputRequests?: Record<string, unknown>; requestState?: string };
+    expect(round.resultType).toBe("input_required");
+    expect(Object.keys(round.inputRequests ?? {})).toEqual(["approve_paid_call"]);
+    expect(round.requestState).toMatch(/^[0-9a-f]{64}$/);
+    expect(submits()).toBe(1);
   });
 
   it("over: Claude Desktop declares elicitation but never shows it: no form, the confirm path, bound to the arguments", async () => {

@@ -1,3 +1,6 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DailyLedger, localDay, spentBy } from "../../src/jobs/ledger.js";
 
@@ -47,12 +50,43 @@ describe("DailyLedger", () => {
 
   it("holds calls under way until released", async () => {
     const ledger = new DailyLedger({ records: async () => [], timeZone: "UTC", now });
-    const release = ledger.reserve(3);
-    const other = ledger.reserve(1);
+    const first = await ledger.reserve(3);
+    const other = await ledger.reserve(1);
     expect((await ledger.today()).spent).toBe(4);
-    release();
+    // The caller's own hold is left out of the spending it checks against.
+    expect((await ledger.today({ except: other })).spent).toBe(3);
+    await first.release();
     expect((await ledger.today()).spent).toBe(1);
-    other();
+    await other.release();
+    await other.release();
     expect((await ledger.today()).spent).toBe(0);
+  });
+
+  it("sees the holds of another process sharing the folder, and ignores stale or foreign files", async () => {
+    const holdsDirectory = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-holds-"));
+    try {
+      const one = new DailyLedger({ records: async () => [], timeZone: "UTC", now, holdsDirectory });
+      const two = new DailyLedger({ records: async () => [], timeZone: "UTC", now, holdsDirectory });
+      const held = await one.reserve(2.5);
+      expect((await two.today()).spent).toBe(2.5);
+      // Its own hold is counted once (from memory), not again from its file.
+      expect((await one.today()).spent).toBe(2.5);
+      await fs.writeFile(path.join(holdsDirectory, "junk.json"), "{not json");
+      await fs.writeFile(
+        path.join(holdsDirectory, "neg.json"),
+        JSON.stringify({ day: "2026-12-01", amount: -5 }),
+      );
+      await fs.writeFile(
+        path.join(holdsDirectory, "old.json"),
+        JSON.stringify({ day: "2026-12-01", amount: 7 }),
+      );
+      const longAgo = new Date(Date.now() - 7 * 3600_000);
+      await fs.utimes(path.join(holdsDirectory, "old.json"), longAgo, longAgo);
+      expect((await two.today()).spent).toBe(2.5);
+      await held.release();
+      expect((await two.today()).spent).toBe(0);
+    } finally {
+      await fs.rm(holdsDirectory, { recursive: true, force: true });
+    }
   });
 });

@@ -36,8 +36,8 @@ describe("Money.clear", () => {
     if (cleared.kind !== "cleared") return;
     expect(cleared.estimateUsd).toBe(0.12);
     expect((await ledger.today()).spent).toBe(0.12);
-    cleared.release();
-    cleared.release();
+    await cleared.release();
+    await cleared.release();
     expect((await ledger.today()).spent).toBe(0);
   });
 
