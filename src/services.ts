@@ -1,6 +1,12 @@
+import path from "node:path";
+import { createHash } from "node:crypto";
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
 import { createFal, type Fal } from "./fal/index.js";
+import { estimateCost } from "./fal/billing.js";
+import { DailyLedger } from "./jobs/ledger.js";
+import { Money } from "./jobs/money.js";
+import type { PendingApprovals } from "./jobs/spend-gate.js";
 import { JobStore } from "./jobs/store.js";
 import type { Logger } from "./util/log.js";
 
@@ -19,6 +25,8 @@ export interface Services {
   readonly catalog: Catalog;
   /** The durable record of submitted jobs (FAL_MCP_STATE_DIR/jobs). */
   readonly jobs: JobStore;
+  /** The money gate before every paid submit: schema check, estimate, caps, approvals. */
+  readonly money: Money;
 }
 
 export interface CreateServicesOptions {
@@ -26,15 +34,48 @@ export interface CreateServicesOptions {
   logger: Logger;
   /** The fetch to send requests with; defaults to the platform's. Tests inject their own. */
   fetch?: typeof fetch | undefined;
+  /** Approvals offered to callers, shared across the per-request services of HTTP mode. */
+  approvals?: PendingApprovals | undefined;
 }
 
-export function createServices({ config, logger, fetch }: CreateServicesOptions): Services {
+export function createServices({ config, logger, fetch, approvals }: CreateServicesOptions): Services {
   const fal = createFal({ config, fetch });
-  return {
-    config,
-    logger,
-    fal,
-    catalog: new Catalog({ http: fal.http, config }),
-    jobs: new JobStore(config.stateDir, logger),
-  };
+  const catalog = new Catalog({ http: fal.http, config });
+  const jobs = new JobStore(config.stateDir, logger);
+  return { config, logger, fal, catalog, jobs, money: createMoney(config, fal, catalog, jobs, approvals) };
+}
+
+function createMoney(
+  config: Config,
+  fal: Fal,
+  catalog: Catalog,
+  jobs: JobStore,
+  approvals: PendingApprovals | undefined,
+): Money {
+  return new Money({
+    settings: config.money,
+    // HTTP mode keeps nothing on disk: there is no record to count a day from.
+    ledger:
+      config.mode === "http"
+        ? undefined
+        : new DailyLedger({
+            records: (since) => jobs.recordsSince(since),
+            holdsDirectory: path.join(config.stateDir, "spend-holds"),
+          }),
+    approvals,
+    // An approval holds for the caller it was offered to (HTTP callers bring their own keys).
+    principal: config.falKey ? createHash("sha256").update(config.falKey.reveal()).digest("hex") : "",
+    sources: {
+      schema: async (endpointId, signal) => (await catalog.modelSchema(endpointId, signal)).document,
+      unitPrice: async (endpointId, signal) => {
+        const found = await catalog.pricesOf([endpointId], fal.requireKey("Pricing"), signal);
+        return found.prices.find((price) => price.endpoint_id === endpointId);
+      },
+      falEstimate: (endpointId, request, signal) =>
+        estimateCost(
+          { http: fal.http, key: fal.requireKey("Estimating a cost"), signal },
+          { ...request, endpointId },
+        ),
+    },
+  });
 }

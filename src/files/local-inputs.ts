@@ -51,47 +51,8 @@ export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
 ): Promise<{ input: Record<string, unknown>; uploads: LocalInputUpload[] }> {
-  const homeDir = options.fal.config.homeDir;
-  const config = options.fal.config;
-
-  // 1. Find the strings that name local files.
-  const found = new Set<string>();
-  collect(input, found, 0);
-  if (found.size === 0) return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
-
-  // 2. Check all of them before uploading any: one refusal means nothing is sent.
-  const byRealPath = new Map<string, { reference: string; size: number; shown: string }>();
-  const realPathOf = new Map<string, string>();
-  for (const raw of found) {
-    const kind = localReferenceKind(raw);
-    if (!kind) continue;
-    // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
-    // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
-    if (config.mode === "http") {
-      if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
-      continue;
-    }
-    if (kind === "path") {
-      // A string that only looks like a path ("/imagine" as a prompt) stays as written unless a
-      // file (or something that is not a folder) exists there.
-      const absolute = expandPath(raw, homeDir, undefined);
-      const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
-      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
-      if (!stats || stats.isDirectory()) continue;
-    }
-    const checked = await checkReadableFile(raw, {
-      allowedDirs: options.allowedDirs,
-      allowHidden: config.allowHidden,
-      maxBytes: config.maxUploadBytes,
-      homeDir,
-    });
-    realPathOf.set(raw, checked.realPath);
-    if (!byRealPath.has(checked.realPath)) {
-      const shown =
-        kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
-      byRealPath.set(checked.realPath, { reference: raw, size: checked.size, shown });
-    }
-  }
+  // 1–2. Find the strings that name local files and check all of them before uploading any.
+  const { byRealPath, realPathOf } = await planLocalInputs(input, options);
   if (byRealPath.size === 0)
     return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
 
@@ -124,6 +85,70 @@ export async function uploadLocalInputs(
     if (url) replacements.set(raw, url);
   }
   return { input: copy(input, replacements, 0) as Record<string, unknown>, uploads };
+}
+
+interface LocalInputPlan {
+  byRealPath: Map<string, { reference: string; size: number; shown: string }>;
+  realPathOf: Map<string, string>;
+}
+
+/**
+ * Checks every local file named in the input against the access policy without uploading any:
+ * throws the refusal of the first one that may not be read. The job workflow runs it before
+ * anything else is sent to fal (schema and price reads included).
+ */
+export async function checkLocalInputs(
+  input: Record<string, unknown>,
+  options: Pick<LocalInputOptions, "fal" | "allowedDirs">,
+): Promise<void> {
+  await planLocalInputs(input, options);
+}
+
+async function planLocalInputs(
+  input: Record<string, unknown>,
+  options: Pick<LocalInputOptions, "fal" | "allowedDirs">,
+): Promise<LocalInputPlan> {
+  const homeDir = options.fal.config.homeDir;
+  const config = options.fal.config;
+
+  // 1. Find the strings that name local files.
+  const found = new Set<string>();
+  collect(input, found, 0);
+
+  // 2. Check all of them before uploading any: one refusal means nothing is sent.
+  const byRealPath: LocalInputPlan["byRealPath"] = new Map();
+  const realPathOf = new Map<string, string>();
+  for (const raw of found) {
+    const kind = localReferenceKind(raw);
+    if (!kind) continue;
+    // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
+    // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
+    if (config.mode === "http") {
+      if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
+      continue;
+    }
+    if (kind === "path") {
+      // A string that only looks like a path ("/imagine" as a prompt) stays as written unless a
+      // file (or something that is not a folder) exists there.
+      const absolute = expandPath(raw, homeDir, undefined);
+      const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
+      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
+      if (!stats || stats.isDirectory()) continue;
+    }
+    const checked = await checkReadableFile(raw, {
+      allowedDirs: options.allowedDirs,
+      allowHidden: config.allowHidden,
+      maxBytes: config.maxUploadBytes,
+      homeDir,
+    });
+    realPathOf.set(raw, checked.realPath);
+    if (!byRealPath.has(checked.realPath)) {
+      const shown =
+        kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
+      byRealPath.set(checked.realPath, { reference: raw, size: checked.size, shown });
+    }
+  }
+  return { byRealPath, realPathOf };
 }
 
 function tooDeep(): InvalidArgumentError {

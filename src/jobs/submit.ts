@@ -1,12 +1,16 @@
 import { AmbiguousSubmitError } from "../errors.js";
 import { allowedFolders } from "../files/access.js";
-import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
+import { checkLocalInputs, uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
 import { jobUrls, type QueueUrls } from "../fal/queue-urls.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext, ProgressCounter } from "./context.js";
+import { describeEstimate } from "./estimate.js";
+import { ApprovalElicitation, type Clearance } from "./money.js";
+import { elicitationReallyShown, honoursRequiresUserInteraction } from "./spend-gate.js";
 import { generationHeaders, recipeOf, type Recipe, type RetentionOptions } from "./generation.js";
 import type { JobRecord } from "./store.js";
+import { resolveUnconfirmed } from "./unconfirmed.js";
 
 /**
  * Submitting a job: the local files of its input uploaded first, one submit to fal's queue (never
@@ -26,6 +30,53 @@ export interface Submitted {
   urls: QueueUrls;
   /** fal's recipe: how to run the same job again. */
   recipe: Recipe;
+  /** The estimate before the submit and the money notes for the answer. */
+  money: SubmitMoney;
+}
+
+export interface SubmitMoney {
+  estimate_usd: number | null;
+  /** The estimate in words ("about $0.05 (…)" or "unknown: …"). */
+  estimate: string;
+  notes: string[];
+}
+
+/** What the caller asked for besides the input: they are part of what an approval covers. */
+export interface PaidRequest {
+  endpointId: string;
+  input: Record<string, unknown>;
+  tool: string;
+  progress?: ProgressCounter;
+  /** The model says the user approved this exact call (after an approval refusal). */
+  confirm?: boolean | undefined;
+  /** Other arguments that change what is bought. */
+  options?: Record<string, unknown> | undefined;
+  /** expiration_seconds and store_payload, sent as fal's generation headers. */
+  retention: RetentionOptions;
+}
+
+/**
+ * The money gate (schema, estimate, caps, approval) for one paid call. Throws when the call must
+ * not be sent, or ApprovalElicitation when the client should show the approval form first.
+ */
+export async function clearPaidCall(context: JobContext, request: PaidRequest): Promise<Clearance> {
+  const caller = context.caller;
+  const decision = await context.money.clear(
+    {
+      endpointId: request.endpointId,
+      input: request.input,
+      options: { ...request.retention, ...request.options },
+      signal: context.signal,
+    },
+    {
+      confirm: request.confirm === true,
+      canElicit: elicitationReallyShown(caller?.clientName, caller?.formElicitation ?? false),
+      elicited: caller?.elicited,
+      clientAsksEveryCall: honoursRequiresUserInteraction(caller?.clientName),
+    },
+  );
+  if (decision.kind === "elicit") throw new ApprovalElicitation(decision.question, decision.fingerprint);
+  return decision;
 }
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
@@ -44,22 +95,37 @@ export async function reportRecordProblems(context: JobContext): Promise<void> {
  * Uploads local files named in the input, submits the job once, and records it before returning.
  * An ambiguous submit is recorded as SUBMIT_UNCONFIRMED and rethrown.
  */
-export async function submitAndRecord(
-  context: JobContext,
-  request: {
-    endpointId: string;
-    input: Record<string, unknown>;
-    tool: string;
-    /** expiration_seconds and store_payload, sent as fal's generation headers. */
-    retention: RetentionOptions;
-    progress?: ProgressCounter;
-  },
-): Promise<Submitted> {
+export async function submitAndRecord(context: JobContext, request: PaidRequest): Promise<Submitted> {
   const { fal } = context;
   fal.requireKey("Running a model");
   await reportRecordProblems(context);
-
+  // Everything that can refuse the call runs before any upload or submit: first the local files
+  // (no request at all), then the money gate (schema, price and estimate reads).
   const folders = await allowedFolders(context.config, await context.roots());
+  await checkLocalInputs(request.input, { fal, allowedDirs: folders });
+  const clearance = await clearPaidCall(context, request);
+  try {
+    return await sendAndRecord(context, request, clearance, folders);
+  } finally {
+    // The record (or its absence after a failure) now carries the estimate for the daily cap.
+    await clearance.release();
+  }
+}
+
+async function sendAndRecord(
+  context: JobContext,
+  request: PaidRequest,
+  clearance: Clearance,
+  folders: readonly string[],
+): Promise<Submitted> {
+  const { fal } = context;
+  const estimate = { usd: clearance.estimateUsd, basis: describeEstimate(clearance.estimate) };
+  const money: SubmitMoney = {
+    estimate_usd: clearance.estimateUsd,
+    estimate: estimate.basis,
+    notes: clearance.notes,
+  };
+
   const prepared = await uploadLocalInputs(request.input, {
     fal,
     allowedDirs: folders,
@@ -71,6 +137,7 @@ export async function submitAndRecord(
   });
 
   let answer;
+  const sentAt = new Date();
   try {
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
@@ -79,18 +146,23 @@ export async function submitAndRecord(
       signal: context.signal,
     });
   } catch (error) {
-    if (error instanceof AmbiguousSubmitError && context.config.mode !== "http") {
+    if (!(error instanceof AmbiguousSubmitError)) throw error;
+    // fal-mcp http writes nothing to its disk: the attempt is looked up without a record.
+    let attempt: JobRecord | undefined;
+    if (context.config.mode !== "http") {
       try {
-        const record = await context.jobs.recordUnconfirmed({
+        attempt = await context.jobs.recordUnconfirmed({
           endpointId: request.endpointId,
           tool: request.tool,
           input: prepared.input,
           uploads: prepared.uploads,
           reason: error.message,
+          estimate,
+          now: sentAt,
         });
         await context.log(
           "warning",
-          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${attempt.attempt_id} in ${context.jobs.directory}.`,
         );
       } catch (recordError) {
         await context.log(
@@ -99,7 +171,25 @@ export async function submitAndRecord(
         );
       }
     }
-    throw error;
+    // Before the user is sent to the dashboard: fal's request history may know the job.
+    const resolved = await resolveUnconfirmed(
+      context,
+      { endpointId: request.endpointId, sentAt, record: attempt },
+      prepared.input,
+      error,
+    );
+    return {
+      requestId: resolved.requestId,
+      endpointId: request.endpointId,
+      status: "IN_QUEUE",
+      queuePosition: undefined,
+      uploads: prepared.uploads,
+      record: resolved.record,
+      recordError: undefined,
+      money: { ...money, notes: [...money.notes, resolved.note] },
+      urls: jobUrls(request.endpointId, resolved.requestId, undefined),
+      recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
+    };
   }
 
   let record: JobRecord | undefined;
@@ -115,6 +205,7 @@ export async function submitAndRecord(
         uploads: prepared.uploads,
         status: answer.status,
         queuePosition: answer.queuePosition,
+        estimate,
       });
     } catch (error) {
       // The job exists and is paid for: never fail the call over the local record, return its id.
@@ -137,6 +228,7 @@ export async function submitAndRecord(
     uploads: prepared.uploads,
     record,
     recordError,
+    money,
     urls: jobUrls(request.endpointId, answer.requestId, answer.urls),
     recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
   };
