@@ -3,12 +3,13 @@ import { createHash } from "node:crypto";
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
 import { createFal, type Fal } from "./fal/index.js";
-import { estimateCost } from "./fal/billing.js";
+import { estimateCost, type EstimateAnswer } from "./fal/billing.js";
 import { DailyLedger } from "./jobs/ledger.js";
 import { Money } from "./jobs/money.js";
 import type { PendingApprovals } from "./jobs/spend-gate.js";
 import { JobStore } from "./jobs/store.js";
 import type { Logger } from "./util/log.js";
+import { TtlCache } from "./util/ttl-cache.js";
 
 /**
  * What one server works with, as named services rather than one catch-all: the tools and the
@@ -52,11 +53,14 @@ function createMoney(
   jobs: JobStore,
   approvals: PendingApprovals | undefined,
 ): Money {
+  const estimates = new TtlCache<EstimateAnswer>({ ttlMs: config.catalogTtlSeconds * 1000, maxEntries: 200 });
   return new Money({
     settings: config.money,
-    // HTTP mode keeps nothing on disk: there is no record to count a day from.
+    // HTTP mode keeps nothing on disk: there is no record to count a day from. Without a daily
+    // cap nothing reads the day's spending, so no call pays for summing it (the records still
+    // carry estimate and cost, so a cap set later counts the whole day).
     ledger:
-      config.mode === "http"
+      config.mode === "http" || config.money.maxCostPerDay === undefined
         ? undefined
         : new DailyLedger({
             records: (since) => jobs.recordsSince(since),
@@ -71,10 +75,17 @@ function createMoney(
         const found = await catalog.pricesOf([endpointId], fal.requireKey("Pricing"), signal);
         return found.prices.find((price) => price.endpoint_id === endpointId);
       },
+      // fal's estimate follows the unit price, so it is kept as long as prices are: a repeated
+      // call of the same size costs no extra round trip before its submit.
       falEstimate: (endpointId, request, signal) =>
-        estimateCost(
-          { http: fal.http, key: fal.requireKey("Estimating a cost"), signal },
-          { ...request, endpointId },
+        estimates.get(
+          JSON.stringify([endpointId, request]),
+          (loadSignal) =>
+            estimateCost(
+              { http: fal.http, key: fal.requireKey("Estimating a cost"), signal: loadSignal },
+              { ...request, endpointId },
+            ),
+          signal,
         ),
     },
   });

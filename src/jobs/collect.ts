@@ -5,8 +5,8 @@ import { recordEntries, saveFiles, unsavedFiles } from "../files/results.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext } from "./context.js";
 import type { CostReport } from "./cost-report.js";
-import { settleJobCost } from "./settle.js";
-import type { JobRecord } from "./store.js";
+import { lookupJobCost } from "./settle.js";
+import type { JobRecord, JobRecordPatch } from "./store.js";
 import { recordFailure } from "./wait.js";
 
 /**
@@ -33,9 +33,11 @@ export async function collectResult(
   let record = job.record;
   let output: unknown;
   let billableUnits: number | null | undefined;
+  let costLookup: Promise<CostReport>;
   if (record && record.status === "COMPLETED" && record.output !== undefined) {
     output = record.output;
     billableUnits = record.billable_units;
+    costLookup = lookupJobCost(context, job, record, billableUnits ?? null);
   } else {
     let result;
     try {
@@ -50,8 +52,13 @@ export async function collectResult(
     }
     output = result.output;
     billableUnits = result.billableUnits ?? null;
-    if (context.config.mode !== "http")
-      record = await keepOutput(context, job, record, output, billableUnits);
+    costLookup = lookupJobCost(context, job, record, billableUnits);
+    if (context.config.mode !== "http") {
+      // The answer waits for the cost anyway, so a cost that comes quickly is kept in the same
+      // durable write as the output (one fsync, not two); a slow one does not hold the output back.
+      const early = await within(costLookup, COST_WITH_OUTPUT_MS);
+      record = await keepOutput(context, job, record, output, billableUnits, early ? costFields(early) : {});
+    }
   }
 
   const media = extractMedia(output);
@@ -65,21 +72,27 @@ export async function collectResult(
         previous: record?.files,
       })
     : unsavedFiles(media);
-  if (job.save && files.length > 0) {
-    await context.jobs
-      .update(job.requestId, { files: recordEntries(files) })
-      .catch((error: unknown) =>
-        context.log(
-          "warning",
-          `Could not record the saved files of ${job.requestId}: ${errorMessage(error)}`,
-        ),
-      );
-  }
   for (const file of files) {
     if (file.error)
       await context.log("warning", `Could not save ${file.field} of ${job.requestId}: ${file.error}`);
   }
-  const cost = await settleJobCost(context, job, record, billableUnits ?? null);
+  const cost = await costLookup;
+  // The saved paths and the cost go into the record in one durable write.
+  const patch: JobRecordPatch = {};
+  if (job.save && files.length > 0) patch.files = recordEntries(files);
+  const costPatch = costFields(cost);
+  if (record && (record.cost_usd !== costPatch.cost_usd || record.cost_source !== costPatch.cost_source))
+    Object.assign(patch, costPatch);
+  if (Object.keys(patch).length > 0) {
+    await context.jobs
+      .update(job.requestId, patch)
+      .catch((error: unknown) =>
+        context.log(
+          "warning",
+          `Could not record the saved files and cost of ${job.requestId}: ${errorMessage(error)}`,
+        ),
+      );
+  }
   return { output: compactOutput(output, files), files, billableUnits: billableUnits ?? null, record, cost };
 }
 
@@ -115,19 +128,42 @@ export async function keepOutputEarly(
   }
 }
 
+/** How long the output's record write waits for the cost to join it. */
+const COST_WITH_OUTPUT_MS = 1_000;
+
+/** The promise's value if it settles within `ms`, else undefined (it goes on either way). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The record fields of a known cost (none when it is not known). */
+function costFields(cost: CostReport): JobRecordPatch {
+  return cost.cost_usd === null ? {} : { cost_usd: cost.cost_usd, cost_source: cost.cost_source };
+}
+
 async function keepOutput(
   context: JobContext,
   job: { endpointId: string; requestId: string },
   record: JobRecord | undefined,
   output: unknown,
   billableUnits: number | null,
+  cost: JobRecordPatch,
 ): Promise<JobRecord | undefined> {
-  const patch = {
+  const patch: JobRecordPatch = {
     status: "COMPLETED",
     output,
     billable_units: billableUnits,
     error: null,
     queue_position: null,
+    ...cost,
   };
   try {
     if (record) return (await context.jobs.update(job.requestId, patch)) ?? record;

@@ -1,15 +1,14 @@
 import { findBillingEvent } from "../fal/billing.js";
-import { errorMessage } from "../util/errors.js";
 import type { JobContext } from "./context.js";
 import { settleCost, type CostReport } from "./cost-report.js";
 import type { JobRecord } from "./store.js";
 
 /**
- * The cost of a completed job, from billed units × unit price and fal's billing event, kept in
- * the job record (so the daily cap counts what was really billed). Never throws: a figure that
- * cannot be read becomes a note.
+ * The cost of a completed job, from billed units × unit price and fal's billing event. Never
+ * throws: a figure that cannot be read becomes a note. It only reads: the caller keeps the cost in
+ * the job record (so the daily cap counts what was really billed), in one write with the files.
  */
-export async function settleJobCost(
+export async function lookupJobCost(
   context: JobContext,
   job: { endpointId: string; requestId: string },
   record: JobRecord | undefined,
@@ -18,7 +17,7 @@ export async function settleJobCost(
   const { fal } = context;
   const submitted = record ? Date.parse(record.submitted_at) : NaN;
   const start = new Date((Number.isFinite(submitted) ? submitted : Date.now() - 86_400_000) - 60_000);
-  const report = await settleCost(
+  return settleCost(
     { estimateUsd: record?.estimate_usd, billableUnits: billableUnits ?? undefined },
     {
       unitPrice: async () => {
@@ -36,15 +35,4 @@ export async function settleJobCost(
         ),
     },
   );
-  if (report.cost_usd !== null && record) {
-    await context.jobs
-      .update(job.requestId, { cost_usd: report.cost_usd, cost_source: report.cost_source })
-      .catch((error: unknown) =>
-        context.log(
-          "warning",
-          `Could not keep the cost of ${job.requestId} in the job record: ${errorMessage(error)}`,
-        ),
-      );
-  }
-  return report;
 }

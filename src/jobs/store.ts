@@ -127,6 +127,9 @@ const MAX_STORED_OUTPUT_CHARS = 4 * 1024 * 1024;
 /** Temporary files older than this are leftovers of a crash. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
+/** What an update may change in a record. */
+export type JobRecordPatch = Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>;
+
 export class JobStore {
   readonly directory: string;
   readonly quarantineDirectory: string;
@@ -265,10 +268,7 @@ export class JobStore {
    * Applies `patch` to a job's record and writes the whole record back. Returns the new record,
    * or undefined when there is no usable record (missing, corrupt, or from a newer version).
    */
-  async update(
-    requestId: string,
-    patch: Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>,
-  ): Promise<JobRecord | undefined> {
+  async update(requestId: string, patch: JobRecordPatch): Promise<JobRecord | undefined> {
     return this.#withLock(requestId, async () => {
       const file = this.#fileFor(requestId);
       const found = await this.#read(file);
