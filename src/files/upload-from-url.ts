@@ -5,11 +5,11 @@ import mime from "mime-types";
 import { AccessDeniedError, FalMcpError, FalNetworkError, InvalidArgumentError } from "../errors.js";
 import { networkCause } from "../util/errors.js";
 import { formatBytes } from "../util/format.js";
+import { isFalCdnUrl } from "../fal/cdn.js";
 import { assertFetchableUrl, type Resolver } from "./network-guard.js";
 import {
   cleanFileName,
   contentTypeFor,
-  isFalCdnUrl,
   uploadLocalFile,
   type UploadOptions,
   type UploadResult,
