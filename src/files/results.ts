@@ -6,6 +6,7 @@ import { LocalFileError } from "../errors.js";
 import { mapLimited } from "../util/limit.js";
 import { isInside } from "../util/paths.js";
 import { dataUriType, type MediaRef, type ResultFile } from "./media.js";
+import { factsFromFile } from "./media-facts.js";
 
 /**
  * Saving a job's media under FAL_MCP_OUTPUT_DIR, a few at a time, reusing copies saved by an
@@ -63,9 +64,24 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
     );
   }
   const date = options.date ?? new Date();
-  return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>
-    saveOne(options, file, index + 1, directory, date),
+  return mapLimited(options.files, options.concurrency ?? 3, async (file, index) =>
+    withFileFacts(await saveOne(options, file, index + 1, directory, date)),
   );
+}
+
+/** Dimensions or duration fal did not state, from the saved copy's header. */
+async function withFileFacts(file: ResultFile): Promise<ResultFile> {
+  const needsSize = file.width === undefined;
+  const needsDuration = file.duration_seconds === undefined;
+  if (!file.path || (!needsSize && !needsDuration)) return file;
+  const found = await factsFromFile(file.path, file.content_type);
+  return {
+    ...file,
+    ...(needsSize && found.width !== undefined ? { width: found.width, height: found.height } : {}),
+    ...(needsDuration && found.duration_seconds !== undefined
+      ? { duration_seconds: found.duration_seconds }
+      : {}),
+  };
 }
 
 async function saveOne(
@@ -175,6 +191,7 @@ function unsavedFile(file: MediaRef): ResultFile {
     size: file.size ?? null,
     path: null,
     error: null,
+    ...file.facts,
   };
 }
 
