@@ -128,7 +128,7 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
 }
 
 const AMBIGUOUS_NEXT_STEP =
-  "Do NOT resubmit blindly: that could pay for the same job twice. The attempt was recorded in fal-mcp's job record (status SUBMIT_UNCONFIRMED). " +
+  "Do NOT resubmit blindly: that could pay for the same job twice. " +
   "Look for the job in fal's request history (https://fal.ai/dashboard/requests) first; submit again only if it is not there.";
 
 function submitError(error: unknown, endpointId: string, timedOut: boolean): Error {

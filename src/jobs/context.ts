@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Catalog } from "../fal/catalog.js";
 import type { Fal } from "../fal/index.js";
+import type { InFlightSubmits } from "./in-flight.js";
 import type { JobStore } from "./store.js";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -12,6 +13,8 @@ export interface JobContext {
   readonly fal: Fal;
   /** The durable job record. */
   readonly jobs: JobStore;
+  /** Submit-and-record sections shutdown waits for (absent in tests that do not shut down). */
+  readonly inFlight?: InFlightSubmits | undefined;
   /** Catalog, schemas, prices, docs search. */
   readonly catalog: Catalog;
   /** Fires when the caller stops waiting: stop waiting, never cancel a fal job. */

@@ -57,36 +57,68 @@ export async function submitAndRecord(
     },
   });
 
+  // From here until the record is written, a paid job may exist that only this process knows:
+  // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
+  const section = context.inFlight?.begin({
+    endpointId: request.endpointId,
+    tool: request.tool,
+    input: prepared.input,
+    uploads: prepared.uploads,
+  });
+  // From here until the record is written, a paid job may exist that only this process knows:
+  // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
+  const section = context.config.mode === "http" ? undefined : context.inFlight?.begin({
+    endpointId: request.endpointId,
+    tool: request.tool,
+    input: prepared.input,
+    uploads: prepared.uploads,
+  });
   let answer;
   try {
+    section?.markSent();
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
       input: prepared.input,
       signal: context.signal,
     });
   } catch (error) {
-    if (error instanceof AmbiguousSubmitError && context.config.mode !== "http") {
-      try {
-        const record = await context.jobs.recordUnconfirmed({
-          endpointId: request.endpointId,
-          tool: request.tool,
-          input: prepared.input,
-          uploads: prepared.uploads,
-          reason: error.message,
-        });
-        await context.log(
-          "warning",
-          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
-        );
-      } catch (recordError) {
-        await context.log(
-          "error",
-          `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
-        );
-      }
+    if (!(error instanceof AmbiguousSubmitError)) {
+      section?.end();
+      throw error;
     }
-    throw error;
+    // fal-mcp http writes nothing to its disk: the message itself is the only trace there.
+    if (context.config.mode === "http")
+      throw new AmbiguousSubmitError(
+        `${error.message} fal-mcp http keeps no job record: keep this message.`,
+        error.nextStep,
+      );
+    let recorded: string;
+    try {
+      const record = await context.jobs.recordUnconfirmed({
+        endpointId: request.endpointId,
+        tool: request.tool,
+        input: prepared.input,
+        uploads: prepared.uploads,
+        reason: error.message,
+      });
+      recorded = ` The attempt was recorded in fal-mcp's job record as ${record.attempt_id} (status SUBMIT_UNCONFIRMED, in ${context.jobs.directory}).`;
+      await context.log(
+        "warning",
+        `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
+      );
+    } catch (recordError) {
+      // Say "recorded" only when it was: here it was not, so the user must keep this message.
+      recorded = ` It could NOT be recorded (${errorMessage(recordError)}): keep this message, it is the only trace of the attempt.`;
+      await context.log(
+        "error",
+        `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
+      );
+    } finally {
+      section?.end();
+    }
+    throw new AmbiguousSubmitError(error.message + recorded, error.nextStep);
   }
+  section?.setRequestId(answer.requestId);
 
   let record: JobRecord | undefined;
   let recordError: string | undefined;
@@ -109,6 +141,8 @@ export async function submitAndRecord(
         "error",
         `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
       );
+    } finally {
+      section?.end();
     }
   }
   await context.log(
