@@ -44,6 +44,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** FAL_MCP_STALL_TIMEOUT_MS: an upload or download that moves no byte for this long is aborted. Default 30000. */
   readonly stallTimeoutMs: number;
+  /** FAL_MCP_TRANSFER_TIMEOUT_MS: total time for one upload, and for saving one result's files, however steadily they move. Default 600000. */
+  readonly transferTimeoutMs: number;
   /** FAL_MCP_CATALOG_TTL_SECONDS: how long catalog, schema and price answers are cached in memory. Default 600. */
   readonly catalogTtlSeconds: number;
   /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
@@ -127,6 +129,7 @@ const envSchema = z.object({
   FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
+  FAL_MCP_TRANSFER_TIMEOUT_MS: integer("FAL_MCP_TRANSFER_TIMEOUT_MS", 600_000, 1000, 86_400_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
   FAL_MCP_LOG_LEVEL: z
     .enum(["debug", "info", "warning", "error"], {
@@ -259,6 +262,7 @@ export function loadConfig({
     maxDownloadBytes: values.FAL_MCP_MAX_DOWNLOAD_BYTES,
     requestTimeoutMs: values.FAL_MCP_REQUEST_TIMEOUT_MS,
     stallTimeoutMs: values.FAL_MCP_STALL_TIMEOUT_MS,
+    transferTimeoutMs: values.FAL_MCP_TRANSFER_TIMEOUT_MS,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
     mode,

@@ -1,8 +1,8 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { DownloadError, downloadToFile, extensionFor, sanitizeName } from "./download.js";
+import { DownloadError, downloadToFile, extensionFor, networkAccess, sanitizeName } from "./download.js";
 import type { Fal } from "../fal/index.js";
-import { LocalFileError } from "../errors.js";
+import { errnoCode, errorMessage } from "../util/errors.js";
 import { mapLimited } from "../util/limit.js";
 import { isInside } from "../util/paths.js";
 import { dataUriType, type MediaRef, type ResultFile } from "./media.js";
@@ -57,14 +57,16 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
   try {
     await fsp.mkdir(directory, { recursive: true });
   } catch (error) {
-    throw new LocalFileError(
-      `Could not create the output folder ${directory} (${error instanceof Error ? error.message : String(error)}).`,
-      "Set FAL_MCP_OUTPUT_DIR to a folder you can write to, or pass save: false to get only the URLs.",
-    );
+    // The job is done and paid for: a folder we cannot write is a per-file failure, never an
+    // error that hides the result (a retry of the call would pay again).
+    const reason = `not saved: the output folder ${directory} could not be created (${errnoCode(error) ?? errorMessage(error)}); set FAL_MCP_OUTPUT_DIR to a folder you can write to, then fetch the result again (free)`;
+    return options.files.map((file) => ({ ...unsavedFile(file), error: reason }));
   }
   const date = options.date ?? new Date();
+  // One deadline for the whole save, however many files: the documented time bound holds.
+  const deadlineAt = Date.now() + config.transferTimeoutMs;
   return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>
-    saveOne(options, file, index + 1, directory, date),
+    saveOne(options, file, index + 1, directory, date, deadlineAt),
   );
 }
 
@@ -74,6 +76,7 @@ async function saveOne(
   index: number,
   directory: string,
   date: Date,
+  deadlineAt: number,
 ): Promise<ResultFile> {
   const base = unsavedFile(file);
   const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
@@ -93,13 +96,14 @@ async function saveOne(
   try {
     if (file.url.startsWith("data:")) return { ...base, ...(await saveDataUri(file, directory, baseName)) };
     const saved = await downloadToFile({
-      fetch: options.fal.fetch,
+      network: networkAccess(options.fal.config),
       url: file.url,
       directory,
       baseName,
       contentTypeHint: file.contentType,
       maxBytes: options.fal.config.maxDownloadBytes,
       stallTimeoutMs: options.fal.config.stallTimeoutMs,
+      totalTimeoutMs: Math.max(1, deadlineAt - Date.now()),
       signal: options.signal,
     });
     return {

@@ -84,6 +84,8 @@ beforeEach(async () => {
       FAL_MCP_STATE_DIR: path.join(dir, "state"),
       FAL_MCP_MAX_DOWNLOAD_BYTES: "200000",
       FAL_MCP_STALL_TIMEOUT_MS: "300",
+      // The media server of these tests is on loopback, a private address.
+      FAL_MCP_ALLOW_PRIVATE_URLS: "1",
     },
     homeDir: dir,
   });
@@ -174,11 +176,13 @@ describe("names and paths", () => {
 });
 
 describe("downloadToFile", () => {
+  // The test server is on loopback: private addresses allowed, as FAL_MCP_ALLOW_PRIVATE_URLS=1 would.
   const options = () => ({
-    fetch: globalThis.fetch,
+    network: { policy: { allowPrivate: true } },
     directory: path.join(dir, "out"),
     maxBytes: 200_000,
     stallTimeoutMs: 300,
+    totalTimeoutMs: 10_000,
   });
 
   it("streams a file to disk under a fresh name and never overwrites an existing file", async () => {
