@@ -60,6 +60,10 @@ export interface DownloadOptions {
   stallTimeoutMs: number;
   /** Abort when the whole download takes longer, however steadily it trickles. */
   totalTimeoutMs: number;
+  /** The setting behind `maxBytes`, named in messages (default FAL_MCP_MAX_DOWNLOAD_BYTES). */
+  sizeSetting?: string | undefined;
+  /** Bytes received so far, and the declared total when known. */
+  onProgress?: ((bytes: number, total: number | undefined) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -69,9 +73,18 @@ export interface DownloadedFile {
   contentType: string | undefined;
 }
 
+export type DownloadFailure =
+  "refused" | "too-large" | "status" | "timeout" | "cancelled" | "network" | "invalid";
+
 /** A download that did not complete; the message is safe to show (no signed URLs). */
 export class DownloadError extends Error {
   override name = "DownloadError";
+  constructor(
+    message: string,
+    readonly kind: DownloadFailure = "network",
+  ) {
+    super(message);
+  }
 }
 
 const EXTENSION_OVERRIDES: Record<string, string> = {
@@ -132,7 +145,10 @@ export async function downloadToFile(options: DownloadOptions): Promise<Download
     try {
       await pipeline(
         response.body,
-        counter((bytes) => (size = bytes)),
+        counter((bytes) => {
+          size = bytes;
+          options.onProgress?.(bytes, response.contentLength);
+        }),
         fs.createWriteStream(temp, { flags: "wx", mode: 0o644 }),
       );
     } catch (error) {
@@ -184,20 +200,23 @@ function explain(
 ): DownloadError {
   const reason = deadline.explain(error);
   if (reason instanceof DownloadError) return reason;
-  if (reason instanceof TransferTimeoutError) return new DownloadError(reason.message);
+  if (reason instanceof TransferTimeoutError) return new DownloadError(reason.message, "timeout");
   if (reason instanceof BodyTooLargeError)
     return new DownloadError(
-      `the file is larger than the limit of ${options.maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
+      `the file is larger than the limit of ${options.maxBytes} bytes (${options.sizeSetting ?? "FAL_MCP_MAX_DOWNLOAD_BYTES"})`,
+      "too-large",
     );
   const refused = addressRefusal(reason);
-  if (refused) return new DownloadError(`not downloaded: ${refused.message}`);
+  if (refused) return new DownloadError(`not downloaded: ${refused.message}`, "refused");
   if (reason instanceof HttpStatusError)
     return new DownloadError(
       `the server answered HTTP ${reason.status}${reason.status === 404 || reason.status === 403 ? " (the file may have expired)" : ""}`,
+      "status",
     );
-  if (reason instanceof RedirectRefusedError) return new DownloadError(`not downloaded: ${reason.message}`);
+  if (reason instanceof RedirectRefusedError)
+    return new DownloadError(`not downloaded: ${reason.message}`, "refused");
   if (options.signal?.aborted)
-    return new DownloadError("the download was stopped because the call was cancelled");
+    return new DownloadError("the download was stopped because the call was cancelled", "cancelled");
   return new DownloadError(`the download failed (${networkCause(reason)})`);
 }
 
@@ -207,7 +226,7 @@ async function open(
   try {
     new URL(options.url);
   } catch {
-    throw new DownloadError("not a valid URL");
+    throw new DownloadError("not a valid URL", "invalid");
   }
   const deadline = startTransferDeadline({
     stallMs: options.stallTimeoutMs,
@@ -230,7 +249,8 @@ async function open(
     if (response.contentLength !== undefined && response.contentLength > options.maxBytes) {
       response.close();
       throw new DownloadError(
-        `the file is ${response.contentLength} bytes, more than the limit of ${options.maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
+        `the file is ${response.contentLength} bytes, more than the limit of ${options.maxBytes} bytes (${options.sizeSetting ?? "FAL_MCP_MAX_DOWNLOAD_BYTES"})`,
+        "too-large",
       );
     }
     return { response, deadline };
