@@ -34,6 +34,8 @@ export interface Config {
   readonly allowedDirs: readonly string[] | undefined;
   /** FAL_MCP_ALLOW_HIDDEN=1: allow reading files under hidden (dot) folders. Default off. */
   readonly allowHidden: boolean;
+  /** FAL_MCP_ALLOW_SENSITIVE_FILES=1: allow reading credential locations (SSH, cloud, MCP client configs, .env …) inside allowed folders. Default off. */
+  readonly allowSensitiveFiles: boolean;
   /** FAL_MCP_ALLOW_PRIVATE_URLS=1: let upload_file fetch URLs on this machine or a private network. Default off. */
   readonly allowPrivateUrls: boolean;
   /** FAL_MCP_MAX_UPLOAD_BYTES: largest local file or URL that is uploaded. Default 2 GiB. */
@@ -124,6 +126,7 @@ const envSchema = z.object({
   FAL_MCP_INLINE_PREVIEW_BYTES: integer("FAL_MCP_INLINE_PREVIEW_BYTES", 900 * 1024, 0, 10 * 1024 * 1024),
   FAL_MCP_ALLOWED_DIRS: z.string().optional(),
   FAL_MCP_ALLOW_HIDDEN: flag,
+  FAL_MCP_ALLOW_SENSITIVE_FILES: flag,
   FAL_MCP_ALLOW_PRIVATE_URLS: flag,
   FAL_MCP_MAX_UPLOAD_BYTES: integer("FAL_MCP_MAX_UPLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
@@ -257,6 +260,7 @@ export function loadConfig({
     inlinePreviewBytes: values.FAL_MCP_INLINE_PREVIEW_BYTES,
     allowedDirs: allowedDirs ? Object.freeze(allowedDirs) : undefined,
     allowHidden: values.FAL_MCP_ALLOW_HIDDEN,
+    allowSensitiveFiles: values.FAL_MCP_ALLOW_SENSITIVE_FILES,
     allowPrivateUrls: values.FAL_MCP_ALLOW_PRIVATE_URLS,
     maxUploadBytes: values.FAL_MCP_MAX_UPLOAD_BYTES,
     maxDownloadBytes: values.FAL_MCP_MAX_DOWNLOAD_BYTES,

@@ -7,6 +7,7 @@ import { networkCause } from "../util/errors.js";
 import { formatBytes } from "../util/format.js";
 import type { Resolver } from "./address-policy.js";
 import { DownloadError, downloadToFile, networkAccess } from "./download.js";
+import { openVerified } from "./open-verified.js";
 import {
   cleanFileName,
   contentTypeFor,
@@ -77,7 +78,8 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
   try {
     const { filePath, size, contentType } = await download(url, dir, urlName, options);
     const fileName = cleanFileName(options.fileName ?? withExtension(urlName, contentType));
-    const result = await uploadLocalFile(filePath, size, {
+    // Our own private temp file: opened and verified like any local file, then read from the descriptor.
+    const result = await uploadLocalFile(await openVerified(await fs.realpath(filePath)), {
       ...options,
       fileName,
       contentType:

@@ -1,5 +1,5 @@
 import { AmbiguousSubmitError } from "../errors.js";
-import { allowedFolders } from "../files/access.js";
+import { readPolicyFor } from "../files/access.js";
 import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
 import { errorMessage } from "../util/errors.js";
@@ -46,11 +46,11 @@ export async function submitAndRecord(
   fal.requireKey("Running a model");
   await reportRecordProblems(context);
 
-  const folders = await allowedFolders(context.config, await context.roots());
   const prepared = await uploadLocalInputs(request.input, {
     fal,
-    allowedDirs: folders,
+    policy: readPolicyFor(context.config, await context.roots()),
     signal: context.signal,
+    onNotice: (message) => void context.log("info", message),
     onProgress: (message) => {
       void context.log("info", message);
       void request.progress?.step(message);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, NotFoundError } from "../../src/errors.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
+import { readPolicyFor } from "../../src/files/access.js";
 import { localReferenceKind, uploadLocalInputs } from "../../src/files/local-inputs.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { TEST_KEY } from "../helpers/harness.js";
@@ -45,7 +46,11 @@ afterAll(async () => {
 // reset() forgets requests (uploads stay): each test asserts on its own uploads by URL.
 beforeEach(() => fake.reset());
 
-const options = () => ({ fal, allowedDirs: [allowed], signal: new AbortController().signal });
+const options = () => ({
+  fal,
+  policy: readPolicyFor({ ...fal.config, allowedDirs: [allowed] }, undefined),
+  signal: new AbortController().signal,
+});
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 describe("localReferenceKind", () => {
@@ -147,11 +152,29 @@ describe("uploadLocalInputs", () => {
     );
     await expect(hidden).rejects.toBeInstanceOf(AccessDeniedError);
     await expect(hidden).rejects.toThrow(/hidden/);
+    // An explicit file:// reference outside the readable folders is refused...
     const outside = uploadLocalInputs(
-      { a: [path.join(allowed, "photo.png"), path.join(base, "elsewhere", "other.png")] },
+      { a: [path.join(allowed, "photo.png"), pathToFileURL(path.join(base, "elsewhere", "other.png")).href] },
       options(),
     );
-    await expect(outside).rejects.toThrow(/outside the allowed folders/);
+    await expect(outside).rejects.toThrow(/outside the readable folders/);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("leaves a path-like string outside the readable folders as text, the same whether a file exists there or not", async () => {
+    const notices: string[] = [];
+    const exists = path.join(base, "elsewhere", "other.png");
+    const missing = path.join(base, "elsewhere", "none.png");
+    const result = await uploadLocalInputs(
+      { a: exists, b: missing },
+      { ...options(), onNotice: (message) => notices.push(message) },
+    );
+    expect(result).toEqual({ input: { a: exists, b: missing }, uploads: [] });
+    expect(notices.map((notice) => notice.replace(exists, "X").replace(missing, "X"))).toEqual([
+      expect.stringMatching(/^"X" looks like a local path outside the readable folders/),
+      expect.stringMatching(/^"X" looks like a local path outside the readable folders/),
+    ]);
+    expect(notices[0]!.replace(exists, "X")).toBe(notices[1]!.replace(missing, "X"));
     expect(fake.requests).toHaveLength(0);
   });
 
