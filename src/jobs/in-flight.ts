@@ -51,6 +51,11 @@ export class InFlightSubmits {
     return section;
   }
 
+  /** The open sections whose submit may have been sent: what shutdown must record if it cannot wait. */
+  pendingSent(): SectionFacts[] {
+    return [...this.#open].map((section) => section.facts).filter((facts) => facts.sent);
+  }
+
   /** How many sections are open. */
   get size(): number {
     return this.#open.size;
@@ -72,6 +77,6 @@ export class InFlightSubmits {
       });
       this.#waiters.clear();
     }
-    return [...this.#open].map((section) => section.facts).filter((facts) => facts.sent);
+    return this.pendingSent();
   }
 }
