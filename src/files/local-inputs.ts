@@ -56,6 +56,14 @@ export function localReferenceKind(value: string): Candidate["kind"] | undefined
   return undefined;
 }
 
+/**
+ * Whether a path-like string reads as a file path rather than prose ("/imagine a cat"): no
+ * whitespace, or a final segment with an extension ("/Users/me/My Photos/cat.png").
+ */
+export function looksLikeFilePath(value: string): boolean {
+  return !/\s/.test(value) || /\.[A-Za-z0-9]{1,10}$/.test(value.trim());
+}
+
 export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
@@ -86,8 +94,11 @@ export async function uploadLocalInputs(
       }
       if (kind === "path") {
         if (!isInsideReadable(raw, policy)) {
+          // Decided on the string alone, never on the disk: a file path outside is refused
+          // (openReadable refuses it before any stat); prose that starts with "/" stays text.
+          if (looksLikeFilePath(raw)) await openReadable(raw, policy);
           options.onNotice?.(
-            `"${raw.slice(0, 200)}" looks like a local path outside the readable folders, so it was sent to the model as text. To upload a file there, add its folder to FAL_MCP_ALLOWED_DIRS (or your client's workspace).`,
+            `"${raw.slice(0, 200)}" starts like a local path but is outside the readable folders, so it was sent to the model as text.`,
           );
           continue;
         }

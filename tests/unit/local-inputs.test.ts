@@ -112,7 +112,7 @@ describe("uploadLocalInputs", () => {
       inline: "data:image/png;base64,iVBORw0KGgo=",
       prompt: "/imagine a cat",
       folder: allowed,
-      missing: "/definitely/not/a/file.png",
+      missing: path.join(allowed, "not-a-file.png"),
       count: 3,
       enabled: true,
       nothing: null,
@@ -161,21 +161,30 @@ describe("uploadLocalInputs", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it("leaves a path-like string outside the readable folders as text, the same whether a file exists there or not", async () => {
-    const notices: string[] = [];
+  it("refuses a file path outside the readable folders with the same answer whether a file exists there or not", async () => {
     const exists = path.join(base, "elsewhere", "other.png");
     const missing = path.join(base, "elsewhere", "none.png");
+    const a = await uploadLocalInputs({ a: exists }, options()).catch((e: Error) => e.message);
+    const b = await uploadLocalInputs({ a: missing }, options()).catch((e: Error) => e.message);
+    expect(a).toMatch(/outside the readable folders/);
+    expect(a.replace(exists, "X")).toBe(b.replace(missing, "X"));
+    // "/etc/passwd" exists, "/etc/no-such-file" does not: same answer.
+    const passwd = await uploadLocalInputs({ a: "/etc/passwd" }, options()).catch((e: Error) => e.message);
+    const none = await uploadLocalInputs({ a: "/etc/no-such-file" }, options()).catch(
+      (e: Error) => e.message,
+    );
+    expect(passwd.replace("/etc/passwd", "X")).toBe(none.replace("/etc/no-such-file", "X"));
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("keeps prose that starts with a slash as text, with a notice", async () => {
+    const notices: string[] = [];
     const result = await uploadLocalInputs(
-      { a: exists, b: missing },
+      { prompt: "/imagine a cat on the moon" },
       { ...options(), onNotice: (message) => notices.push(message) },
     );
-    expect(result).toEqual({ input: { a: exists, b: missing }, uploads: [] });
-    expect(notices.map((notice) => notice.replace(exists, "X").replace(missing, "X"))).toEqual([
-      expect.stringMatching(/^"X" looks like a local path outside the readable folders/),
-      expect.stringMatching(/^"X" looks like a local path outside the readable folders/),
-    ]);
-    expect(notices[0]!.replace(exists, "X")).toBe(notices[1]!.replace(missing, "X"));
-    expect(fake.requests).toHaveLength(0);
+    expect(result).toEqual({ input: { prompt: "/imagine a cat on the moon" }, uploads: [] });
+    expect(notices).toHaveLength(1);
   });
 
   it("requires a file:// URL to resolve, unlike a string that only looks like a path", async () => {
