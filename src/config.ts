@@ -46,6 +46,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** FAL_MCP_STALL_TIMEOUT_MS: an upload or download that moves no byte for this long is aborted. Default 30000. */
   readonly stallTimeoutMs: number;
+  /** FAL_MCP_MAX_RESULT_BYTES: the whole tool result (text, structuredContent, preview). Default 921600 (900 KiB). */
+  readonly maxResultBytes: number;
   /** FAL_MCP_TRANSFER_TIMEOUT_MS: total time for one upload, and for saving one result's files, however steadily they move. Default 600000. */
   readonly transferTimeoutMs: number;
   /** FAL_MCP_CATALOG_TTL_SECONDS: how long catalog, schema and price answers are cached in memory. Default 600. */
@@ -132,6 +134,7 @@ const envSchema = z.object({
   FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
+  FAL_MCP_MAX_RESULT_BYTES: integer("FAL_MCP_MAX_RESULT_BYTES", 900 * 1024, 16 * 1024, 10 * 1024 * 1024),
   FAL_MCP_TRANSFER_TIMEOUT_MS: integer("FAL_MCP_TRANSFER_TIMEOUT_MS", 600_000, 1000, 86_400_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
   FAL_MCP_LOG_LEVEL: z
@@ -267,6 +270,7 @@ export function loadConfig({
     requestTimeoutMs: values.FAL_MCP_REQUEST_TIMEOUT_MS,
     stallTimeoutMs: values.FAL_MCP_STALL_TIMEOUT_MS,
     transferTimeoutMs: values.FAL_MCP_TRANSFER_TIMEOUT_MS,
+    maxResultBytes: values.FAL_MCP_MAX_RESULT_BYTES,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
     mode,

@@ -27,6 +27,15 @@ export const DEFAULT_MAX_RESULT_BYTES = 900 * 1024;
 /** About 20,000 tokens of JSON (≈3 bytes a token), under Claude Code's 25,000. */
 export const DEFAULT_MAX_TEXT_BYTES = 60 * 1024;
 
+/** The budget for a FAL_MCP_MAX_RESULT_BYTES setting: the text part grows with it, 60 KiB per 900 KiB. */
+export function budgetFor(maxResultBytes: number): ResultBudget {
+  const scale = Math.max(1, maxResultBytes / DEFAULT_MAX_RESULT_BYTES);
+  return {
+    maxBytes: maxResultBytes,
+    maxTextBytes: Math.min(maxResultBytes, Math.round(DEFAULT_MAX_TEXT_BYTES * scale)),
+  };
+}
+
 const DATA_URI = /data:([\w.+-]+\/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,[A-Za-z0-9+/=%._~-]{200,}/g;
 
 /** `data:` URIs longer than a short stub, replaced by a description ("data:image/png;base64,… (1.2 MB)"). */
