@@ -1,6 +1,7 @@
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
 import { createFal, type Fal } from "./fal/index.js";
+import { InFlightSubmits } from "./jobs/in-flight.js";
 import { JobStore } from "./jobs/store.js";
 import type { Logger } from "./util/log.js";
 
@@ -19,6 +20,8 @@ export interface Services {
   readonly catalog: Catalog;
   /** The durable record of submitted jobs (FAL_MCP_STATE_DIR/jobs). */
   readonly jobs: JobStore;
+  /** Submit-and-record sections in flight: shutdown waits for them (src/index.ts). */
+  readonly inFlight: InFlightSubmits;
 }
 
 export interface CreateServicesOptions {
@@ -35,6 +38,8 @@ export function createServices({ config, logger, fetch }: CreateServicesOptions)
     logger,
     fal,
     catalog: new Catalog({ http: fal.http, config }),
-    jobs: new JobStore(config.stateDir, logger),
+    // The record is redacted like every log line: fal may echo the key in an output or a URL.
+    jobs: new JobStore(config.stateDir, logger, logger.redactor),
+    inFlight: new InFlightSubmits(),
   };
 }

@@ -69,7 +69,6 @@ export async function uploadLocalInputs(
   options: LocalInputOptions,
 ): Promise<{ input: Record<string, unknown>; uploads: LocalInputUpload[] }> {
   const homeDir = options.fal.config.homeDir;
-  const config = options.fal.config;
 
   // 1. Find the strings that name local files.
   const found = new Set<string>();

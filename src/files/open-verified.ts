@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 
 /**
@@ -54,7 +55,7 @@ function kindOf(stats: {
 
 /** Reads back where descriptor `fd` points on Linux; undefined where /proc is not available. */
 async function descriptorPath(fd: number): Promise<string | undefined> {
-  if (process.platform !== "linux") return undefined;
+  if (os.platform() !== "linux") return undefined;
   return fs.readlink(`/proc/self/fd/${fd}`).catch(() => undefined);
 }
 

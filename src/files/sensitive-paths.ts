@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 
 /**
@@ -120,7 +121,7 @@ export interface SensitiveOptions {
  * Check the path as written and its real path: either matching refuses.
  */
 export function sensitiveReason(absolute: string, options: SensitiveOptions): string | undefined {
-  const lower = options.caseInsensitive ?? (process.platform === "darwin" || process.platform === "win32");
+  const lower = options.caseInsensitive ?? (os.platform() === "darwin" || os.platform() === "win32");
   const parts = segmentsOf(absolute, lower);
   const home = segmentsOf(options.homeDir, lower);
   if (parts.length > home.length && home.every((segment, i) => parts[i] === segment)) {

@@ -2,8 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import mime from "mime-types";
-import { AccessDeniedError, FalMcpError, FalNetworkError, InvalidArgumentError } from "../errors.js";
-import { networkCause } from "../util/errors.js";
+import { AccessDeniedError, FalNetworkError, InvalidArgumentError } from "../errors.js";
 import { formatBytes } from "../util/format.js";
 import type { Resolver } from "./address-policy.js";
 import { DownloadError, downloadToFile, networkAccess } from "./download.js";
@@ -76,7 +75,7 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-rehost-"));
   try {
-    const { filePath, size, contentType } = await download(url, dir, urlName, options);
+    const { filePath, contentType } = await download(url, dir, urlName, options);
     const fileName = cleanFileName(options.fileName ?? withExtension(urlName, contentType));
     // Our own private temp file: opened and verified like any local file, then read from the descriptor.
     const result = await uploadLocalFile(await openVerified(await fs.realpath(filePath)), {

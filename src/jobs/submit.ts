@@ -59,20 +59,15 @@ export async function submitAndRecord(
 
   // From here until the record is written, a paid job may exist that only this process knows:
   // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
-  const section = context.inFlight?.begin({
-    endpointId: request.endpointId,
-    tool: request.tool,
-    input: prepared.input,
-    uploads: prepared.uploads,
-  });
-  // From here until the record is written, a paid job may exist that only this process knows:
-  // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
-  const section = context.config.mode === "http" ? undefined : context.inFlight?.begin({
-    endpointId: request.endpointId,
-    tool: request.tool,
-    input: prepared.input,
-    uploads: prepared.uploads,
-  });
+  const section =
+    context.config.mode === "http"
+      ? undefined
+      : context.inFlight?.begin({
+          endpointId: request.endpointId,
+          tool: request.tool,
+          input: prepared.input,
+          uploads: prepared.uploads,
+        });
   let answer;
   try {
     section?.markSent();

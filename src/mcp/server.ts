@@ -2,7 +2,10 @@ import { McpServer, type CallToolResult, type ServerContext } from "@modelcontex
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
+import { writeResultFile } from "../files/result-file.js";
 import type { Services } from "../services.js";
+import { budgetFor } from "../util/result-budget.js";
+import { guardResult } from "./result-guard.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
@@ -112,6 +115,7 @@ export function createServer({
       config,
       fal: services.fal,
       jobs: services.jobs,
+      inFlight: services.inFlight,
       catalog: services.catalog,
       signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
       async progress(update) {
@@ -160,9 +164,30 @@ export function createServer({
       async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         try {
           const output = await tool.handler(args as never, contextFor(ctx));
+          // The last step before anything leaves: the key out of all of it (strings and keys,
+          // encoded forms too), depth bounded, and the whole result within the client's budget.
+          // What does not fit is kept in full in a file (stdio; fal-mcp http writes nothing).
+          const guarded = await guardResult(
+            {
+              text: output.text,
+              structuredContent: output.structuredContent,
+              images: (output.extraContent ?? []).filter((item) => item.type === "image"),
+            },
+            {
+              redactor: log.redactor,
+              budget: budgetFor(config.maxResultBytes),
+              spill:
+                config.mode === "http"
+                  ? undefined
+                  : (json) => writeResultFile(config.outputDir, tool.name, json),
+            },
+          );
           return {
-            content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
-            structuredContent: output.structuredContent,
+            content: [
+              { type: "text", text: guarded.text },
+              ...guarded.images.map((image) => ({ type: "image" as const, ...image })),
+            ],
+            structuredContent: guarded.structuredContent,
           };
         } catch (error) {
           const text = redact(errorText(error));

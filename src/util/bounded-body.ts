@@ -160,14 +160,14 @@ export function decodedBody(message: IncomingMessage, limit: BodyLimit): Readabl
     decoders = encodings.map(decoderFor).filter((d): d is Transform => d !== undefined);
   } catch (error) {
     destroy(error as Error);
-    process.nextTick(() => cap.destroy(error as Error));
+    setImmediate(() => cap.destroy(error as Error));
     return cap;
   }
   const declared = Number(message.headers["content-length"] ?? "");
   if (decoders.length === 0 && Number.isFinite(declared) && declared > limit.maxBytes) {
     const error = new BodyTooLargeError(limit.maxBytes, limit.what);
     destroy(error);
-    process.nextTick(() => cap.destroy(error));
+    setImmediate(() => cap.destroy(error));
     return cap;
   }
   const tap = new Transform({

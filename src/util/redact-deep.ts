@@ -112,3 +112,26 @@ function redactValue(input: unknown, redact: (text: string) => string): unknown 
     return copies.get(child) ?? makeCopy(child);
   }
 }
+
+/**
+ * A redactor over a list of secrets that may grow (a logger's registrations): rebuilt whenever the
+ * list changes, so a key registered after the redactor was handed out is still masked.
+ */
+export function liveRedactor(source: () => readonly (string | undefined)[]): Redactor {
+  let key = "";
+  let current = createRedactor([]);
+  const get = () => {
+    const secrets = source();
+    const next = secrets.join("\u0000");
+    if (next !== key) {
+      key = next;
+      current = createRedactor(secrets);
+    }
+    return current;
+  };
+  return {
+    text: (text) => get().text(text),
+    value: (value) => get().value(value),
+    leaks: (text) => get().leaks(text),
+  };
+}

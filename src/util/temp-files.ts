@@ -12,9 +12,23 @@ import path from "node:path";
 
 const live = new Set<string>();
 
+/** Who writes this process's temp files; set by the entry point (the only code that sees `process`). */
+export interface TempOwner {
+  pid: number;
+  /** Whether the process with this pid is still running. */
+  isAlive(pid: number): boolean;
+}
+
+// Until the entry point says otherwise: pid 0 and every writer assumed alive (sweeps by age only).
+let owner: TempOwner = { pid: 0, isAlive: () => true };
+
+export function setTempOwner(next: TempOwner): void {
+  owner = next;
+}
+
 /** `.${base}.${pid}.${random}${suffix}`: the name every temporary file of fal-mcp has. */
 export function tempName(base: string, random: string, suffix: ".part" | ".tmp"): string {
-  return `.${base}.${process.pid}.${random}${suffix}`;
+  return `.${base}.${owner.pid}.${random}${suffix}`;
 }
 
 /** Marks `file` as a live temporary file of this process; the returned function forgets it. */
@@ -44,16 +58,6 @@ export function removeLiveTempsSync(): number {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]+\.(part|tmp)$/;
 
 /**
@@ -71,7 +75,9 @@ export async function sweepTemps(directory: string, maxAgeMs = 24 * 60 * 60 * 10
     if (live.has(file)) continue;
     const stats = await fsp.lstat(file).catch(() => undefined);
     if (!stats?.isFile()) continue;
-    if (isAlive(Number(match[1])) && now - stats.mtimeMs < maxAgeMs) continue;
+    const pid = Number(match[1]);
+    const running = pid === owner.pid || owner.isAlive(pid);
+    if (running && now - stats.mtimeMs < maxAgeMs) continue;
     await fsp.rm(file, { force: true }).catch(() => undefined);
     removed++;
   }

@@ -126,7 +126,7 @@ export function meteredBy(deadline: TransferDeadline): Transform {
     },
   });
   const onAbort = () => stream.destroy(deadline.timedOut() ?? (deadline.signal.reason as Error));
-  if (deadline.signal.aborted) process.nextTick(onAbort);
+  if (deadline.signal.aborted) setImmediate(onAbort);
   else deadline.signal.addEventListener("abort", onAbort, { once: true });
   stream.once("close", () => deadline.signal.removeEventListener("abort", onAbort));
   return stream;

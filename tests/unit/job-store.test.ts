@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTempOwner } from "../../src/util/temp-files.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { summarizeInput } from "../../src/jobs/input-summary.js";
 import { JOB_RECORD_VERSION, JobStore, recordFileName } from "../../src/jobs/store.js";
@@ -10,6 +11,19 @@ import { captureLogger } from "../helpers/logger.js";
 let stateDir: string;
 let logLines: string[];
 let logger: Logger;
+
+// As the entry point does: temp files carry the pid, and dead writers' files are swept.
+setTempOwner({
+  pid: process.pid,
+  isAlive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+  },
+});
 
 beforeEach(async () => {
   stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-jobs-"));

@@ -114,7 +114,7 @@ describe("decoded-byte cap on fal's answers", () => {
     try {
       const client = new FalHttpClient({
         fetch: (input, init) =>
-          fetch(String(input).replace("https://queue.fal.run", `http://127.0.0.1:${port}`), init),
+          fetch((input as string).replace("https://queue.fal.run", `http://127.0.0.1:${port}`), init),
         timeoutMs: 10_000,
         maxRetries: 0,
         ...noSleep,

@@ -5,12 +5,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AccessDeniedError, NotFoundError } from "../../src/errors.js";
-import {
-  isInsideReadable,
-  openReadable,
-  readableFolders,
-  type ReadPolicy,
-} from "../../src/files/access.js";
+import { isInsideReadable, openReadable, readableFolders, type ReadPolicy } from "../../src/files/access.js";
 import { sensitiveReason } from "../../src/files/sensitive-paths.js";
 
 let root: string;
