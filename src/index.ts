@@ -81,13 +81,11 @@ function fail(message: string): void {
   process.exitCode = USAGE_ERROR;
 }
 
-/** Ends the process within 1.5 s whatever is still open; fal jobs keep running on fal's side. */
-/** How long shutdown waits for submits in flight before writing their records and exiting (clients kill at ~2 s). */
+/**
+ * How long shutdown waits for submits in flight before writing their records and exiting, whatever
+ * is still open (clients kill at ~2 s); fal jobs keep running on fal's side.
+ */
 const SHUTDOWN_GRACE_MS = 1500;
-
-function exitSoon(code: number): void {
-  setTimeout(() => process.exit(code), 1500).unref();
-}
 
 async function main(argv: string[]): Promise<void> {
   let command: Command;

@@ -95,9 +95,9 @@ describe("MCP roots", () => {
 async function harnessWithRoots(announced: string[], env: Record<string, string> = {}): Promise<Harness> {
   return startHarness({
     baseUrl: fake.url,
-    clientCapabilities: { capabilities: { roots: { listChanged: true } } },
+    clientOptions: { capabilities: { roots: { listChanged: true } } },
     setupClient: (client) =>
-      client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      client.setRequestHandler("roots/list", async () => ({
         roots: announced.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })),
       })),
     env,
