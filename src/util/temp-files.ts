@@ -19,7 +19,7 @@ export interface TempOwner {
   isAlive(pid: number): boolean;
 }
 
-// Until the entry point says otherwise: pid 0 and every writer assumed alive (sweeps by age only).
+// Until the entry point says otherwise: pid 0 (unknown writer) and other writers assumed alive.
 let owner: TempOwner = { pid: 0, isAlive: () => true };
 
 export function setTempOwner(next: TempOwner): void {
@@ -75,8 +75,10 @@ export async function sweepTemps(directory: string, maxAgeMs = 24 * 60 * 60 * 10
     if (live.has(file)) continue;
     const stats = await fsp.lstat(file).catch(() => undefined);
     if (!stats?.isFile()) continue;
+    // Pid 0: written where no entry point named the owner (a library use); only our own live set
+    // can vouch for such a file.
     const pid = Number(match[1]);
-    const running = pid === owner.pid || owner.isAlive(pid);
+    const running = pid !== 0 && (pid === owner.pid || owner.isAlive(pid));
     if (running && now - stats.mtimeMs < maxAgeMs) continue;
     await fsp.rm(file, { force: true }).catch(() => undefined);
     removed++;
