@@ -32,6 +32,9 @@ export interface CreateServicesOptions {
 }
 
 export function createServices({ config, logger, fetch }: CreateServicesOptions): Services {
+  // The key this server sends is masked in everything its logger and its redactor see: logs,
+  // results, records, saved files (whoever built the services: the entry point, HTTP per caller, tests).
+  logger.redactSecret(config.falKey?.reveal());
   const fal = createFal({ config, fetch });
   return {
     config,
