@@ -107,10 +107,25 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
       return value;
     });
 
-const flag = z
-  .string()
-  .optional()
-  .transform((raw) => raw !== undefined && ["1", "true", "yes", "on"].includes(raw.trim().toLowerCase()));
+const FLAG_ON = ["1", "true", "yes", "on"];
+const FLAG_OFF = ["0", "false", "no", "off", ""];
+
+/** An on/off setting: exactly the documented forms, anything else is an error naming the variable. */
+const flag = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return false;
+      const value = raw.trim().toLowerCase();
+      if (FLAG_ON.includes(value)) return true;
+      if (FLAG_OFF.includes(value)) return false;
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be one of ${FLAG_ON.join(", ")} (on) or ${FLAG_OFF.filter(Boolean).join(", ")} (off), or empty (got "${raw}")`,
+      });
+      return z.NEVER;
+    });
 
 const envSchema = z.object({
   FAL_KEY: z.string().optional(),
@@ -127,9 +142,9 @@ const envSchema = z.object({
   FAL_MCP_WAIT_SECONDS: integer("FAL_MCP_WAIT_SECONDS", 45, 0, 600),
   FAL_MCP_INLINE_PREVIEW_BYTES: integer("FAL_MCP_INLINE_PREVIEW_BYTES", 900 * 1024, 0, 10 * 1024 * 1024),
   FAL_MCP_ALLOWED_DIRS: z.string().optional(),
-  FAL_MCP_ALLOW_HIDDEN: flag,
-  FAL_MCP_ALLOW_SENSITIVE_FILES: flag,
-  FAL_MCP_ALLOW_PRIVATE_URLS: flag,
+  FAL_MCP_ALLOW_HIDDEN: flag("FAL_MCP_ALLOW_HIDDEN"),
+  FAL_MCP_ALLOW_SENSITIVE_FILES: flag("FAL_MCP_ALLOW_SENSITIVE_FILES"),
+  FAL_MCP_ALLOW_PRIVATE_URLS: flag("FAL_MCP_ALLOW_PRIVATE_URLS"),
   FAL_MCP_MAX_UPLOAD_BYTES: integer("FAL_MCP_MAX_UPLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
@@ -139,7 +154,8 @@ const envSchema = z.object({
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
   FAL_MCP_LOG_LEVEL: z
     .enum(["debug", "info", "warning", "error"], {
-      message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
+      error: (issue) =>
+        `FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error (got ${JSON.stringify(issue.input)})`,
     })
     .optional(),
   FAL_MCP_HTTP_HOST: z.string().optional(),

@@ -39,8 +39,7 @@ describe.each(["legacy", "modern"])("viewer and prompts (%s era)", (era) => {
 
   it("points run_model at the viewer and leaves tools it does not show alone", async () => {
     const { tools } = await harnesses[era]!.client.listTools();
-    const meta = (name: string) =>
-      tools.find((tool) => tool.name === name)?._meta;
+    const meta = (name: string) => tools.find((tool) => tool.name === name)?._meta;
     expect(meta("run_model")).toMatchObject({ ui: { resourceUri: "ui://fal-mcp/result-viewer.html" } });
     expect(meta("search_models")?.ui).toBeUndefined();
   });
