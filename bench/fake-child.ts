@@ -4,7 +4,12 @@
 import { generateCatalog, startFakeFal } from "../tests/fake-fal/server.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as { models?: number };
-const fake = await startFakeFal(options.models ? { catalog: generateCatalog(options.models) } : {});
+// Single PUTs of any size: curl's one PUT of the 1 GiB file is the upload floor (fal-mcp itself
+// still sends files over 90 MiB in parts, as fal requires).
+const fake = await startFakeFal({
+  maxSinglePutBytes: Number.MAX_SAFE_INTEGER,
+  ...(options.models ? { catalog: generateCatalog(options.models) } : {}),
+});
 process.stdout.write(JSON.stringify({ url: fake.url, models: fake.catalog.length, pid: process.pid }) + "\n");
 
 let stopping = false;

@@ -29,7 +29,7 @@ const ROWS: Row[] = [
   { id: "overhead", title: "Per-call overhead (run_model)", run: (c) => perCallOverhead(c) },
   { id: "upload", title: "Upload (upload_file vs curl -T)", run: (c, f) => upload(c, f) },
   { id: "discovery", title: "Discovery (2,000-model catalog)", run: (c) => discovery(c) },
-  { id: "memory", title: "Memory (1,000 mixed calls)", run: (c) => memory(c) },
+  { id: "memory", title: "Memory (VmRSS, no forced GC)", run: (c) => memory(c) },
 ];
 
 const log = (message: string): void => void process.stderr.write(message + "\n");

@@ -54,6 +54,10 @@ export interface Config {
   readonly catalogTtlSeconds: number;
   /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
   readonly logLevel: "debug" | "info" | "warning" | "error";
+  /** FAL_MCP_STORE_PAYLOAD=0: fal keeps no request or response payload of generations (X-Fal-Store-IO: 0) unless a call says otherwise. Default 1 (fal's default: stored 30 days). */
+  readonly storePayload: boolean;
+  /** FAL_MCP_MEDIA_EXPIRATION_SECONDS: how long fal's CDN keeps generated media unless a call says otherwise. Default: unset (the account's setting). */
+  readonly mediaExpirationSeconds: number | undefined;
   /**
    * How the server runs: "stdio" (on the user's machine: reads local files, saves results, keeps a
    * job record) or "http" (`fal-mcp http`, possibly remote: no local file is read, nothing is written
@@ -89,6 +93,9 @@ export class ConfigError extends Error {
 }
 
 const GiB = 1024 ** 3;
+
+/** The longest media lifetime accepted (FAL_MCP_MEDIA_EXPIRATION_SECONDS, expiration_seconds): ten years; fal documents no maximum. */
+export const MAX_EXPIRATION_SECONDS = 10 * 365 * 24 * 3600;
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
   z
@@ -174,6 +181,32 @@ const envSchema = z.object({
     1024,
     64 * 1024 * 1024,
   ),
+  FAL_MCP_STORE_PAYLOAD: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw?.trim().toLowerCase();
+      if (value === undefined || value === "") return true;
+      if (["1", "true", "yes", "on"].includes(value)) return true;
+      if (["0", "false", "no", "off"].includes(value)) return false;
+      ctx.addIssue({ code: "custom", message: `FAL_MCP_STORE_PAYLOAD must be 1 or 0 (got "${raw}")` });
+      return z.NEVER;
+    }),
+  FAL_MCP_MEDIA_EXPIRATION_SECONDS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const value = Number(raw.trim());
+      if (!Number.isInteger(value) || value < 1 || value > MAX_EXPIRATION_SECONDS) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FAL_MCP_MEDIA_EXPIRATION_SECONDS must be a whole number of seconds from 1 to ${MAX_EXPIRATION_SECONDS} (got "${raw}")`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    }),
 });
 
 /** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
@@ -289,6 +322,8 @@ export function loadConfig({
     maxResultBytes: values.FAL_MCP_MAX_RESULT_BYTES,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
+    storePayload: values.FAL_MCP_STORE_PAYLOAD,
+    mediaExpirationSeconds: values.FAL_MCP_MEDIA_EXPIRATION_SECONDS,
     mode,
     http: Object.freeze({
       host: values.FAL_MCP_HTTP_HOST?.trim() || "127.0.0.1",

@@ -7,6 +7,10 @@ export interface ProcMemory {
   rss: number;
   /** Peak resident set size since the process started, bytes (VmHWM). */
   hwm: number;
+  /** Anonymous resident memory (heaps, malloc arenas), bytes (RssAnon). */
+  anon: number;
+  /** File-backed resident memory (the node binary, shared libraries), bytes (RssFile). */
+  file: number;
 }
 
 export function readMemory(pid: number): ProcMemory {
@@ -16,9 +20,9 @@ export function readMemory(pid: number): ProcMemory {
       const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
       return match ? Number(match[1]) * 1024 : Number.NaN;
     };
-    return { rss: kib("VmRSS"), hwm: kib("VmHWM") };
+    return { rss: kib("VmRSS"), hwm: kib("VmHWM"), anon: kib("RssAnon"), file: kib("RssFile") };
   } catch {
-    return { rss: Number.NaN, hwm: Number.NaN };
+    return { rss: Number.NaN, hwm: Number.NaN, anon: Number.NaN, file: Number.NaN };
   }
 }
 
@@ -67,4 +71,30 @@ export function describeMachine(): Machine {
     kernel: os.release(),
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux the bench runs on). */
+const TICKS_PER_SECOND = 100;
+
+export interface ProcCpu {
+  /** User + system CPU seconds of the process itself. */
+  self: number;
+  /** User + system CPU seconds of its children that have exited and been waited for. */
+  children: number;
+}
+
+/** CPU time of a running process from /proc/<pid>/stat (NaN when it cannot be read). */
+export function readCpu(pid: number): ProcCpu {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at field 3; utime is field 14.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const at = (field: number): number => Number(fields[field - 3]);
+    return {
+      self: (at(14) + at(15)) / TICKS_PER_SECOND,
+      children: (at(16) + at(17)) / TICKS_PER_SECOND,
+    };
+  } catch {
+    return { self: Number.NaN, children: Number.NaN };
+  }
 }

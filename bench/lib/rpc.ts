@@ -40,9 +40,9 @@ export class RpcChild {
     { resolve(message: RpcMessage): void; reject(error: Error): void }
   >();
 
-  constructor(command: string, args: string[], env: Record<string, string>) {
+  constructor(command: string, args: string[], env: Record<string, string>, cwd?: string) {
     this.spawnedAt = performance.now();
-    this.child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(command, args, { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stdout.setEncoding("utf8");
     this.child.stdout.on("data", (chunk: string) => this.onData(chunk));
     this.child.stderr.setEncoding("utf8");

@@ -1,9 +1,14 @@
-// Row 5: RSS of an idle server, after 1,000 mixed calls, and after each of four more rounds of
-// 1,000. A leak climbs round after round; the step from idle to the first thousand is warm-up.
+// Row 5: memory as the user's process shows it: VmRSS from /proc/<pid>/status of a server started
+// exactly as clients start it (no flags, no forced GC), a few seconds after tools/list, after 5,000
+// mixed calls, and the slope over more rounds after that. Beside it, the same for a bare node
+// process (the floor no server goes under).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { readMemory } from "../lib/proc.js";
-import { ROOT, serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
+import { readMemory, type ProcMemory } from "../lib/proc.js";
+import { serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
 import { skipped, verdict, type RowContext, type RowResult } from "../lib/row.js";
 import { mib } from "../lib/stats.js";
 
@@ -16,11 +21,13 @@ const ENDPOINTS = [
   "fake/echo",
   "fal-ai/kling-video/v2.1/master/image-to-video",
 ];
+/** Seconds between tools/list and the idle reading: what a client's idle server looks like. */
+const IDLE_SECONDS = 3;
 
 type Call = [tool: string, args: Record<string, unknown>];
 
 /** The mix: every landed tool, varied arguments, paid calls on instant fake models. */
-function mixedCalls(tools: readonly string[]): Call[] {
+function mixedCalls(tools: readonly string[], smallFile: string): Call[] {
   const calls: Call[] = [];
   for (let i = 0; i < 20; i++) {
     const endpoint = ENDPOINTS[i % ENDPOINTS.length]!;
@@ -35,6 +42,8 @@ function mixedCalls(tools: readonly string[]): Call[] {
     ]);
     calls.push(["run_model", { endpoint_id: "fake/echo", input: { prompt: `memory ${i}` } }]);
     calls.push(["submit_job", { endpoint_id: "fake/echo", input: { prompt: `memory ${i}` } }]);
+    if (i % 4 === 0) calls.push(["search_docs", { query: QUERIES[i % QUERIES.length] }]);
+    if (i % 5 === 0) calls.push(["upload_file", { path: smallFile }]);
   }
   return calls.filter(([tool]) => tools.includes(tool));
 }
@@ -67,79 +76,110 @@ async function runCalls(
   return { errors, firstError };
 }
 
+/** Least-squares slope of y over x. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return num / den;
+}
+
+/** VmRSS of a bare `node -e` process reading stdin, a few seconds after it started. */
+async function bareNodeRss(): Promise<ProcMemory> {
+  const child = spawn(process.execPath, ["-e", "process.stdin.resume()"], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  await sleep(IDLE_SECONDS * 1000);
+  const memory = readMemory(child.pid!);
+  child.stdin.end();
+  await once(child, "exit");
+  return memory;
+}
+
+const split = (m: ProcMemory): string => `anon ${mib(m.anon)} · file ${mib(m.file)}`;
+
 export async function memory(context: RowContext): Promise<RowResult> {
   const id = "memory";
-  const title = "Memory (1,000 mixed calls)";
-  const { server, tools } = await startServer(serverEnv(context.env), [
-    "--expose-gc",
-    "--require",
-    path.join(ROOT, "bench/lib/gc-on-signal.cjs"),
-  ]);
-  /** RSS after a full GC (the preload collects on SIGUSR2), so heap the GC has not reclaimed yet does not read as growth. */
-  const settledRss = async (): Promise<number> => {
-    server.child.kill("SIGUSR2");
-    await sleep(500);
-    return readMemory(server.pid).rss;
-  };
+  const title = "Memory (VmRSS, no forced GC)";
+  const floor = await bareNodeRss();
+  const { server, tools } = await startServer(serverEnv(context.env));
   try {
-    const calls = mixedCalls(tools);
+    const folder = path.join(context.scratch, "files");
+    await mkdir(folder, { recursive: true });
+    const smallFile = path.join(folder, "memory-small.txt");
+    await writeFile(smallFile, "x".repeat(4096));
+    const calls = mixedCalls(tools, smallFile);
     if (calls.length === 0) return skipped(id, title, "no tool of the mix is in the registry yet");
     const checkJobs = tools.includes("check_job");
-    const idle = await settledRss();
-    const count = context.quick ? 200 : 1000;
-    // The first round is warm-up (JIT code, lazily loaded modules, caches, a heap sized to the
-    // work); a leak shows as RSS still climbing round after round, so several more rounds follow.
-    // RSS is read after a full GC each time.
-    const rounds = context.quick ? 2 : 5;
-    const after: number[] = [];
+    await sleep(IDLE_SECONDS * 1000);
+    const idle = readMemory(server.pid);
+    const roundSize = context.quick ? 200 : 1000;
+    const warmRounds = 5; // 5,000 calls (1,000 in a quick run)
+    const slopeRounds = context.quick ? 2 : 4;
+    const readings: { calls: number; memory: ProcMemory }[] = [];
     let errors = 0;
     let firstError: string | undefined;
-    for (let round = 0; round < rounds; round++) {
-      const result = await runCalls(server, calls, count, checkJobs);
+    for (let round = 1; round <= warmRounds + slopeRounds; round++) {
+      const result = await runCalls(server, calls, roundSize, checkJobs);
       errors += result.errors;
       firstError ??= result.firstError;
-      after.push(await settledRss());
+      readings.push({ calls: round * roundSize, memory: readMemory(server.pid) });
     }
-    const { hwm } = readMemory(server.pid);
-    if (errors > (rounds * count) / 10)
-      throw new Error(`${errors} of ${rounds * count} calls failed; first: ${firstError}`);
-    const warm = after[0]!;
-    const last = after[after.length - 1]!;
-    const perRound = (last - warm) / (rounds - 1);
+    const total = readings[readings.length - 1]!.calls;
+    if (errors > total / 10) throw new Error(`${errors} of ${total} calls failed; first: ${firstError}`);
+    const after = readings[warmRounds - 1]!;
+    // The slope from the 5,000th call on (that reading included), in MiB per 1,000 calls.
+    const tail = readings.slice(warmRounds - 1);
+    const perThousand = slope(
+      tail.map((r) => r.calls / 1000),
+      tail.map((r) => r.memory.rss),
+    );
+    const last = readings[readings.length - 1]!.memory;
     const usedTools = [...new Set(calls.map(([tool]) => tool))];
     return {
       id,
       title,
       status: "ok",
       lines: [
-        { measure: "idle (after tools/list)", falMcp: mib(idle), baseline: "", comparison: "", target: "" },
         {
-          measure: `after ${count} mixed calls`,
-          falMcp: mib(warm),
-          baseline: `idle ${mib(idle)}`,
-          comparison: `+${mib(warm - idle)} (warm-up)`,
-          target: "",
+          measure: `idle, ${IDLE_SECONDS} s after tools/list`,
+          falMcp: mib(idle.rss),
+          baseline: `${mib(floor.rss)} bare node -e`,
+          comparison: `+${mib(idle.rss - floor.rss)} · ${split(idle)}`,
+          target: verdict(idle.rss <= 60 * MiB, "≤ 60 MiB", mib(idle.rss)),
         },
         {
-          measure: `after ${rounds * count} mixed calls`,
-          falMcp: mib(last),
-          baseline: `after ${count}: ${mib(warm)}`,
-          comparison: `${perRound >= 0 ? "+" : ""}${mib(perRound)} per ${count} calls · rounds ${after.map((rss) => mib(rss)).join(" → ")} · peak ${mib(hwm)}`,
-          target: verdict(perRound < 4 * MiB, `no growth (< 4 MiB per ${count} calls)`, mib(perRound)),
+          measure: `after ${after.calls.toLocaleString("en")} mixed calls`,
+          falMcp: mib(after.memory.rss),
+          baseline: `idle ${mib(idle.rss)}`,
+          comparison: `+${mib(after.memory.rss - idle.rss)} · ${split(after.memory)}`,
+          target: verdict(after.memory.rss <= 90 * MiB, "≤ 90 MiB", mib(after.memory.rss)),
+        },
+        {
+          measure: `slope from call ${after.calls.toLocaleString("en")} to ${total.toLocaleString("en")}`,
+          falMcp: `${perThousand >= 0 ? "+" : ""}${mib(perThousand)} per 1,000 calls`,
+          baseline: `rounds ${tail.map((r) => mib(r.memory.rss)).join(" → ")}`,
+          comparison: `peak ${mib(last.hwm)}`,
+          target: verdict(perThousand < 1 * MiB, "flat (< 1 MiB per 1,000 calls)", mib(perThousand)),
         },
       ],
       figures: {
-        idleRss: idle,
-        afterRounds: after,
-        perRound,
-        hwm,
-        calls: count,
-        rounds,
+        floor,
+        idle,
+        readings,
+        slopeBytesPerThousandCalls: perThousand,
+        roundSize,
         errors,
         tools: usedTools,
       },
       notes: [
-        `mix: ${usedTools.join(", ")}${checkJobs ? " (+ check_job after each submit_job)" : ""}; 4 in flight; ${errors} tool errors; RSS after each round of ${count}.`,
+        `VmRSS from /proc/<pid>/status of the server as clients start it (no flags, no forced GC); mix: ${usedTools.join(", ")}${checkJobs ? " (+ check_job after each submit_job)" : ""}; 4 in flight; ${errors} tool errors.`,
       ],
     };
   } finally {

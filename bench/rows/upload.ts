@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { once } from "node:events";
 import { KEY, type FakeProcess } from "../lib/fake.js";
-import { readMemory, sampleRss } from "../lib/proc.js";
+import { readCpu, readMemory, sampleRss } from "../lib/proc.js";
 import { missingTools, serverEnv, startServer } from "../lib/rpc.js";
 import { skipped, verdict, type RowContext, type RowResult, type TableLine } from "../lib/row.js";
 import { median, mib, mibps, ratio } from "../lib/stats.js";
@@ -32,6 +32,23 @@ async function makeFile(file: string, size: number): Promise<string> {
   return hash.digest("hex");
 }
 
+/** Samples a process's CPU seconds every 20 ms, with wall-clock times, to read its busy share over a window. */
+function sampleCpu(pid: number): { stop(): void; between(from: number, to: number): number } {
+  const samples: { time: number; cpu: number }[] = [];
+  const tick = () => samples.push({ time: Date.now(), cpu: readCpu(pid).self });
+  tick();
+  const timer = setInterval(tick, 20);
+  const at = (time: number) => samples.filter((s) => s.time <= time).pop() ?? samples[0]!;
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+    },
+    /** CPU seconds used from `from` to `to` (wall-clock ms). */
+    between: (from, to) => at(to).cpu - at(from).cpu,
+  };
+}
+
 interface ServerUpload {
   /** The whole upload_file call, including the fake assembling the parts on complete. */
   seconds: number;
@@ -43,6 +60,10 @@ interface ServerUpload {
   hwm: number;
   /** VmRSS after the handshake, before the upload. */
   idleRss: number;
+  /** The server's user + system CPU seconds for the whole call. */
+  cpuSeconds: number;
+  /** The receiver's (the fake's) CPU seconds from the call start to the last part acknowledged. */
+  receiverCpuSeconds: number;
 }
 
 async function uploadThroughServer(
@@ -61,11 +82,15 @@ async function uploadThroughServer(
     await writeFile(warmUp, "x".repeat(1024));
     await server.callTool("upload_file", { path: warmUp });
     const sampler = sampleRss(server.pid, 10);
+    const receiver = sampleCpu(fake.pid);
+    const cpuBefore = readCpu(server.pid).self;
     const start = performance.now();
     const startedAt = Date.now(); // the fake logs wall-clock times (its clock is never advanced here)
     const result = await server.callTool("upload_file", { path: file }, 600_000);
     const seconds = (performance.now() - start) / 1000;
+    const cpuSeconds = readCpu(server.pid).self - cpuBefore;
     const peakRss = sampler.stop();
+    receiver.stop();
     const { hwm } = readMemory(server.pid);
     const url = result.structuredContent?.url;
     const record = typeof url === "string" ? (await fake.summary()).uploads[url] : undefined;
@@ -81,7 +106,8 @@ async function uploadThroughServer(
       .filter((r) => r.method === "POST" && r.path.endsWith("/complete") && r.time >= startedAt)
       .pop();
     const transferSeconds = complete ? (complete.time - startedAt) / 1000 : seconds;
-    return { seconds, transferSeconds, peakRss, hwm, idleRss };
+    const receiverCpuSeconds = receiver.between(startedAt, startedAt + transferSeconds * 1000);
+    return { seconds, transferSeconds, peakRss, hwm, idleRss, cpuSeconds, receiverCpuSeconds };
   } finally {
     await server.close();
   }
@@ -91,6 +117,10 @@ interface CurlUpload {
   seconds: number;
   /** curl's own peak RSS from /usr/bin/time, bytes (NaN when unavailable). */
   peakRss: number;
+  /** curl's user + system CPU seconds from /usr/bin/time (NaN when unavailable). */
+  cpuSeconds: number;
+  /** The receiver's (the fake's) CPU seconds during curl's upload. */
+  receiverCpuSeconds: number;
 }
 
 async function uploadWithCurl(
@@ -126,19 +156,28 @@ async function uploadWithCurl(
     "/dev/null",
     target,
   ];
+  const receiverBefore = readCpu(fake.pid).self;
   const start = performance.now();
-  const child = timed ? spawn("/usr/bin/time", ["-f", "%M", "curl", ...curlArgs]) : spawn("curl", curlArgs);
+  const child = timed
+    ? spawn("/usr/bin/time", ["-f", "%M %U %S", "curl", ...curlArgs])
+    : spawn("curl", curlArgs);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => (stderr += chunk));
   const [code] = (await once(child, "exit")) as [number | null];
   const seconds = (performance.now() - start) / 1000;
+  const receiverCpuSeconds = readCpu(fake.pid).self - receiverBefore;
   if (code !== 0) throw new Error(`curl failed (exit ${code}): ${stderr.trim()}`);
   const record = (await fake.summary()).uploads[fileUrl];
   if (!record || record.size !== size || record.sha256 !== sha256)
     throw new Error(`curl's upload did not arrive intact (${JSON.stringify(record)})`);
-  const kib = timed ? Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]) : Number.NaN;
-  return { seconds, peakRss: kib * 1024 };
+  const timing = timed ? /(\d+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr.trim()) : null;
+  return {
+    seconds,
+    peakRss: timing ? Number(timing[1]) * 1024 : Number.NaN,
+    cpuSeconds: timing ? Number(timing[2]) + Number(timing[3]) : Number.NaN,
+    receiverCpuSeconds,
+  };
 }
 
 export async function upload(context: RowContext, fake: FakeProcess): Promise<RowResult> {
@@ -170,6 +209,7 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
   const figures: Record<string, unknown> = {};
   const peaks: number[] = [];
   let worstRatio = Infinity;
+  let worstCpuRatio = 0;
   for (const { size, runs } of sizes) {
     const file = path.join(folder, `bench-${size / MiB}MiB.bin`);
     context.log(`  writing ${mib(size)} test file`);
@@ -206,6 +246,28 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
         target: "(reported)",
       });
     }
+    const gib = size / 1024 / MiB;
+    const serverCpu = median(server.map((s) => s.cpuSeconds)) / gib;
+    const curlCpu = median(curl.map((c) => c.cpuSeconds)) / gib;
+    const cpuRatio = serverCpu / curlCpu;
+    worstCpuRatio = Math.max(worstCpuRatio, cpuRatio);
+    // The receiver's limit: the share of one core the fake used while receiving (1.0 = it was the bottleneck).
+    const receiverBusyCurl = median(curl.map((c) => c.receiverCpuSeconds / c.seconds));
+    const receiverBusyServer = median(server.map((s) => s.receiverCpuSeconds / s.transferSeconds));
+    lines.push({
+      measure: `${mib(size)}: CPU-seconds per GiB (user + system)`,
+      falMcp: `${serverCpu.toFixed(2)} s/GiB`,
+      baseline: `${curlCpu.toFixed(2)} s/GiB (curl)`,
+      comparison: ratio(cpuRatio) + " of curl",
+      target: verdict(cpuRatio <= 2, "≤ 2× curl", ratio(cpuRatio)),
+    });
+    lines.push({
+      measure: `${mib(size)}: receiver (the fake, one core) busy while receiving`,
+      falMcp: `${(receiverBusyServer * 100).toFixed(0)}% of a core`,
+      baseline: `${(receiverBusyCurl * 100).toFixed(0)}% during curl`,
+      comparison: "100% = the receiver is the limit",
+      target: "(the receiver's limit)",
+    });
     lines.push({
       measure: `${mib(size)}: peak RSS`,
       falMcp: mib(peak),
@@ -219,6 +281,8 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
       transferSeconds,
       curlSeconds,
       throughputRatio,
+      cpuSecondsPerGiB: { server: serverCpu, curl: curlCpu, ratio: cpuRatio },
+      receiverBusy: { server: receiverBusyServer, curl: receiverBusyCurl },
       peakRss: peak,
       server,
       curl,
@@ -239,9 +303,10 @@ export async function upload(context: RowContext, fake: FakeProcess): Promise<Ro
     title,
     status: "ok",
     lines,
-    figures: { ...figures, worstThroughputRatio: worstRatio },
+    figures: { ...figures, worstThroughputRatio: worstRatio, worstCpuRatio },
     notes: [
       "Throughput: file size / time from the tools/call to the last byte acknowledged (for multipart: the complete request reaching the fake), against curl's single PUT to a signed URL from the same initiate route. Files over 90 MiB go up in 10 MiB parts, 3 at a time; on complete the fake copies and re-hashes every part into one file (fal's storage joins parts on its side), which the 'whole call' line includes.",
+      "CPU: user + system seconds of the server process for the whole upload_file call (/proc/<pid>/stat) and of curl (/usr/bin/time), per GiB sent. Receiver: the fake's CPU seconds over the transfer window divided by its length.",
       "Peak RSS: the larger of VmRSS sampled every 10 ms and VmHWM, from /proc/<pid>/status of a fresh server per upload (after a 1 KiB warm-up upload, so the one-time loading of the upload path is not counted as throughput).",
     ],
   };

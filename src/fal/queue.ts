@@ -49,6 +49,8 @@ export interface SubmitAnswer {
   requestId: string;
   status: string;
   queuePosition: number | undefined;
+  /** The job's URLs as fal's answer gave them (unchecked; see queue-urls.ts). */
+  urls: { status_url?: string; response_url?: string; cancel_url?: string };
 }
 
 export interface ResultAnswer {
@@ -63,6 +65,9 @@ const submitSchema = z.looseObject({
   request_id: z.string().min(1),
   status: z.string().nullish(),
   queue_position: z.number().nullish(),
+  status_url: z.string().nullish().catch(undefined),
+  response_url: z.string().nullish().catch(undefined),
+  cancel_url: z.string().nullish().catch(undefined),
 });
 
 const logSchema = z.looseObject({
@@ -91,6 +96,8 @@ const clientApiErrorSchema = z.object({
 export interface SubmitOptions {
   endpointId: string;
   input: Record<string, unknown>;
+  /** Extra request headers (X-Fal-Store-IO, X-Fal-Object-Lifecycle-Preference), lower-cased. */
+  headers?: Record<string, string> | undefined;
   /** Stops the local HTTP call only; an abort during the submit makes its outcome unknown. */
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
@@ -108,7 +115,11 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let answer: unknown;
   try {
-    answer = await client.queue.submit(options.endpointId, { input: options.input, abortSignal: signal });
+    answer = await client.queue.submit(options.endpointId, {
+      input: options.input,
+      abortSignal: signal,
+      ...(options.headers && Object.keys(options.headers).length > 0 ? { headers: options.headers } : {}),
+    });
   } catch (error) {
     throw submitError(error, options.endpointId, timeout.aborted);
   }
@@ -124,6 +135,11 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
     requestId: parsed.data.request_id,
     status: parsed.data.status ?? "IN_QUEUE",
     queuePosition: parsed.data.queue_position ?? undefined,
+    urls: {
+      ...(parsed.data.status_url ? { status_url: parsed.data.status_url } : {}),
+      ...(parsed.data.response_url ? { response_url: parsed.data.response_url } : {}),
+      ...(parsed.data.cancel_url ? { cancel_url: parsed.data.cancel_url } : {}),
+    },
   };
 }
 

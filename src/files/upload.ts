@@ -2,12 +2,12 @@ import http from "node:http";
 import https from "node:https";
 import path from "node:path";
 import mime from "mime-types";
-import { z } from "zod";
-import { FalNetworkError, FalResponseError } from "../errors.js";
+import { FalNetworkError } from "../errors.js";
 import { sleep as defaultSleep } from "../util/abort.js";
 import { formatBytes, formatSeconds } from "../util/format.js";
 import type { VerifiedFile } from "./open-verified.js";
 import type { Fal } from "../fal/index.js";
+import { initiateUpload } from "../fal/storage.js";
 import { complete, uploadParts } from "./multipart.js";
 import {
   MULTIPART_THRESHOLD,
@@ -31,8 +31,6 @@ import {
  * Initiate and complete go through fal.http / fal.fetch; the byte PUTs use node:http(s) on the
  * FAL_MCP_BASE_URL-redirected URL (see putRange for why).
  */
-
-const STORAGE_BASE = "https://rest.fal.ai/storage/upload";
 
 export interface UploadResult {
   /** The public CDN URL of the file. */
@@ -63,21 +61,7 @@ export interface UploadOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const initiateSchema = z.looseObject({ upload_url: z.string(), file_url: z.string() });
-
-/** True for fal's CDN hosts (`fal.media`, `v3.fal.media`, …): URLs that need no re-hosting. */
-export function isFalCdnUrl(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    const host = url.hostname.toLowerCase();
-    return (
-      (url.protocol === "https:" || url.protocol === "http:") &&
-      (host === "fal.media" || host.endsWith(".fal.media"))
-    );
-  } catch {
-    return false;
-  }
-}
+export { isFalCdnUrl } from "../fal/storage.js";
 
 export function contentTypeFor(fileName: string): string {
   return mime.lookup(fileName) || "application/octet-stream";
@@ -115,24 +99,13 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
     const multipart = size > MULTIPART_THRESHOLD;
     const parts = multipart ? Math.ceil(size / PART_SIZE) : 1;
     options.signal.throwIfAborted();
-    const initiate = await options.fal.http.request({
-      method: "POST",
-      url: `${STORAGE_BASE}/${multipart ? "initiate-multipart" : "initiate"}`,
-      query: { storage_type: "fal-cdn-v3" },
-      what: `starting the upload of ${fileName}`,
+    const { uploadUrl, fileUrl } = await initiateUpload(options.fal, {
       key,
-      body: { content_type: contentType, file_name: fileName },
-      // Initiate only hands out a signed URL: safe to retry.
-      idempotent: true,
-      schema: initiateSchema,
+      fileName,
+      contentType,
+      multipart,
       signal: options.signal,
     });
-    const uploadUrl = checkedUploadUrl(initiate.data.upload_url);
-    const fileUrl = initiate.data.file_url;
-    if (!/^https:\/\//i.test(fileUrl))
-      throw new FalResponseError(
-        `fal's upload service returned a file URL that is not https (${fileUrl.slice(0, 80)}).`,
-      );
 
     const progress = { partsDone: 0, bytesDone: 0 };
     const report = (message: string) =>
@@ -184,20 +157,4 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
     agents.https.destroy();
     await handle.close().catch(() => undefined);
   }
-}
-
-/** The signed upload URL must be an https URL on fal's CDN: the bytes go nowhere else. */
-function checkedUploadUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new FalResponseError("fal's upload service returned an upload URL that is not a URL.");
-  }
-  if (url.protocol !== "https:" || !isFalCdnUrl(url.href)) {
-    throw new FalResponseError(
-      `fal's upload service returned an upload target on "${url.host}", which is not fal's CDN (*.fal.media); the file was not sent.`,
-    );
-  }
-  return url;
 }

@@ -2,8 +2,10 @@ import { AmbiguousSubmitError } from "../errors.js";
 import { readPolicyFor } from "../files/access.js";
 import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
+import { jobUrls, type QueueUrls } from "../fal/queue-urls.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext, ProgressCounter } from "./context.js";
+import { generationHeaders, recipeOf, type Recipe, type RetentionOptions } from "./generation.js";
 import type { JobRecord } from "./store.js";
 
 /**
@@ -20,6 +22,10 @@ export interface Submitted {
   record: JobRecord | undefined;
   /** Why the record could not be written (the job still exists on fal). */
   recordError: string | undefined;
+  /** fal's URLs of the job (checked, else the app-root form). */
+  urls: QueueUrls;
+  /** fal's recipe: how to run the same job again. */
+  recipe: Recipe;
 }
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
@@ -40,7 +46,14 @@ export async function reportRecordProblems(context: JobContext): Promise<void> {
  */
 export async function submitAndRecord(
   context: JobContext,
-  request: { endpointId: string; input: Record<string, unknown>; tool: string; progress?: ProgressCounter },
+  request: {
+    endpointId: string;
+    input: Record<string, unknown>;
+    tool: string;
+    /** expiration_seconds and store_payload, sent as fal's generation headers. */
+    retention: RetentionOptions;
+    progress?: ProgressCounter;
+  },
 ): Promise<Submitted> {
   const { fal } = context;
   fal.requireKey("Running a model");
@@ -74,6 +87,7 @@ export async function submitAndRecord(
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
       input: prepared.input,
+      headers: generationHeaders(request.retention),
       signal: context.signal,
     });
   } catch (error) {
@@ -152,5 +166,7 @@ export async function submitAndRecord(
     uploads: prepared.uploads,
     record,
     recordError,
+    urls: jobUrls(request.endpointId, answer.requestId, answer.urls),
+    recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
   };
 }

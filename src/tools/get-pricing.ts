@@ -1,8 +1,39 @@
 import { z } from "zod";
-import { NotFoundError } from "../errors.js";
+import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { buildPriceReport, formatMoney, formatPrice } from "../fal/pricing.js";
 import { defineTool, READ_ONLY } from "./define.js";
 import { endpointIdSchema } from "./schemas.js";
+
+const MAX_IDS = 50;
+
+/** The ids of both forms (fal's comma list and our array), trimmed and deduplicated: 1 to 50. */
+function endpointIdsOf(args: {
+  endpoint_id?: string | undefined;
+  endpoint_ids?: string[] | undefined;
+}): string[] {
+  const given = [...(args.endpoint_id?.split(",") ?? []), ...(args.endpoint_ids ?? [])]
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+  const ids = [...new Set(given)];
+  if (ids.length === 0)
+    throw new InvalidArgumentError(
+      "get_pricing needs endpoint_id (one id or a comma-separated list) or endpoint_ids (a list); none was given.",
+      'Call it again with e.g. endpoint_id: "fal-ai/flux/dev".',
+    );
+  if (ids.length > MAX_IDS)
+    throw new InvalidArgumentError(
+      `get_pricing takes at most ${MAX_IDS} endpoint ids at once; ${ids.length} were given.`,
+      `Ask for the prices in batches of ${MAX_IDS} or fewer.`,
+    );
+  // The comma form gets the same check as each entry of the list.
+  const bad = ids.find((id) => !endpointIdSchema.safeParse(id).success);
+  if (bad !== undefined)
+    throw new InvalidArgumentError(
+      `endpoint_id: "${bad.slice(0, 80)}" is not an endpoint id.`,
+      "Endpoint ids look like fal-ai/flux/dev (owner/app[/path]); search_models finds them.",
+    );
+  return ids;
+}
 
 export const getPricing = defineTool({
   name: "get_pricing",
@@ -11,12 +42,21 @@ export const getPricing = defineTool({
     "Unit prices of fal model endpoints (such as $0.025 per image or $0.10 per second of video), with an optional cost estimate for a quantity of units. " +
     "Use it before running paid or long jobs (video, training) to tell the user what it will cost. Needs FAL_KEY; prices reflect the account's discounts. Free to call.",
   inputSchema: z.strictObject({
+    endpoint_id: z
+      .string()
+      .min(3)
+      .max(50 * 301)
+      .optional()
+      .describe(
+        'fal\'s form: one endpoint id, or up to 50 separated by commas, e.g. "fal-ai/flux/dev" or "fal-ai/flux/dev,fal-ai/kling-video/v2.1/master/image-to-video". Give this or endpoint_ids.',
+      ),
     endpoint_ids: z
       .array(endpointIdSchema.describe("An endpoint id, e.g. fal-ai/flux/dev."))
       .min(1)
-      .max(50)
+      .max(MAX_IDS)
+      .optional()
       .describe(
-        '1–50 fal endpoint ids, e.g. ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"].',
+        '1–50 fal endpoint ids as a list, e.g. ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"]. Give this or endpoint_id.',
       ),
     quantity: z
       .number()
@@ -47,8 +87,8 @@ export const getPricing = defineTool({
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
+    const ids = endpointIdsOf(args);
     const key = context.fal.requireKey("get_pricing");
-    const ids = [...new Set(args.endpoint_ids.map((id) => id.trim()))];
     const { prices } = await context.catalog.pricesOf(ids, key, context.signal);
     const report = buildPriceReport(ids, prices, args.quantity);
     if (report.prices.length === 0) {

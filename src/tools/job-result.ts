@@ -3,6 +3,8 @@ import type { JobContext } from "../jobs/context.js";
 import type { JobRecord } from "../jobs/store.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
+import type { QueueUrls } from "../fal/queue-urls.js";
+import { pollAfterSeconds, type Recipe } from "../jobs/generation.js";
 import type { ResultFile } from "../files/media.js";
 import { formatBytes } from "../util/format.js";
 import { isRecord } from "../util/json.js";
@@ -10,7 +12,7 @@ import type { ExtraContent, ToolOutput } from "./define.js";
 import type { JobOutput } from "./schemas.js";
 
 /**
- * The answers of run_model, submit_job and check_job about one job: structuredContent in the one
+ * The answers of run_model, submit_job, check_job and get_job_result about one job: structuredContent in the one
  * job output shape, a short text, and an optional inline image preview.
  */
 
@@ -124,15 +126,21 @@ export function pendingOutput(
     uploads?: LocalInputUpload[];
     recorded: boolean;
     logs?: QueueLogLine[];
+    urls: QueueUrls;
+    recipe: Recipe;
   },
   lead: string,
 ): ToolOutput<JobOutput> {
-  const nextStep = `Call check_job with request_id "${job.requestId}" later (action "status" to see progress, "result" once it is COMPLETED to get and save the files). The job keeps running on fal either way.`;
+  const pollAfter = pollAfterSeconds(job.status, job.queuePosition);
+  const nextStep = `Call check_job with request_id "${job.requestId}" in about ${pollAfter} s, and get_job_result once it is COMPLETED to get and save the files. The job keeps running on fal; do not submit it again.`;
   const structured: JobOutput = {
     request_id: job.requestId,
     endpoint_id: job.endpointId,
     status: job.status,
     queue_position: job.queuePosition ?? null,
+    poll_after_seconds: pollAfter,
+    ...job.urls,
+    recipe: job.recipe,
     ...(job.uploads && job.uploads.length > 0 ? { uploads: job.uploads } : {}),
     ...(job.logs ? { logs: job.logs.map(toLogLine) } : {}),
     recorded: job.recorded,

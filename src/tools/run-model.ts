@@ -2,10 +2,11 @@ import { z } from "zod";
 import { anyJson, defineTool } from "./define.js";
 import { isFailure } from "../fal/queue.js";
 import { ProgressCounter } from "../jobs/context.js";
+import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
 import { failJob, waitWithProgress } from "../jobs/wait.js";
 import { completedOutput, pendingOutput } from "./job-result.js";
-import { endpointIdSchema, jobOutputSchema } from "./schemas.js";
+import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
@@ -30,6 +31,7 @@ const inputSchema = z.strictObject({
     .describe(
       "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
     ),
+  ...retentionArgs,
 });
 
 export const runModel = defineTool({
@@ -38,7 +40,7 @@ export const runModel = defineTool({
   description:
     "Runs any fal model (image, video, audio, speech, 3D, LLM, training) through fal's queue and returns its output, with every generated file saved to the user's disk and an inline preview of the first image. " +
     "Call get_model_schema first to learn the endpoint's input fields, and get_pricing to know the cost: every call is a PAID job on the user's fal account (billed when it completes; it is never sent twice). " +
-    "It waits up to wait_seconds (default 45). Images usually finish in time; video, 3D and training take minutes: then it returns status IN_QUEUE/IN_PROGRESS with a request_id, the job keeps running, and you call check_job with that request_id later to fetch and save the result. Do not call run_model again for the same request: that pays twice. " +
+    "It waits up to wait_seconds (default 45). Images usually finish in time; video, 3D and training take minutes: then it returns status IN_QUEUE/IN_PROGRESS with a request_id and poll_after_seconds, the job keeps running, and you call check_job with that request_id after that long, then get_job_result to fetch and save the result. Do not call run_model again to check on it: that pays twice. " +
     "Local file paths in the input are uploaded to fal's public CDN first. For jobs you know are long, submit_job returns at once.",
   inputSchema,
   outputSchema: jobOutputSchema,
@@ -51,6 +53,7 @@ export const runModel = defineTool({
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "run_model",
+      retention: retentionOf(context.config, args),
       progress,
     });
     await progress.step(
@@ -72,6 +75,7 @@ export const runModel = defineTool({
         status: outcome.status,
       });
       if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
+      result.structuredContent.recipe = submitted.recipe;
       return result;
     }
     const status = outcome.status;
@@ -89,6 +93,8 @@ export const runModel = defineTool({
         queuePosition: status ? status.queuePosition : submitted.queuePosition,
         uploads: submitted.uploads,
         recorded: submitted.record !== undefined,
+        urls: submitted.urls,
+        recipe: submitted.recipe,
       },
       lead,
     );

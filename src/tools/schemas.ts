@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { MAX_EXPIRATION_SECONDS } from "../config.js";
 import { anyJson, orNull } from "./define.js";
 
-/** Tool schemas shared by several tools: one endpoint id, one job output. */
+/** Tool schemas shared by several tools: one endpoint id, one job output, fal's retention arguments. */
 
 /**
  * The one endpoint-id check, for every tool that takes one (run_model, submit_job, check_job,
@@ -39,6 +40,42 @@ export const uploadSchema = z.object({
   content_type: z.string(),
 });
 
+/** fal's two retention arguments of run_model and submit_job (defaults from settings). */
+export const retentionArgs = {
+  expiration_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_EXPIRATION_SECONDS)
+    .optional()
+    .describe(
+      "How long fal's CDN keeps the generated media, in seconds (e.g. 86400 for a day); saved copies on disk are not affected. Default: FAL_MCP_MEDIA_EXPIRATION_SECONDS, else the fal account's setting.",
+    ),
+  store_payload: z
+    .boolean()
+    .optional()
+    .describe(
+      "false: fal keeps no copy of this job's input and output (fal's result then stays readable only 1 hour, 6 minutes when 10 KB or more; this server keeps what it fetches). Default: FAL_MCP_STORE_PAYLOAD (true, fal's default of 30 days).",
+    ),
+};
+
+export const recipeSchema = z
+  .object({
+    endpoint_id: z.string(),
+    input: z
+      .record(z.string(), anyJson())
+      .optional()
+      .describe("The input as sent (local files as their CDN URLs)."),
+    input_omitted: z.literal(true).optional(),
+    reason: z
+      .enum(["store_payload_false", "too_large"])
+      .optional()
+      .describe(
+        "Why the input is left out: store_payload false, or over 2 KB (it is in the local job record).",
+      ),
+  })
+  .describe("fal's recipe: endpoint_id + input run the same job again (a new, paid job).");
+
 const logLineSchema = z.object({
   message: z.string(),
   level: orNull(z.string()),
@@ -47,7 +84,7 @@ const logLineSchema = z.object({
 
 /** One shape for a job in every state, so a model learns one thing. Loose where fal's payload varies. */
 export const jobOutputSchema = z.object({
-  request_id: z.string().describe("fal's request id: pass it to check_job."),
+  request_id: z.string().describe("fal's request id: pass it to check_job, get_job_result or cancel_job."),
   endpoint_id: z.string(),
   status: z
     .string()
@@ -55,6 +92,14 @@ export const jobOutputSchema = z.object({
       "IN_QUEUE, IN_PROGRESS or COMPLETED (fal's values); CANCELLATION_REQUESTED after a cancel; anything else is fal's value verbatim.",
     ),
   queue_position: orNull(z.number()).optional().describe("Requests ahead of this one while IN_QUEUE."),
+  poll_after_seconds: z
+    .number()
+    .optional()
+    .describe("For a pending job: wait this long before the next check_job (the job keeps running)."),
+  status_url: z.string().optional().describe("fal's status URL of the job (check_job takes it)."),
+  response_url: z.string().optional().describe("fal's result URL of the job (get_job_result takes it)."),
+  cancel_url: z.string().optional().describe("fal's cancel URL of the job (cancel_job takes it)."),
+  recipe: recipeSchema.optional(),
   output: z
     .record(z.string(), anyJson())
     .optional()

@@ -2,17 +2,20 @@ import { z } from "zod";
 import type { CatalogModel } from "../fal/catalog.js";
 import { defineTool, READ_ONLY, orNull } from "./define.js";
 
+/**
+ * One model in an answer, in fal's own shape (`endpoint_id, name, category, description`) and
+ * compact: 20 of them stay under 4 KB for clients that show the model the JSON itself.
+ */
 export const modelEntrySchema = z.object({
   endpoint_id: z
     .string()
-    .describe("The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev."),
-  display_name: z.string(),
+    .describe(
+      "The id to pass to get_model_schema, run_model or submit_job, e.g. fal-ai/flux/dev. Its page: https://fal.ai/models/<endpoint_id>.",
+    ),
+  name: z.string(),
   category: orNull(z.string()).describe("e.g. text-to-image; null for endpoints without catalog metadata."),
-  description: z.string(),
+  description: z.string().describe("The first sentence of fal's description."),
   status: orNull(z.string()).describe("active or deprecated; null when unknown."),
-  tags: z.array(z.string()),
-  model_url: z.string().describe("The model's page on fal.ai."),
-  thumbnail_url: orNull(z.string()),
 });
 
 /** The first sentence of a description, for one-line listings. */
@@ -22,17 +25,31 @@ export function firstSentence(text: string, max = 160): string {
   return sentence.length <= max ? sentence : `${sentence.slice(0, max - 1).trimEnd()}…`;
 }
 
-export function toModelEntry(model: CatalogModel): z.infer<typeof modelEntrySchema> {
+type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+export function toModelEntry(model: CatalogModel, descriptionChars = 140): ModelEntry {
   return {
     endpoint_id: model.endpoint_id,
-    display_name: model.display_name,
+    name: model.display_name,
     category: model.category,
-    description: model.description,
+    description: firstSentence(model.description, descriptionChars),
     status: model.status,
-    tags: model.tags,
-    model_url: model.model_url,
-    thumbnail_url: model.thumbnail_url,
   };
+}
+
+/** Room for a page of models in structuredContent (the text keeps the longer lines). */
+const ENTRIES_BUDGET_BYTES = 3600;
+
+/** The entries of a page, descriptions shortened (down to 40 characters) until the page fits the budget. */
+export function compactEntries(models: readonly CatalogModel[]): ModelEntry[] {
+  let entries = models.map((model) => toModelEntry(model));
+  for (
+    let chars = 120;
+    chars >= 40 && Buffer.byteLength(JSON.stringify(entries)) > ENTRIES_BUDGET_BYTES;
+    chars -= 20
+  )
+    entries = models.map((model) => toModelEntry(model, chars));
+  return entries;
 }
 
 /** `fal-ai/flux/dev — FLUX.1 [dev] (text-to-image): first sentence.` */
@@ -78,6 +95,7 @@ export const searchModels = defineTool({
   }),
   outputSchema: z.object({
     models: z.array(modelEntrySchema),
+    total_shown: z.number().describe("Models on this page."),
     next_cursor: orNull(z.string()).describe("Pass as cursor to get the next page; null on the last page."),
     has_more: z.boolean(),
   }),
@@ -113,7 +131,8 @@ export const searchModels = defineTool({
       lines.push(`More results: call search_models again with cursor "${page.next_cursor}".`);
     return {
       structuredContent: {
-        models: page.models.map(toModelEntry),
+        models: compactEntries(page.models),
+        total_shown: page.models.length,
         next_cursor: page.next_cursor,
         has_more: page.has_more,
       },

@@ -1,7 +1,9 @@
 import { z } from "zod";
-import { anyJson, defineTool, orNull } from "./define.js";
+import { anyJson, defineTool } from "./define.js";
+import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
-import { endpointIdSchema, uploadSchema } from "./schemas.js";
+import { pendingOutput } from "./job-result.js";
+import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
   endpoint_id: endpointIdSchema,
@@ -11,64 +13,40 @@ const inputSchema = z.strictObject({
       'The model\'s input object, exactly as get_model_schema describes it, e.g. {"prompt": "a drone shot over a glacier", "image_url": "/Users/me/start.png", "duration": "5"}. ' +
         "Local files (absolute path, ~/path or file:// URL) are uploaded to fal's CDN first. Never paste base64.",
     ),
-});
-
-const outputSchema = z.object({
-  request_id: z.string().describe("fal's request id: pass it to check_job."),
-  endpoint_id: z.string(),
-  status: z.string().describe('"IN_QUEUE" (fal\'s value) right after a submit.'),
-  queue_position: orNull(z.number()).describe("Requests ahead of this one, when fal said."),
-  uploads: z
-    .array(uploadSchema)
-    .describe("Local files from the input that were uploaded to fal's CDN first."),
-  recorded: z
-    .boolean()
-    .describe(
-      "Whether the job is in fal-mcp's durable job record (check_job then needs only the request_id, even after a restart).",
-    ),
-  next_step: z.string(),
+  ...retentionArgs,
 });
 
 export const submitJob = defineTool({
   name: "submit_job",
   title: "Submit a fal job (returns at once)",
   description:
-    "Queues a job on any fal model and returns its request_id immediately, without waiting. Use it for long jobs (video, 3D, training, long audio) or several jobs at once; then call check_job with the request_id to follow it and to fetch and save the result. " +
+    "Queues a job on any fal model and returns its request_id immediately, without waiting. Use it for long jobs (video, 3D, training, long audio) or several jobs at once; then call check_job with the request_id after poll_after_seconds to follow it, and get_job_result to fetch and save the files once it is COMPLETED. " +
     "Call get_model_schema first for the input fields and get_pricing for the cost: each call is a PAID job on the user's fal account, sent exactly once; do not resubmit to check on it. " +
     "The job is recorded locally, so check_job finds it by request_id even after a restart. Local file paths in the input are uploaded to fal's public CDN first. For quick jobs such as images, run_model waits and returns the files directly.",
   inputSchema,
-  outputSchema,
+  outputSchema: jobOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, context) {
     const submitted = await submitAndRecord(context, {
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "submit_job",
+      retention: retentionOf(context.config, args),
     });
-    const nextStep = `Call check_job with request_id "${submitted.requestId}" to see its status; when it is COMPLETED, call check_job with action "result" to get and save the files.`;
-    const lines = [
-      `Submitted job ${submitted.requestId} to ${submitted.endpointId}: ${submitted.status}${submitted.queuePosition !== undefined ? `, queue position ${submitted.queuePosition}` : ""}.`,
-      nextStep,
-    ];
-    if (submitted.uploads.length > 0)
-      lines.push(
-        `Uploaded first: ${submitted.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`,
-      );
-    if (!submitted.record)
-      lines.push(
-        `Warning: the job could not be written to the local job record (${submitted.recordError ?? "unknown error"}); keep the request_id and endpoint_id to check it.`,
-      );
-    return {
-      structuredContent: {
-        request_id: submitted.requestId,
-        endpoint_id: submitted.endpointId,
+    const output = pendingOutput(
+      {
+        requestId: submitted.requestId,
+        endpointId: submitted.endpointId,
         status: submitted.status,
-        queue_position: submitted.queuePosition ?? null,
+        queuePosition: submitted.queuePosition,
         uploads: submitted.uploads,
         recorded: submitted.record !== undefined,
-        next_step: nextStep,
+        urls: submitted.urls,
+        recipe: submitted.recipe,
       },
-      text: lines.join("\n"),
-    };
+      "Submitted.",
+    );
+    if (!submitted.record && submitted.recordError) output.text += ` (${submitted.recordError})`;
+    return output;
   },
 });

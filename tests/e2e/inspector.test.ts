@@ -70,8 +70,11 @@ async function callTool(name: string, args: Record<string, unknown>, extraEnv: s
 
 let outputSchemas: Map<string, Record<string, unknown>>;
 const validator = new AjvJsonSchemaValidator();
+/** Tools whose real answer was checked against their advertised outputSchema. */
+const validated = new Set<string>();
 
 function expectMatchesOutputSchema(tool: string, structured: unknown) {
+  validated.add(tool);
   const schema = outputSchemas.get(tool);
   expect(schema, `${tool} has an outputSchema`).toBeDefined();
   const check = validator.getValidator(schema as never)(structured);
@@ -104,7 +107,7 @@ afterAll(async () => {
 });
 
 describe("MCP Inspector CLI against the built bin", () => {
-  it("lists exactly the nine tools, in order", () => {
+  it("lists exactly fal's eleven tools, in order", () => {
     expect([...outputSchemas.keys()]).toEqual(TOOL_NAMES);
   });
 
@@ -126,6 +129,7 @@ describe("MCP Inspector CLI against the built bin", () => {
       "get_pricing",
       { endpoint_ids: ["fal-ai/flux/dev", "fal-ai/kling-video/v2.1/master/image-to-video"], quantity: 4 },
     ],
+    ["get_pricing", { endpoint_id: "fal-ai/flux/dev,fal-ai/kling-video/v2.1/master/image-to-video" }],
     ["search_docs", { query: "queue webhooks" }],
     ["recommend_model", { task: "animate this photo of my dog" }],
   ])("calls %s and gets structuredContent matching its outputSchema", async (name, args) => {
@@ -146,6 +150,9 @@ describe("MCP Inspector CLI against the built bin", () => {
     ],
     ["get_pricing", { endpoint_ids: [] }, /endpoint_ids/],
     ["check_job", { request_id: "x", action: "explode" }, /action/],
+    ["check_job", { request_id: "x", endpoint_id: "fake/instant", action: "cancel" }, /cancel_job/],
+    ["cancel_job", {}, /request_id/],
+    ["upload_file", { prepare_upload: true, file_name: "a.png" }, /file_size/],
   ])("exits 5 with a message naming the field for bad arguments to %s", async (name, args, pattern) => {
     const run = await callTool(name, args);
     expect(run.code).toBe(5);
@@ -175,8 +182,9 @@ describe("MCP Inspector CLI against the built bin", () => {
     const status = await callTool("check_job", { request_id: requestId });
     expect(status.code, status.stderr).toBe(0);
     expectMatchesOutputSchema("check_job", status.result?.structuredContent);
-    const result = await callTool("check_job", { request_id: requestId, action: "result" });
+    const result = await callTool("get_job_result", { request_id: requestId });
     expect(result.code, result.stderr).toBe(0);
+    expectMatchesOutputSchema("get_job_result", result.result?.structuredContent);
     expect((result.result?.structuredContent as { status: string }).status).toBe("COMPLETED");
 
     const video = await callTool("submit_job", {
@@ -184,8 +192,9 @@ describe("MCP Inspector CLI against the built bin", () => {
       input: { prompt: "waves" },
     });
     const videoId = (video.result?.structuredContent as { request_id: string }).request_id;
-    const cancelled = await callTool("check_job", { request_id: videoId, action: "cancel" });
+    const cancelled = await callTool("cancel_job", { request_id: videoId });
     expect(cancelled.code, cancelled.stderr).toBe(0);
+    expectMatchesOutputSchema("cancel_job", cancelled.result?.structuredContent);
     expect(
       fake.requests.some((r) => r.method === "PUT" && r.path.endsWith(`/requests/${videoId}/cancel`)),
     ).toBe(true);
@@ -201,6 +210,24 @@ describe("MCP Inspector CLI against the built bin", () => {
     expect(uploaded.size).toBe(1024);
     expect(uploaded.content_type).toBe("image/png");
     expect(fake.uploads.get(uploaded.url)?.size).toBe(1024);
+
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+    const data = await callTool("upload_file", { data: png.toString("base64") });
+    expect(data.code, data.stderr).toBe(0);
+    expectMatchesOutputSchema("upload_file", data.result?.structuredContent);
+    expect((data.result?.structuredContent as { content_type: string }).content_type).toBe("image/png");
+
+    const prepared = await callTool("upload_file", {
+      prepare_upload: true,
+      file_size: 10,
+      file_name: "a.mp4",
+    });
+    expect(prepared.code, prepared.stderr).toBe(0);
+    expectMatchesOutputSchema("upload_file", prepared.result?.structuredContent);
+  });
+
+  it("checked a real answer of every one of the eleven tools against its outputSchema", () => {
+    expect([...validated].sort()).toEqual([...TOOL_NAMES].sort());
   });
 
   it("reports a failed job as a tool error (exit 5) with fal's reason", async () => {

@@ -96,7 +96,7 @@ describe("a job survives kill -9 of the server", () => {
       expect((status.structuredContent as { status: string; endpoint_id: string }).endpoint_id).toBe(
         "fake/slow-video",
       );
-      const result = await call(second, "check_job", { request_id: requestId, action: "result" });
+      const result = await call(second, "get_job_result", { request_id: requestId });
       expect(result.isError, text(result)).toBeFalsy();
       const files = (result.structuredContent as { files: { path: string | null; size: number | null }[] })
         .files;

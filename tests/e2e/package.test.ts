@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INITIALIZE, INITIALIZED, childEnv } from "../helpers/bin.js";
+import { TOOL_NAMES } from "../helpers/tool-names.js";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -47,7 +48,7 @@ describe("the published package", () => {
     await expect(fs.access(path.join(unpacked, "node_modules"))).rejects.toThrow();
   });
 
-  it("starts from the tarball alone and lists the nine tools", async () => {
+  it("starts from the tarball alone and lists the eleven tools", async () => {
     const version = await run(process.execPath, [path.join(unpacked, "bin/fal-mcp.js"), "--version"], {
       env: childEnv({}),
     });
@@ -81,6 +82,6 @@ describe("the published package", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as { id?: number; result?: { tools?: { name: string }[] } })
       .find((message) => message.id === 1);
-    expect(answer?.result?.tools).toHaveLength(9);
+    expect(answer?.result?.tools).toHaveLength(TOOL_NAMES.length);
   });
 });

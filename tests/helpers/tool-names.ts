@@ -1,5 +1,5 @@
 /**
- * fal's nine tool names, in tools/list order: a contract (prompts written for fal's hosted server
+ * fal's eleven tool names, in tools/list order: a contract (prompts written for fal's hosted server
  * carry over). Tests compare the server against this list; they never derive it from the registry.
  */
 export const TOOL_NAMES = [
@@ -7,10 +7,12 @@ export const TOOL_NAMES = [
   "get_model_schema",
   "get_pricing",
   "search_docs",
+  "recommend_model",
   "run_model",
   "submit_job",
   "check_job",
+  "get_job_result",
+  "cancel_job",
   "upload_file",
-  "recommend_model",
 ] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];

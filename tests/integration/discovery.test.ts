@@ -8,10 +8,9 @@ import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 interface ModelEntry {
   endpoint_id: string;
-  display_name: string;
+  name: string;
   category: string | null;
   status: string | null;
-  model_url: string;
 }
 
 /** The result's structuredContent (already validated against the outputSchema by the SDK client). */
@@ -70,21 +69,21 @@ describe("tools/list", () => {
     }
     expect(names.indexOf("search_models")).toBeLessThan(names.indexOf("get_model_schema"));
     expect(names.indexOf("get_pricing")).toBeLessThan(names.indexOf("search_docs"));
-    expect(names.at(-1)).toBe("recommend_model");
+    // fal's order: the five discovery tools first, recommend_model last of them.
+    expect(names.slice(0, 5).at(-1)).toBe("recommend_model");
   });
 });
 
 describe("search_models", () => {
-  it("finds models by keyword, with page URLs and one readable line per model", async () => {
+  it("finds models by keyword, in fal's answer shape, with one readable line per model", async () => {
     const result = await withKey.call("search_models", { query: "flux" });
     expect(result.isError).toBeFalsy();
     const { models } = structured<{ models: ModelEntry[] }>(result);
     const dev = models.find((model) => model.endpoint_id === "fal-ai/flux/dev");
     expect(dev).toMatchObject({
-      display_name: "FLUX.1 [dev]",
+      name: "FLUX.1 [dev]",
       category: "text-to-image",
       status: "active",
-      model_url: "https://fal.ai/models/fal-ai/flux/dev",
     });
     expect(textOf(result)).toMatch(/^fal-ai\/flux\/dev — FLUX\.1 \[dev\] \(text-to-image\): [^\n]+\.$/m);
     // The search is sent with fal's parameter names and the default status filter.
@@ -171,15 +170,13 @@ describe("search_models", () => {
       models: [
         {
           endpoint_id: "alice/private-app",
-          display_name: "alice/private-app",
+          name: "alice/private-app",
           category: null,
           description: "",
           status: null,
-          tags: [],
-          model_url: "https://fal.ai/models/alice/private-app",
-          thumbnail_url: null,
         },
       ],
+      total_shown: 1,
       next_cursor: null,
       has_more: false,
     });

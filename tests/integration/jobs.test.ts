@@ -172,14 +172,14 @@ describe("run_model", () => {
     expect(running.status).toBe("IN_PROGRESS");
     expect(running.logs?.map((line) => line.message)).toContain("Loading model");
 
-    const early = await harness.call("check_job", { request_id: out.request_id, action: "result" });
+    const early = await harness.call("get_job_result", { request_id: out.request_id });
     expect(early.isError).toBe(true);
     expect(textOf(early)).toMatch(/not complete yet: it is IN_PROGRESS/);
 
     fake.advanceTime(5 * 60_000);
     const done = structured(await harness.call("check_job", { request_id: out.request_id }));
     expect(done.status).toBe("COMPLETED");
-    const fetched = await harness.call("check_job", { request_id: out.request_id, action: "result" });
+    const fetched = await harness.call("get_job_result", { request_id: out.request_id });
     const final = structured(fetched);
     expect(final.files).toHaveLength(1);
     expect(final.files?.[0]).toMatchObject({
@@ -198,9 +198,7 @@ describe("run_model", () => {
 
     // Fetching again reuses the record and the saved file: no second download.
     const cdnGets = fake.countRequests({ method: "GET", host: "v3.fal.media" });
-    const again = structured(
-      await harness.call("check_job", { request_id: out.request_id, action: "result" }),
-    );
+    const again = structured(await harness.call("get_job_result", { request_id: out.request_id }));
     expect(again.files?.[0]?.path).toBe(final.files?.[0]?.path);
     expect(fake.countRequests({ method: "GET", host: "v3.fal.media" })).toBe(cdnGets);
   });
@@ -306,7 +304,7 @@ describe("submit_job and check_job", () => {
     });
     try {
       fake.advanceTime(6 * 60_000);
-      const result = await second.call("check_job", { request_id: out.request_id, action: "result" });
+      const result = await second.call("get_job_result", { request_id: out.request_id });
       const final = structured(result);
       expect(final.status).toBe("COMPLETED");
       expect(final.files?.[0]?.path).toBeTruthy();
@@ -335,6 +333,7 @@ describe("submit_job and check_job", () => {
     });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
     await fs.rm(path.join(harness.config.stateDir, "jobs", `${requestId}.json`));
+    // check_job's deprecated action "result" still works for this release.
     const result = structured(
       await harness.call("check_job", {
         request_id: requestId,
@@ -346,15 +345,13 @@ describe("submit_job and check_job", () => {
     expect((await recordOf(requestId)).status).toBe("COMPLETED");
   });
 
-  it("cancel reaches fal's cancel endpoint on the app root and reports fal's answer", async () => {
+  it("cancel_job reaches fal's cancel endpoint on the app root and reports fal's answer", async () => {
     const submitted = await harness.call("submit_job", {
       endpoint_id: "fal-ai/kling-video/v2.1/master/image-to-video",
       input: { prompt: "p", image_url: "https://v3.fal.media/files/x/a.png" },
     });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
-    const cancelled = structured(
-      await harness.call("check_job", { request_id: requestId, action: "cancel" }),
-    );
+    const cancelled = structured(await harness.call("cancel_job", { request_id: requestId }));
     expect(cancelled.cancel?.outcome).toBe("CANCELLATION_REQUESTED");
     expect(
       fake.countRequests({
@@ -366,17 +363,30 @@ describe("submit_job and check_job", () => {
     expect(fake.jobs.get(requestId)?.cancelled).toBe(true);
     expect(fake.wrongRootRequests).toEqual([]);
 
-    const again = structured(await harness.call("check_job", { request_id: requestId, action: "cancel" }));
+    const again = structured(await harness.call("cancel_job", { request_id: requestId }));
     expect(again.cancel?.outcome).toBe("ALREADY_COMPLETED");
 
-    const result = await harness.call("check_job", { request_id: requestId, action: "result" });
+    const result = await harness.call("get_job_result", { request_id: requestId });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/client_cancelled|cancelled/);
 
     const nothing = structured(
-      await harness.call("check_job", { request_id: "ghost", endpoint_id: "fake/instant", action: "cancel" }),
+      await harness.call("cancel_job", { request_id: "ghost", endpoint_id: "fake/instant" }),
     );
     expect(nothing.cancel?.outcome).toBe("NOT_FOUND");
+  });
+
+  it('check_job never cancels: action "cancel" is refused with a pointer to cancel_job, and nothing is sent', async () => {
+    const submitted = await harness.call("submit_job", {
+      endpoint_id: "fake/slow-video",
+      input: { prompt: "p" },
+    });
+    const requestId = (submitted.structuredContent as { request_id: string }).request_id;
+    const refused = await harness.call("check_job", { request_id: requestId, action: "cancel" });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/cancel_job/);
+    expect(fake.countRequests({ method: "PUT" })).toBe(0);
+    expect(fake.jobs.get(requestId)?.cancelled).toBe(false);
   });
 
   it("status of a queued job shows its position, and a status check never cancels", async () => {
@@ -419,9 +429,7 @@ describe("results that fal deletes", () => {
     const resultGets = () =>
       fake.countRequests({ method: "GET", path: new RegExp(`/requests/${submitted.request_id}$`) });
     const before = resultGets();
-    const late = structured(
-      await harness.call("check_job", { request_id: submitted.request_id, action: "result" }),
-    );
+    const late = structured(await harness.call("get_job_result", { request_id: submitted.request_id }));
     expect(late.files?.[0]?.path).toBeTruthy();
     expect(resultGets()).toBe(before);
   });
@@ -434,7 +442,7 @@ describe("results that fal deletes", () => {
     });
     const requestId = (submitted.structuredContent as { request_id: string }).request_id;
     fake.advanceTime(10 * 60_000);
-    const result = await harness.call("check_job", { request_id: requestId, action: "result" });
+    const result = await harness.call("get_job_result", { request_id: requestId });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/no longer has/);
     expect(textOf(result)).toMatch(/6 minutes/);

@@ -233,11 +233,21 @@ describe("upload_file refuses what it may not read, and sends nothing", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it("needs exactly one of path and url", async () => {
-    expect(textOf(await harness.call("upload_file", {}))).toContain("needs a `path`");
+  it("needs exactly one source: url, data, prepare_upload or path", async () => {
+    expect(textOf(await harness.call("upload_file", {}))).toMatch(/needs one source[\s\S]*`path`/);
     expect(textOf(await harness.call("upload_file", { path: "/a", url: "https://example.com/a" }))).toContain(
-      "not both",
+      "not `url` and `path`",
     );
+    expect(
+      textOf(
+        await harness.call("upload_file", {
+          data: "aGk=",
+          prepare_upload: true,
+          file_size: 2,
+          file_name: "a",
+        }),
+      ),
+    ).toContain("not `data` and `prepare_upload`");
     expect(fake.requests).toHaveLength(0);
   });
 });
@@ -248,6 +258,7 @@ describe("upload_file with a url", () => {
       url: "https://v3.fal.media/files/zebra/abc_photo.png",
     });
     expect(output(result)).toEqual({
+      cdn_url: "https://v3.fal.media/files/zebra/abc_photo.png",
       url: "https://v3.fal.media/files/zebra/abc_photo.png",
       file_name: "abc_photo.png",
       content_type: "image/png",

@@ -121,12 +121,18 @@ const COLUMNS: Column[] = [
       harness.call("check_job", { request_id: requestId ?? "", action: "status" }),
   },
   {
-    label: "check_job result",
-    tool: "check_job",
+    label: "get_job_result",
+    tool: "get_job_result",
     target: { host: "queue.fal.run", method: "GET" },
     prepare: submitInstant,
-    call: ({ harness, requestId }) =>
-      harness.call("check_job", { request_id: requestId ?? "", action: "result" }),
+    call: ({ harness, requestId }) => harness.call("get_job_result", { request_id: requestId ?? "" }),
+  },
+  {
+    label: "cancel_job",
+    tool: "cancel_job",
+    target: { host: "queue.fal.run" },
+    prepare: submitInstant,
+    call: ({ harness, requestId }) => harness.call("cancel_job", { request_id: requestId ?? "" }),
   },
   {
     label: "upload_file",
@@ -216,7 +222,7 @@ const ROWS: Row[] = [
   {
     label: "CDN download stalls",
     rule: (column) =>
-      column.label === "run_model (status/result)" || column.label === "check_job result"
+      column.label === "run_model (status/result)" || column.label === "get_job_result"
         ? { host: "*.fal.media", method: "GET", fault: { kind: "stall-body", afterBytes: 64 } }
         : undefined,
   },

@@ -166,6 +166,20 @@ const FIELDS: Record<ToolName, Field[]> = {
       valid: false,
       outOfRange: fc.constantFrom("true", "false", 0, 1),
     },
+    {
+      name: "expiration_seconds",
+      required: false,
+      kind: "int",
+      valid: 3600,
+      outOfRange: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 315_360_001 }), fc.constant(1.5)),
+    },
+    {
+      name: "store_payload",
+      required: false,
+      kind: "bool",
+      valid: true,
+      outOfRange: fc.constantFrom("false", 0, 1, "no"),
+    },
   ],
   submit_job: [
     {
@@ -181,6 +195,20 @@ const FIELDS: Record<ToolName, Field[]> = {
       kind: "record",
       valid: { prompt: "x" },
       outOfRange: fc.constant([1, 2]),
+    },
+    {
+      name: "expiration_seconds",
+      required: false,
+      kind: "int",
+      valid: 3600,
+      outOfRange: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 315_360_001 }), fc.constant(1.5)),
+    },
+    {
+      name: "store_payload",
+      required: false,
+      kind: "bool",
+      valid: true,
+      outOfRange: fc.constantFrom("false", 0, 1, "no"),
     },
   ],
   check_job: [
@@ -207,6 +235,42 @@ const FIELDS: Record<ToolName, Field[]> = {
     },
     { name: "logs", required: false, kind: "bool", valid: false, outOfRange: fc.constantFrom("yes", 1, 0) },
     { name: "save", required: false, kind: "bool", valid: true, outOfRange: fc.constantFrom("no", -1) },
+    { name: "status_url", required: false, kind: "string", valid: undefined, outOfRange: long(1001) },
+  ],
+  get_job_result: [
+    {
+      name: "request_id",
+      required: true,
+      kind: "string",
+      valid: "3f1a",
+      outOfRange: fc.oneof(fc.constant(""), long(201)),
+    },
+    {
+      name: "endpoint_id",
+      required: false,
+      kind: "string",
+      valid: "fake/instant",
+      outOfRange: badEndpointIds,
+    },
+    { name: "response_url", required: false, kind: "string", valid: undefined, outOfRange: long(1001) },
+    { name: "save", required: false, kind: "bool", valid: true, outOfRange: fc.constantFrom("no", -1) },
+  ],
+  cancel_job: [
+    {
+      name: "request_id",
+      required: true,
+      kind: "string",
+      valid: "3f1a",
+      outOfRange: fc.oneof(fc.constant(""), long(201)),
+    },
+    {
+      name: "endpoint_id",
+      required: false,
+      kind: "string",
+      valid: "fake/instant",
+      outOfRange: badEndpointIds,
+    },
+    { name: "cancel_url", required: false, kind: "string", valid: undefined, outOfRange: long(1001) },
   ],
   upload_file: [
     {
@@ -217,6 +281,31 @@ const FIELDS: Record<ToolName, Field[]> = {
       outOfRange: fc.constant(""),
     },
     { name: "url", required: false, kind: "string", valid: undefined, outOfRange: fc.constant("") },
+    {
+      name: "data",
+      required: false,
+      kind: "string",
+      valid: undefined,
+      outOfRange: fc.oneof(fc.constant(""), long(1_500_000)),
+    },
+    {
+      name: "prepare_upload",
+      required: false,
+      kind: "bool",
+      valid: undefined,
+      outOfRange: fc.constantFrom("true", 1, "yes"),
+    },
+    {
+      name: "file_size",
+      required: false,
+      kind: "int",
+      valid: undefined,
+      outOfRange: fc.oneof(
+        fc.integer({ max: 0 }),
+        fc.integer({ min: 90 * 1024 * 1024 + 1 }),
+        fc.constant(2.5),
+      ),
+    },
     {
       name: "file_name",
       required: false,
@@ -394,6 +483,23 @@ function handlerInvalid(tool: ToolName, allowedDir: string): fc.Arbitrary<BadCal
             names: ["url", u.split(":")[0] ?? u],
           })),
         fc.constant<BadCall>({ tool, kind: "neither", args: {}, names: ["path", "url"] }),
+        fc
+          .constantFrom("not*base64", "aGVsb", "data:text/plain,hi", "%%%%", "aGk=\u0000")
+          .map((data): BadCall => ({ tool, kind: "bad data", args: { data }, names: ["data", "base64"] })),
+        fc
+          .constantFrom<Record<string, unknown>>(
+            { prepare_upload: true },
+            { prepare_upload: true, file_size: 10 },
+            { prepare_upload: true, file_name: "a.png" },
+            { url: "https://v3.fal.media/files/a.png", file_size: 10 },
+            { data: "aGk=", prepare_upload: true, file_size: 2, file_name: "a" },
+          )
+          .map((args): BadCall => ({
+            tool,
+            kind: "bad prepare_upload",
+            args,
+            names: ["file_size", "file_name", "prepare_upload", "data"],
+          })),
         fc.constant<BadCall>({
           tool,
           kind: "both",
@@ -432,14 +538,41 @@ function handlerInvalid(tool: ToolName, allowedDir: string): fc.Arbitrary<BadCal
         }),
       );
     case "check_job":
-      return fc
-        .constantFrom("../../etc/passwd", "..", "unknown-id", "a/b/c", "x".repeat(200), "🦊", "%2e%2e")
-        .map((id): BadCall => ({
-          tool,
-          kind: "unknown request id",
-          args: { request_id: id },
-          names: [id, "request_id"],
-        }));
+    case "get_job_result":
+    case "cancel_job": {
+      const urlArgument = {
+        check_job: "status_url",
+        get_job_result: "response_url",
+        cancel_job: "cancel_url",
+      }[tool];
+      return fc.oneof(
+        fc
+          .constantFrom("../../etc/passwd", "..", "unknown-id", "a/b/c", "x".repeat(200), "🦊", "%2e%2e")
+          .map((id): BadCall => ({
+            tool,
+            kind: "unknown request id",
+            args: { request_id: id },
+            names: [id, "request_id"],
+          })),
+        // A URL to send the key to: only fal's queue URL of this very job is ever used.
+        fc
+          .constantFrom(
+            "https://evil.example/fake/instant/requests/r1/status",
+            "http://queue.fal.run/fake/instant/requests/r1",
+            "https://queue.fal.run.evil.example/fake/instant/requests/r1",
+            "https://queue.fal.run/fake/instant/requests/other-id/cancel",
+            "https://user:pw@queue.fal.run/fake/instant/requests/r1",
+            "file:///etc/passwd",
+            "not a url",
+          )
+          .map((url): BadCall => ({
+            tool,
+            kind: "foreign queue url",
+            args: { request_id: "r1", endpoint_id: "fake/instant", [urlArgument]: url },
+            names: [urlArgument],
+          })),
+      );
+    }
     default:
       return undefined;
   }

@@ -114,11 +114,12 @@ describe("concurrency and load", () => {
                 input: { prompt: `load ${i}` },
               });
             default:
-              return call(server.client, "check_job", {
-                request_id: earlierIds[i % earlierIds.length]!,
-                action: i % 20 === 8 ? "status" : "result",
-                save: false,
-              });
+              return i % 20 === 8
+                ? call(server.client, "check_job", { request_id: earlierIds[i % earlierIds.length]! })
+                : call(server.client, "get_job_result", {
+                    request_id: earlierIds[i % earlierIds.length]!,
+                    save: false,
+                  });
           }
         };
         calls.push(run().then((result) => ({ kind, result, index: i })));

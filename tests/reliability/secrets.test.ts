@@ -102,8 +102,13 @@ function scenario(image: string, needles: string[]) {
       args: { endpoint_id: "fake/slow-video", input: { prompt: "a fox running" } },
       keep: true,
     },
-    { tool: "check_job", args: { action: "status", logs: true }, useKept: true },
+    { tool: "check_job", args: { logs: true }, useKept: true },
+    { tool: "get_job_result", args: {}, useKept: true },
+    { tool: "cancel_job", args: {}, useKept: true },
+    // check_job refuses to cancel; the refusal carries no key either.
     { tool: "check_job", args: { action: "cancel" }, useKept: true },
+    { tool: "upload_file", args: { data: Buffer.from("a fox").toString("base64") } },
+    { tool: "upload_file", args: { prepare_upload: true, file_size: 5, file_name: "fox.txt" } },
     { tool: "run_model", args: { endpoint_id: "fake/fails", input: { prompt: "x" } } },
     { tool: "check_job", args: { request_id: "no-such-job" } },
     { tool: "check_job", args: { request_id: "no-such-job", endpoint_id: "fake/instant" } },
@@ -186,7 +191,7 @@ describe("the key never leaks", () => {
           if (step.keep) kept = (result?.structuredContent as { request_id: string }).request_id;
           if (step.echoes) expect(textOf(result!)).toContain("<redacted>");
         }
-        expect(results).toBe(19);
+        expect(results).toBe(23);
         expect(kept).not.toBe("");
         // MCP log notifications and progress went out on stdout too.
         expect(server.stdoutLines.some((line) => line.includes('"notifications/message"'))).toBe(true);
@@ -259,7 +264,7 @@ describe("the key never leaks", () => {
         if (step.keep) kept = (result.structuredContent as { request_id: string }).request_id;
         results.push(JSON.stringify(result));
       }
-      expect(results).toHaveLength(18);
+      expect(results).toHaveLength(22);
       expect(lines.length).toBeGreaterThan(5);
       expect(notifications.length).toBeGreaterThan(3);
       expect(leaks(results.join("\n"), form.needles), "tool results").toEqual([]);

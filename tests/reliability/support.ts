@@ -33,8 +33,10 @@ export const SLACK_MS = 1500;
  *   they make at most 2 in sequence (catalog page + prices; docs search + llms.txt fallback): 2T.
  * - get_model_schema: schema and price are read in parallel, then one fallback read: 2T.
  * - submit_job: one submit, sent once: T (plus local uploads, see upload_file).
- * - check_job: status T + result T + saving each file (stall-bounded, S per stall) + preview S,
- *   or cancel T + status T: 2T + 2S.
+ * - check_job: status T (+ result T, to keep it early): 2T; with the deprecated action "result",
+ *   as get_job_result.
+ * - get_job_result: status T + result T + saving each file (stall-bounded, S per stall) + preview S: 2T + 2S.
+ * - cancel_job: cancel T + status T: 2T.
  * - run_model: submit T + wait W (each status read is cut at the wait's deadline) + result T +
  *   failure details T + saving files S + preview S: W + 3T + 2S.
  * - upload_file: initiate T + PUT stall S per attempt, 3 attempts with backoff: T + 3S + 2 s.
@@ -56,7 +58,10 @@ export function timeBoundMs(
     case "submit_job":
       return T;
     case "check_job":
+    case "get_job_result":
       return 2 * T + 2 * S;
+    case "cancel_job":
+      return 2 * T;
     case "run_model":
       return W + 3 * T + 2 * S;
     case "upload_file":
