@@ -66,6 +66,18 @@ export interface Config {
   readonly mode: "stdio" | "http";
   /** Settings of `fal-mcp http`; present in every mode so `doctor` can show them. */
   readonly http: HttpConfig;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lowercase forms first): undefined when no proxy is set. */
+  readonly proxy: ProxyConfig | undefined;
+}
+
+/** The outbound proxy, from the conventional variables (not FAL_MCP_*: every tool reads these). */
+export interface ProxyConfig {
+  /** https_proxy or HTTPS_PROXY: the proxy for https:// targets. */
+  readonly httpsProxy: string | undefined;
+  /** http_proxy or HTTP_PROXY: the proxy for http:// targets. */
+  readonly httpProxy: string | undefined;
+  /** no_proxy or NO_PROXY: hosts reached directly (comma or space list; `*` for all). */
+  readonly noProxy: string;
 }
 
 export interface HttpConfig {
@@ -209,6 +221,49 @@ const envSchema = z.object({
     }),
 });
 
+const proxyUrl = (name: string, raw: string | undefined, ctx: z.RefinementCtx): string | undefined => {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  // curl and undici accept a bare host:port and mean http://host:port.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  try {
+    const url = new URL(withScheme);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href;
+  } catch {
+    // reported below
+  }
+  // The value may carry a password: name the variable only.
+  ctx.addIssue({
+    code: "custom",
+    message: `${name} must be an http(s) proxy URL such as http://proxy.example:3128`,
+  });
+  return undefined;
+};
+
+/** The proxy variables: lowercase first, as curl and undici read them. */
+function proxyFromEnv(env: Env): ProxyConfig | undefined {
+  const pick = (lower: string, upper: string) => (env[lower] !== undefined ? lower : upper);
+  const httpsName = pick("https_proxy", "HTTPS_PROXY");
+  const httpName = pick("http_proxy", "HTTP_PROXY");
+  const issues: string[] = [];
+  const parse = (name: string) =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => proxyUrl(name, raw, ctx))
+      .safeParse(env[name]);
+  const https = parse(httpsName);
+  const http = parse(httpName);
+  for (const result of [https, http])
+    if (!result.success) issues.push(...result.error.issues.map((i) => i.message));
+  if (issues.length > 0) throw new ConfigError(issues.join("; "));
+  const httpsProxy = https.data;
+  const httpProxy = http.data;
+  if (!httpsProxy && !httpProxy) return undefined;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? "").trim();
+  return Object.freeze({ httpsProxy, httpProxy, noProxy });
+}
+
 /** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
 export interface ConfigFlags {
   host?: string;
@@ -325,6 +380,7 @@ export function loadConfig({
     storePayload: values.FAL_MCP_STORE_PAYLOAD,
     mediaExpirationSeconds: values.FAL_MCP_MEDIA_EXPIRATION_SECONDS,
     mode,
+    proxy: proxyFromEnv(env),
     http: Object.freeze({
       host: values.FAL_MCP_HTTP_HOST?.trim() || "127.0.0.1",
       port: values.FAL_MCP_HTTP_PORT,

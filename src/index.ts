@@ -38,6 +38,7 @@ Settings (environment variables; put them in the "env" block of your client conf
   FAL_MCP_CATALOG_TTL_SECONDS      how long catalog answers are cached (default 600)
   FAL_MCP_LOG_LEVEL                debug | info | warning | error (default info)
   FAL_MCP_BASE_URL                 send fal traffic to a proxy or a fake of fal
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   outbound proxy for every request (lowercase forms win)
  fal-mcp http only:
   FAL_MCP_HTTP_HOST, FAL_MCP_HTTP_PORT   where to listen (default 127.0.0.1, 8080)
   FAL_MCP_HTTP_TOKEN               require this bearer instead of a fal key; the server's FAL_KEY is used

@@ -4,6 +4,7 @@ import { MissingKeyError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
+import { proxiedFetch } from "./proxy.js";
 import { redirectingFetch } from "./redirect.js";
 
 /**
@@ -25,11 +26,12 @@ export interface Fal {
 
 export interface CreateFalOptions {
   config: Config;
-  /** The fetch to send requests with; defaults to the platform's. Tests inject their own. */
+  /** The fetch to send requests with; defaults to the platform's (through the proxy when one is set). Tests inject their own. */
   fetch?: typeof fetch | undefined;
 }
 
-export function createFal({ config, fetch: baseFetch = globalThis.fetch }: CreateFalOptions): Fal {
+export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
+  const baseFetch = injected ?? (config.proxy ? proxiedFetch(config.proxy) : globalThis.fetch);
   const fetch = redirectingFetch(config.baseUrl, baseFetch);
   const http = new FalHttpClient({ fetch, timeoutMs: config.requestTimeoutMs });
   let official: Promise<FalClient> | undefined;

@@ -6,6 +6,7 @@ import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError 
 import { formatBytes } from "../util/format.js";
 import { openVerified, OpenVerifiedError, type VerifiedFile } from "./open-verified.js";
 import { sensitiveReason } from "./sensitive-paths.js";
+import { chatAttachmentError, isChatSandboxPath } from "./chat-attachments.js";
 
 /**
  * Which local files fal-mcp may read (and so publish on fal's public CDN). It fails closed.
@@ -248,7 +249,11 @@ export async function openReadable(reference: string, policy: ReadPolicy): Promi
   const lexicalReal =
     lexical ??
     reals.map((folder) => relativeInside(folder, absolute)).find((relative) => relative !== undefined);
-  if (lexicalReal === undefined) throw outsideError(absolute, undefined, readable);
+  if (lexicalReal === undefined) {
+    // Claude's own sandbox paths get what to do instead, decided on the string (nothing outside is stat'ed).
+    if (isChatSandboxPath(reference.trim())) throw chatAttachmentError(reference.trim());
+    throw outsideError(absolute, undefined, readable);
+  }
   refuseHiddenOrSensitive(absolute, absolute, lexicalReal, policy);
 
   // 2. The real path: inside, not hidden, not sensitive.

@@ -6,6 +6,7 @@ import { FalApiError, FalMcpError, FalNetworkError, LocalFileError } from "../er
 import { apiErrorFrom } from "../fal/http.js";
 import { redirectUrl } from "../fal/redirect.js";
 import type { Fal } from "../fal/index.js";
+import type { PutAgents } from "../fal/proxy.js";
 import { backoffMs, withRetries } from "../util/retry.js";
 
 /**
@@ -27,7 +28,8 @@ const READ_CHUNK = 256 * 1024;
 export interface PutContext {
   fal: Fal;
   handle: FileHandle;
-  agents: { http: http.Agent; https: https.Agent };
+  /** Direct or through the proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), per target. */
+  agents: PutAgents;
   fileName: string;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   stallMs: number;
@@ -124,7 +126,7 @@ export function putRange(
     const secure = target.protocol === "https:";
     const request = (secure ? https : http).request(target, {
       method: "PUT",
-      agent: secure ? context.agents.https : context.agents.http,
+      agent: context.agents.agentFor(target),
       // No Authorization: the signed URL is the credential, and fal's CDN must never see the key.
       headers: { ...headers, "content-length": String(end - start) },
     });

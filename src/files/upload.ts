@@ -1,5 +1,3 @@
-import http from "node:http";
-import https from "node:https";
 import path from "node:path";
 import mime from "mime-types";
 import { FalNetworkError } from "../errors.js";
@@ -7,6 +5,7 @@ import { sleep as defaultSleep } from "../util/abort.js";
 import { formatBytes, formatSeconds } from "../util/format.js";
 import type { VerifiedFile } from "./open-verified.js";
 import type { Fal } from "../fal/index.js";
+import { createPutAgents } from "../fal/proxy.js";
 import { initiateUpload } from "../fal/storage.js";
 import { complete, uploadParts } from "./multipart.js";
 import {
@@ -85,10 +84,7 @@ export function cleanFileName(name: string): string {
  */
 export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions): Promise<UploadResult> {
   const { handle, size, realPath } = file;
-  const agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
-    https: new https.Agent({ keepAlive: true, maxSockets: PART_CONCURRENCY }),
-  };
+  const agents = await createPutAgents(options.fal.config.proxy, { maxSockets: PART_CONCURRENCY });
   const total = AbortSignal.timeout(options.fal.config.transferTimeoutMs);
   const callerSignal = options.signal;
   options = { ...options, signal: AbortSignal.any([callerSignal, total]) };
@@ -153,8 +149,7 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
       );
     throw error;
   } finally {
-    agents.http.destroy();
-    agents.https.destroy();
+    agents.destroy();
     await handle.close().catch(() => undefined);
   }
 }
