@@ -19,4 +19,12 @@ export default defineConfig({
   sourcemap: true,
   noExternal: [/.*/],
   define: { __FAL_MCP_VERSION__: JSON.stringify(version) },
+  // V8 keeps the bundle's source in memory for the life of the process, and one non-ASCII
+  // character (a "→" in a string, a "—" in a dependency's comment) makes all of it a two-byte
+  // string. ASCII output with no comments or indentation: 1.8 MB of one-byte source instead of 4.8 MB,
+  // and less to scan at every start. Names are kept, so stack traces still read.
+  minifyWhitespace: true,
+  esbuildOptions(options) {
+    options.charset = "ascii";
+  },
 });

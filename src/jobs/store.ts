@@ -8,6 +8,7 @@ import { Logger } from "../util/log.js";
 import { createRedactor, type Redactor } from "../util/redact-deep.js";
 import { removeTemp, sweepTemps, tempName, trackTemp } from "../util/temp-files.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
+import { groupCommit } from "../util/group-commit.js";
 import { parseBoundedJson } from "../util/json-bounds.js";
 import { jsonLength, parseJson } from "../util/json.js";
 import { summarizeInput } from "./input-summary.js";
@@ -123,6 +124,7 @@ export class JobStore {
 
   readonly #log: Logger;
   readonly #redact: Redactor;
+  readonly #syncDirectory: () => Promise<void>;
 
   /**
    * `logger` reports records kept aside and folder problems; silent when none is given.
@@ -133,6 +135,9 @@ export class JobStore {
     this.#redact = redactor;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
+    // One folder fsync covers every rename made before it started: 32 records written at once
+    // cost 2 folder fsyncs instead of 32, and each is still durable before its write returns.
+    this.#syncDirectory = groupCommit(() => syncDirectory(this.directory));
   }
 
   /** Problems (corrupt or newer-version records) found by this process so far. */
@@ -382,7 +387,7 @@ export class JobStore {
     } finally {
       forget();
     }
-    await syncDirectory(this.directory);
+    await this.#syncDirectory();
   }
 
   /**
