@@ -169,6 +169,12 @@ export function assertAddressAllowed(hostname: string, address: string, policy: 
   throw new AddressRefusedError(hostname, address, verdict);
 }
 
+/** True when `host` (a URL host or name) is an IP address in any form ipaddr.js parses. */
+export function isIpLiteral(host: string): boolean {
+  const name = normalizeHost(host);
+  return net.isIP(name) !== 0 || ipaddr.isValid(name);
+}
+
 /**
  * Checks a URL's host before any connection: IP literals (which sockets connect to without a
  * lookup), metadata names and localhost names. Other names are checked by `guardedLookup`.
@@ -176,7 +182,7 @@ export function assertAddressAllowed(hostname: string, address: string, policy: 
 export function assertHostAllowed(host: string, policy: AddressPolicy): void {
   const name = normalizeHost(host);
   if (isMetadataName(name)) throw new AddressRefusedError(name, name, "metadata");
-  if (net.isIP(name) || ipaddr.isValid(name)) {
+  if (isIpLiteral(name)) {
     assertAddressAllowed(name, name, policy);
     return;
   }

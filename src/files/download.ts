@@ -6,7 +6,7 @@ import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
 import { errnoCode, networkCause } from "../util/errors.js";
-import type { Config } from "../config.js";
+import type { Config, ProxyConfig } from "../config.js";
 import { isFalHost, redirectUrl } from "../fal/redirect.js";
 import { BodyTooLargeError } from "../util/bounded-body.js";
 import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
@@ -33,13 +33,16 @@ export interface NetworkAccess {
   rewrite?: ((url: URL) => URL | undefined) | undefined;
   /** Injectable DNS for tests. */
   resolve?: Resolver | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as for every other request. */
+  proxy?: ProxyConfig | undefined;
 }
 
 /** The network access of result downloads and previews under `config`. */
-export function networkAccess(config: Pick<Config, "allowPrivateUrls" | "baseUrl">): NetworkAccess {
+export function networkAccess(config: Pick<Config, "allowPrivateUrls" | "baseUrl" | "proxy">): NetworkAccess {
   const base = config.baseUrl;
   return {
     policy: { allowPrivate: config.allowPrivateUrls },
+    proxy: config.proxy,
     rewrite: base
       ? (url) => (isFalHost(url.hostname) ? new URL(redirectUrl(url.href, base)) : undefined)
       : undefined,
@@ -242,6 +245,7 @@ async function open(
       policy: options.network.policy,
       rewrite: options.network.rewrite,
       resolve: options.network.resolve,
+      proxy: options.network.proxy,
       deadline,
       maxBytes: options.maxBytes,
       what: "the file",

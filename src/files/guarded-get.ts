@@ -2,8 +2,18 @@ import http from "node:http";
 import https from "node:https";
 import type { Readable } from "node:stream";
 import { decodedBody } from "../util/bounded-body.js";
+import type { ProxyConfig } from "../config.js";
+import { proxyFor, tunnelAgent } from "../fal/proxy.js";
 import type { TransferDeadline } from "../util/transfer-deadline.js";
-import { assertHostAllowed, guardedLookup, type AddressPolicy, type Resolver } from "./address-policy.js";
+import {
+  assertHostAllowed,
+  guardedLookup,
+  isAddressRefused,
+  isIpLiteral,
+  type AddressPolicy,
+  type ResolvedAddress,
+  type Resolver,
+} from "./address-policy.js";
 
 /**
  * The one way fal-mcp GETs a URL that is not a fal API call: result media, URLs re-hosted by
@@ -16,6 +26,14 @@ import { assertHostAllowed, guardedLookup, type AddressPolicy, type Resolver } f
  * With FAL_MCP_BASE_URL set, fal's hosts are sent to that base like every other fal request (the
  * documented redirect rule); the base is the user's own setting, so those hops skip the address
  * check (a loopback fake of fal is the usual base).
+ *
+ * Behind a proxy (HTTPS_PROXY / HTTP_PROXY, unless NO_PROXY names the host) a hop goes through a
+ * CONNECT tunnel, after its host was checked here: an IP literal as it is, a name by resolving
+ * every address it has (a name that does not resolve here is refused: fail closed). The proxy
+ * then resolves the name itself, so a name whose answer changes between our lookup and the
+ * proxy's can still reach a private address the proxy can reach: the residual risk of any
+ * client-side guard behind a proxy, documented in the README. Without a proxy the socket
+ * connects to the very address the lookup vetted (no second lookup, no rebinding).
  */
 
 export interface GuardedGetOptions {
@@ -30,6 +48,8 @@ export interface GuardedGetOptions {
   rewrite?: ((url: URL) => URL | undefined) | undefined;
   /** Injectable DNS for tests (a test must never connect to a non-loopback address). */
   resolve?: Resolver | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY: hops the proxy applies to go through it. */
+  proxy?: ProxyConfig | undefined;
   maxRedirects?: number | undefined;
 }
 
@@ -64,19 +84,45 @@ export class RedirectRefusedError extends Error {
 
 const DEFAULT_MAX_REDIRECTS = 5;
 
-function requestOnce(
-  target: URL,
-  options: GuardedGetOptions,
-  checked: boolean,
-): Promise<http.IncomingMessage> {
-  const lookup = checked ? guardedLookup(options.policy, options.resolve) : undefined;
+/** How one hop connects: directly (through the guarded lookup when checked) or through a tunnel. */
+type Route = { kind: "direct"; checked: boolean } | { kind: "tunnel"; agent: http.Agent };
+
+/**
+ * Checks every address `hostname` resolves to, for a hop about to be handed to a proxy (which
+ * would otherwise resolve it unchecked). The same lookup the direct sockets use, run here.
+ */
+function vetBeforeProxy(hostname: string, options: GuardedGetOptions): Promise<void> {
+  const lookup = guardedLookup(options.policy, options.resolve);
+  return new Promise((resolve, reject) => {
+    const signal = options.deadline.signal;
+    const onAbort = () => reject(options.deadline.explain(signal.reason) as Error);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    lookup(hostname, { all: true, family: 0 }, (error, addresses) => {
+      signal.removeEventListener("abort", onAbort);
+      if (error && isAddressRefused(error)) reject(error);
+      else if (error)
+        reject(
+          new Error(
+            `${hostname} could not be resolved here (${error.code ?? error.message}), so its address could not be checked before sending the request through the proxy`,
+          ),
+        );
+      else if ((addresses as ResolvedAddress[]).length === 0) reject(new Error(`${hostname} has no address`));
+      else resolve();
+    });
+  });
+}
+
+function requestOnce(target: URL, options: GuardedGetOptions, route: Route): Promise<http.IncomingMessage> {
+  const lookup =
+    route.kind === "direct" && route.checked ? guardedLookup(options.policy, options.resolve) : undefined;
   const client = target.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
       {
         method: "GET",
-        agent: false,
+        agent: route.kind === "tunnel" ? route.agent : false,
         signal: options.deadline.signal,
         headers: { "accept-encoding": "gzip, deflate, br", "user-agent": "fal-mcp", accept: "*/*" },
         ...(lookup ? { lookup } : {}),
@@ -108,13 +154,32 @@ export async function guardedGet(options: GuardedGetOptions): Promise<GuardedRes
     if (url.username || url.password)
       throw new RedirectRefusedError("URLs with a user name or password are refused");
     const rewritten = options.rewrite?.(url);
-    if (!rewritten) assertHostAllowed(url.hostname, options.policy);
-    const response = await requestOnce(rewritten ?? url, options, rewritten === undefined);
-    const status = response.statusCode ?? 0;
+    const target = rewritten ?? url;
+    const via = proxyFor(target, options.proxy);
+    if (!rewritten) {
+      assertHostAllowed(url.hostname, options.policy);
+      // An IP literal was checked as it is; a name is resolved and every address checked.
+      if (via && !isIpLiteral(url.hostname)) await vetBeforeProxy(url.hostname, options);
+    }
+    const route: Route = via
+      ? { kind: "tunnel", agent: await tunnelAgent(via) }
+      : { kind: "direct", checked: rewritten === undefined };
+    const dropAgent = () => {
+      if (route.kind === "tunnel") route.agent.destroy();
+    };
+    let response: http.IncomingMessage;
+    try {
+      response = await requestOnce(target, options, route);
+    } catch (error) {
+      dropAgent();
+      throw error;
+    }
     const close = () => {
       response.destroy();
       response.socket?.destroy();
+      dropAgent();
     };
+    const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location) {
       close();
       if (hop >= maxRedirects) throw new RedirectRefusedError(`more than ${maxRedirects} redirects`);

@@ -6,6 +6,8 @@ import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addressRefusal, type Resolver } from "../../src/files/address-policy.js";
 import { guardedGet, HttpStatusError, RedirectRefusedError } from "../../src/files/guarded-get.js";
+import type { ProxyConfig } from "../../src/config.js";
+import { startLoopbackProxy, type LoopbackProxy } from "../helpers/loopback-proxy.js";
 import { BodyTooLargeError } from "../../src/util/bounded-body.js";
 import { startTransferDeadline, TransferTimeoutError } from "../../src/util/transfer-deadline.js";
 
@@ -57,6 +59,8 @@ const resolve: Resolver = async (hostname) => {
     "media.test": "127.0.0.1",
     "intranet.test": "10.0.0.1",
     "meta.test": "169.254.169.254",
+    // A public answer: only ever reached through the loopback proxy, which maps it to loopback.
+    "cdn.public.test": "93.184.216.34",
   };
   const address = answers[hostname];
   if (!address) throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
@@ -71,6 +75,7 @@ async function get(
     totalMs?: number;
     maxBytes?: number;
     rewrite?: (u: URL) => URL | undefined;
+    proxy?: ProxyConfig;
   } = {},
 ) {
   const deadline = startTransferDeadline({ stallMs: extra.stallMs ?? 2000, totalMs: extra.totalMs ?? 5000 });
@@ -82,6 +87,7 @@ async function get(
       maxBytes: extra.maxBytes ?? 1024 * 1024,
       resolve,
       rewrite: extra.rewrite,
+      proxy: extra.proxy,
     });
     let text = "";
     await pipeline(
@@ -157,5 +163,70 @@ describe("guardedGet", () => {
       (e: unknown) => e,
     );
     expect(addressRefusal(error)?.address).toBe("10.0.0.1");
+  });
+});
+
+describe("guardedGet behind a proxy (HTTP_PROXY)", () => {
+  let proxy: LoopbackProxy;
+  let config: ProxyConfig;
+  beforeAll(async () => {
+    // The proxy forwards these targets to the local server only: nothing leaves the machine.
+    proxy = await startLoopbackProxy({
+      [`cdn.public.test:${port}`]: port,
+      [`93.184.216.34:${port}`]: port,
+      [`intranet.test:${port}`]: port,
+      [`nowhere.test:${port}`]: port,
+      [`10.0.0.7:${port}`]: port,
+    });
+    config = { httpProxy: proxy.url, httpsProxy: undefined, noProxy: "" };
+  });
+  afterAll(() => proxy.close());
+  const reset = () => {
+    proxy.passed.length = 0;
+    proxy.refused.length = 0;
+  };
+
+  it("a public name goes through the proxy's tunnel after its addresses were checked", async () => {
+    reset();
+    expect((await get(`http://cdn.public.test:${port}/image.png`, false, { proxy: config })).text).toBe(
+      "PNG!",
+    );
+    expect(proxy.passed).toContain(`CONNECT cdn.public.test:${port}`);
+    expect((await get(`http://93.184.216.34:${port}/image.png`, false, { proxy: config })).text).toBe("PNG!");
+    expect(proxy.passed).toContain(`CONNECT 93.184.216.34:${port}`);
+  });
+
+  it("a private name, a private literal or a name that does not resolve here never reaches the proxy", async () => {
+    reset();
+    const privateName = await get(`http://intranet.test:${port}/`, false, { proxy: config }).catch(
+      (e: unknown) => e,
+    );
+    expect(addressRefusal(privateName)?.address).toBe("10.0.0.1");
+    const literal = await get(`http://10.0.0.7:${port}/`, false, { proxy: config }).catch((e: unknown) => e);
+    expect(addressRefusal(literal)?.verdict).toBe("private");
+    await expect(get(`http://nowhere.test:${port}/`, false, { proxy: config })).rejects.toThrow(
+      /could not be resolved here .*before sending the request through the proxy/,
+    );
+    expect(proxy.passed).toEqual([]);
+    expect(proxy.refused).toEqual([]);
+  });
+
+  it("a redirect hop to a metadata address is refused before it reaches the proxy", async () => {
+    reset();
+    const error = await get(`http://cdn.public.test:${port}/to-metadata`, true, { proxy: config }).catch(
+      (e: unknown) => e,
+    );
+    expect(addressRefusal(error)?.verdict).toBe("metadata");
+    expect(proxy.passed).toEqual([
+      `CONNECT cdn.public.test:${port}`,
+      `TUNNEL cdn.public.test:${port} GET /to-metadata`,
+    ]);
+  });
+
+  it("a gzip bomb through the tunnel is capped and its connection closed", async () => {
+    await expect(get(`http://cdn.public.test:${port}/bomb`, false, { proxy: config })).rejects.toBeInstanceOf(
+      BodyTooLargeError,
+    );
+    await socketClosed;
   });
 });
