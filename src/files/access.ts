@@ -232,8 +232,14 @@ export function isInsideReadable(reference: string, policy: ReadPolicy): boolean
  */
 export async function openReadable(reference: string, policy: ReadPolicy): Promise<VerifiedFile> {
   const { readable } = policy;
-  if (readable.source === "roots-empty") throw noFolderError(reference.trim());
   const absolute = absoluteFromReference(reference, policy.homeDir, readable.folders[0]);
+  // Claude's own sandbox paths (written as a path or a file:// URL) get what to do instead,
+  // decided on the string: nothing outside the readable folders is stat'ed.
+  const sandbox =
+    isChatSandboxPath(reference.trim(), policy.homeDir) ||
+    (absolute !== undefined && isChatSandboxPath(absolute, policy.homeDir));
+  if (readable.source === "roots-empty")
+    throw sandbox ? chatAttachmentError(reference.trim()) : noFolderError(reference.trim());
   if (absolute === undefined) {
     throw new InvalidArgumentError(
       reference.trim() === "" ? "The file path is empty." : `"${reference.trim()}" is a relative path.`,
@@ -250,8 +256,7 @@ export async function openReadable(reference: string, policy: ReadPolicy): Promi
     lexical ??
     reals.map((folder) => relativeInside(folder, absolute)).find((relative) => relative !== undefined);
   if (lexicalReal === undefined) {
-    // Claude's own sandbox paths get what to do instead, decided on the string (nothing outside is stat'ed).
-    if (isChatSandboxPath(reference.trim())) throw chatAttachmentError(reference.trim());
+    if (sandbox) throw chatAttachmentError(reference.trim());
     throw outsideError(absolute, undefined, readable);
   }
   refuseHiddenOrSensitive(absolute, absolute, lexicalReal, policy);
@@ -262,6 +267,8 @@ export async function openReadable(reference: string, policy: ReadPolicy): Promi
     real = await fs.realpath(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // Inside a readable folder (say FAL_MCP_ALLOWED_DIRS=/mnt): saying it is missing reveals nothing.
+    if ((code === "ENOENT" || code === "ENOTDIR") && sandbox) throw chatAttachmentError(reference.trim());
     if (code === "ENOENT" || code === "ENOTDIR")
       throw new NotFoundError(
         `No file at "${absolute}".`,

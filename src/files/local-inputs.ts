@@ -96,7 +96,8 @@ export async function uploadLocalInputs(
         if (!isInsideReadable(raw, policy)) {
           // Decided on the string alone, never on the disk: a file path outside is refused
           // (openReadable refuses it before any stat); prose that starts with "/" stays text.
-          if (looksLikeFilePath(raw) || isChatSandboxPath(raw)) await openReadable(raw, policy);
+          if (looksLikeFilePath(raw) || isChatSandboxPath(raw, policy.homeDir))
+            await openReadable(raw, policy);
           options.onNotice?.(
             `"${raw.slice(0, 200)}" starts like a local path but is outside the readable folders, so it was sent to the model as text.`,
           );

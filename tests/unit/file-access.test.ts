@@ -228,3 +228,39 @@ describe("checkReadableFile", () => {
     expect(new Set(messages).size).toBe(messages.length);
   });
 });
+
+describe("Claude's chat sandbox paths (/mnt/user-data/…)", () => {
+  const MESSAGE = /chat attachment inside Claude's own sandbox[\s\S]*give its real path/;
+  const refusal = async (reference: string, readPolicy: ReadPolicy) => {
+    const error = await openReadable(reference, readPolicy).then(
+      () => undefined,
+      (e: unknown) => e as Error & { nextStep?: string },
+    );
+    return `${error?.message ?? "(read)"} ${error?.nextStep ?? ""}`;
+  };
+
+  it("the refusal of such a path outside the readable folders explains the attachment, as a path or a file:// URL", async () => {
+    const readPolicy = toReadPolicy(policy);
+    for (const reference of [
+      "/mnt/user-data/uploads/photo.png",
+      "file:///mnt/user-data/uploads/photo%20one.jpg",
+      "/home/claude/cat.png",
+    ])
+      expect(await refusal(reference, readPolicy), reference).toMatch(MESSAGE);
+    // Roots announced but empty: the same explanation rather than "add a folder".
+    const empty: ReadPolicy = { ...readPolicy, readable: { folders: [], source: "roots-empty" } };
+    expect(await refusal("file:///mnt/user-data/uploads/a.png", empty)).toMatch(MESSAGE);
+  });
+
+  it("inside an allowed folder a missing sandbox path explains too; a user whose home is /home/claude is not the sandbox", async () => {
+    const inside: ReadPolicy = {
+      ...toReadPolicy(policy),
+      readable: { folders: ["/mnt"], source: "setting" },
+    };
+    expect(await refusal("/mnt/user-data/uploads/never-there.png", inside)).toMatch(MESSAGE);
+    const claudeHome: ReadPolicy = { ...toReadPolicy(policy), homeDir: "/home/claude" };
+    const text = await refusal("/home/claude/Pictures/cat.png", claudeHome);
+    expect(text).not.toMatch(MESSAGE);
+    expect(text).toMatch(/outside the readable folders/);
+  });
+});
