@@ -84,11 +84,13 @@ export async function submitAndRecord(
   let answer;
   try {
     section?.markSent();
+    // No abort signal: a submit cut off mid-flight (a cancelled call, shutdown) has an unknown
+    // outcome, which costs the request id of a job that may be paid for. It runs to fal's answer
+    // or its own timeout; shutdown waits for it (bounded) and records it either way.
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
       input: prepared.input,
       headers: generationHeaders(request.retention),
-      signal: context.signal,
     });
   } catch (error) {
     if (!(error instanceof AmbiguousSubmitError)) {
