@@ -85,12 +85,39 @@ describe("temporary files and shutdown", () => {
   it("a failed record write leaves no temp file behind", async () => {
     const store = new JobStore(stateDir, undefined, redactor);
     await store.create({ requestId: "req-1", endpointId: "fal-ai/x", tool: "run_model", input: {} });
-    const rename = vi
-      .spyOn(fsp, "rename")
-      .mockRejectedValueOnce(Object.assign(new Error("EIO"), { code: "EIO" }));
-    await expect(store.update("req-1", { status: "IN_PROGRESS" })).rejects.toThrow(/EIO/);
-    rename.mockRestore();
-    expect(fs.readdirSync(path.join(stateDir, "jobs")).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    const temps = () => fs.readdirSync(path.join(stateDir, "jobs")).filter((name) => name.endsWith(".tmp"));
+    const realOpen = fsp.open.bind(fsp);
+    // The failure comes after the temp file exists (a full disk while writing, an fsync error),
+    // which is when a temp file can be left behind; and at the rename, for completeness.
+    for (const fail of ["writeFile", "sync", "rename"] as const) {
+      const created: string[] = [];
+      const open = vi.spyOn(fsp, "open").mockImplementationOnce(async (file, flags, mode) => {
+        const handle = await realOpen(file, flags, mode);
+        created.push(String(file));
+        if (fail === "writeFile")
+          handle.writeFile = () => Promise.reject(Object.assign(new Error("ENOSPC"), { code: "ENOSPC" }));
+        if (fail === "sync")
+          handle.sync = () => Promise.reject(Object.assign(new Error("EIO"), { code: "EIO" }));
+        return handle;
+      });
+      const rename =
+        fail === "rename"
+          ? vi.spyOn(fsp, "rename").mockRejectedValueOnce(Object.assign(new Error("EIO"), { code: "EIO" }))
+          : undefined;
+      await expect(store.update("req-1", { status: "IN_PROGRESS" }), fail).rejects.toThrow(/ENOSPC|EIO/);
+      open.mockRestore();
+      rename?.mockRestore();
+      // The injected failure really hit a temp file of the store's…
+      expect(
+        created.map((file) => path.basename(file)),
+        fail,
+      ).toEqual([expect.stringMatching(/^\.req-1\.json\..*\.tmp$/)]);
+      // …and it is gone.
+      expect(temps(), fail).toEqual([]);
+    }
+    // The record itself is untouched by the failed writes.
+    const found = await store.get("req-1");
+    expect(found.kind === "found" && found.record.status).toBe("IN_QUEUE");
   });
 
   it("writes an unconfirmed record synchronously, with the request id when fal answered", () => {
