@@ -128,6 +128,12 @@ export function sensitiveReason(absolute: string, options: SensitiveOptions): st
     const relative = parts.slice(home.length);
     for (const rule of UNDER_HOME) if (startsWith(relative, rule.segments)) return rule.what;
   }
+  // The same locations in any other home (another user's, a backup, a synced copy of a home):
+  // matched at any depth, so allowing /Users or a backup drive does not open them.
+  for (let start = 1; start < parts.length; start++) {
+    const relative = parts.slice(start);
+    for (const rule of UNDER_HOME) if (startsWith(relative, rule.segments)) return rule.what;
+  }
   // The outermost sensitive segment names it best (.cursor/mcp.json is Cursor's, not any MCP file).
   for (const part of parts) {
     const lowerPart = part.toLowerCase();

@@ -231,6 +231,10 @@ describe("sensitiveReason", () => {
     ["/home/u/work/app/.cursor/mcp.json", "Cursor"],
     ["/home/u/.claude.json", "Claude Code"],
     ["/home/u/AppData/Roaming/Claude/config.json", "Claude Desktop"],
+    // Another user's home, or a backup of one: the home-relative locations hold there too.
+    ["/Users/other/Library/Application Support/Claude/config.json", "Claude Desktop"],
+    ["/mnt/backup/home/v/.config/gh/hosts.yml", "GitHub CLI"],
+    ["/media/usb/old-home/AppData/Roaming/Microsoft/Credentials/x", "Windows credentials"],
   ])("%s is %s", (file, what) => expect(sensitiveReason(file, { homeDir: h })).toContain(what));
   it.each(["/home/u/Pictures/cat.png", "/home/u/work/environment.png", "/home/u/work/notes.txt"])(
     "%s is fine",
