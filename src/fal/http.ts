@@ -1,3 +1,4 @@
+import { FalRedirectRefusedError } from "./fal-redirects.js";
 import type { z } from "zod";
 import {
   FalApiError,
@@ -179,6 +180,8 @@ export class FalHttpClient {
       text = await readResponseText(response, { maxBytes: MAX_BODY_BYTES, what: "fal's answer", abort: cap });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason as Error;
+      if (error instanceof FalRedirectRefusedError)
+        throw new FalResponseError(`${request.what}: ${error.message}.${requestIdNote(response)}`);
       if (error instanceof BodyTooLargeError)
         throw new FalResponseError(
           `${request.what}: fal's answer is unexpectedly large (more than ${MAX_BODY_BYTES} bytes once decoded); it was not read.${requestIdNote(response)}`,

@@ -95,7 +95,10 @@ function vetBeforeProxy(hostname: string, options: GuardedGetOptions): Promise<v
   const lookup = guardedLookup(options.policy, options.resolve);
   return new Promise((resolve, reject) => {
     const signal = options.deadline.signal;
-    const onAbort = () => reject(options.deadline.explain(signal.reason) as Error);
+    const onAbort = () => {
+      const reason = options.deadline.explain(signal.reason);
+      reject(reason instanceof Error ? reason : new Error("the transfer was stopped"));
+    };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     lookup(hostname, { all: true, family: 0 }, (error, addresses) => {

@@ -94,6 +94,38 @@ describe("hostile answers of fal, through a real client", () => {
     }
   });
 
+  it("a fal API answer redirecting to a private address is not followed (catalog, schema, status, submit)", async () => {
+    const toCanary = {
+      kind: "status",
+      status: 302,
+      headers: { location: `${fake.canaryUrl}/latest/meta-data/` },
+      body: "",
+    };
+    const calls: [string, Record<string, unknown>][] = [
+      ["search_models", { query: "flux" }],
+      ["get_model_schema", { endpoint_id: "fal-ai/flux/dev" }],
+      ["check_job", { endpoint_id: "fake/instant", request_id: "764cabcf-b745-4b3e-ae38-1200304cf45b" }],
+      ["submit_job", { endpoint_id: "fake/instant", input: { prompt: "x" } }],
+    ];
+    // A fresh server: nothing cached from the tests above.
+    const fresh = await startHarness({ baseUrl: fake.url });
+    try {
+      for (const [tool, args] of calls) {
+        fake.reset();
+        fake.inject({ fault: toCanary as never });
+        const result = await fresh.call(tool, args);
+        expect(result.isError, tool).toBe(true);
+        expect(fake.canaryConnections, tool).toBe(0);
+        if (tool !== "submit_job")
+          expect(textOf(result), tool).toMatch(/redirect to 127\.0\.0\.1:\d+, which is not fal's/);
+        // The submit reached something that answered: its outcome is unknown, never "not sent".
+        else expect(textOf(result)).toMatch(/may or may not have been created|Do NOT resubmit/);
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("an HTML page served as image/png is saved but never attached inline as an image", async () => {
     fake.setBehavior("fake/instant", { hostile: { kind: "html-as-png" } });
     const result = await run();
