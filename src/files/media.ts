@@ -213,7 +213,12 @@ export async function imagePreview(options: {
           url: image.url,
           maxBytes: maxRaw,
           stallTimeoutMs: options.fal.config.stallTimeoutMs,
-          totalTimeoutMs: options.fal.config.transferTimeoutMs,
+          // A preview is a nicety: it never costs more than two stall timeouts, so a trickling
+          // server cannot stretch a tool's time bound through it.
+          totalTimeoutMs: Math.min(
+            options.fal.config.transferTimeoutMs,
+            2 * options.fal.config.stallTimeoutMs,
+          ),
           signal: options.signal,
         })
       ).data;
