@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { DownloadError, downloadToFile, extensionFor, networkAccess, sanitizeName } from "./download.js";
@@ -5,6 +6,7 @@ import type { Fal } from "../fal/index.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { mapLimited } from "../util/limit.js";
 import { isInside } from "../util/paths.js";
+import { createRedactor } from "../util/redact-deep.js";
 import { dataUriType, type MediaRef, type ResultFile } from "./media.js";
 
 /**
@@ -27,10 +29,19 @@ export function outputBaseName(options: {
   endpointId: string;
   requestId: string;
   index: number;
+  /** True when a text carries the key (fal could echo it as a request id). */
+  leaks?: ((text: string) => boolean) | undefined;
 }): string {
   const day = options.date.toISOString().slice(0, 10);
   const slug = sanitizeName(options.endpointId.replace(/\//g, "-"), 60);
-  const prefix = sanitizeName(options.requestId, 40).slice(0, 8);
+  // A plain id (fal's are UUIDs) names the file by its first 8 characters; anything else (a
+  // key-shaped id, a path) by a hash, so no part of it reaches the disk as a name (the job
+  // record's file names follow the same rule).
+  const plain = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(options.requestId);
+  const prefix =
+    plain && !options.leaks?.(options.requestId)
+      ? options.requestId.slice(0, 8)
+      : `h${createHash("sha256").update(options.requestId).digest("hex").slice(0, 7)}`;
   return `${day}_${slug}_${prefix}_${options.index}`;
 }
 
@@ -63,10 +74,11 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
     return options.files.map((file) => ({ ...unsavedFile(file), error: reason }));
   }
   const date = options.date ?? new Date();
+  const { leaks } = createRedactor([config.falKey?.reveal()]);
   // One deadline for the whole save, however many files: the documented time bound holds.
   const deadlineAt = Date.now() + config.transferTimeoutMs;
   return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>
-    saveOne(options, file, index + 1, directory, date, deadlineAt),
+    saveOne(options, file, index + 1, directory, date, deadlineAt, leaks),
   );
 }
 
@@ -77,6 +89,7 @@ async function saveOne(
   directory: string,
   date: Date,
   deadlineAt: number,
+  leaks: (text: string) => boolean,
 ): Promise<ResultFile> {
   const base = unsavedFile(file);
   const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
@@ -92,6 +105,7 @@ async function saveOne(
     endpointId: options.endpointId,
     requestId: options.requestId,
     index,
+    leaks,
   });
   try {
     if (file.url.startsWith("data:")) return { ...base, ...(await saveDataUri(file, directory, baseName)) };

@@ -156,6 +156,20 @@ describe("names and paths", () => {
       }),
     ).not.toContain("/");
     expect(sanitizeName("../../etc/passwd")).toBe("etc-passwd");
+    // A key-shaped id, or one that carries the key, is named by a hash: no part of it is a file name.
+    const secret = "0123456789abcdef0123456789abcdef";
+    for (const requestId of [`11111111-2222-3333-4444-555555555555:${secret}`, secret]) {
+      const hashed = outputBaseName({
+        date: new Date("2026-03-04T00:00:00Z"),
+        endpointId: "fal-ai/x",
+        requestId,
+        index: 1,
+        leaks: (text) => text.includes(secret),
+      });
+      expect(hashed).toMatch(/^2026-03-04_fal-ai-x_h[0-9a-f]{7}_1$/);
+      expect(hashed).not.toContain(secret.slice(0, 8));
+      expect(hashed).not.toContain("11111111");
+    }
   });
 
   it("picks extensions from the content type, else the URL, else bin", () => {
