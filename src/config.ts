@@ -30,7 +30,7 @@ export interface Config {
   readonly waitSeconds: number;
   /** FAL_MCP_INLINE_PREVIEW_BYTES: largest result that still carries an inline image preview. Default 921600 (900 KiB); 0 turns previews off. */
   readonly inlinePreviewBytes: number;
-  /** FAL_MCP_ALLOWED_DIRS: folders local files may be read from (path-list). Default: MCP roots, else home + output folder. */
+  /** FAL_MCP_ALLOWED_DIRS: folders local files may be read from (path-list). Unset: MCP roots, else only the output folder. */
   readonly allowedDirs: readonly string[] | undefined;
   /** FAL_MCP_ALLOW_HIDDEN=1: allow reading files under hidden (dot) folders. Default off. */
   readonly allowHidden: boolean;
@@ -115,7 +115,8 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === "") return fallback;
-      const value = Number(raw.trim());
+      // Digits only: Number() would also take "1e3", "0x10" or "1_000"-like surprises.
+      const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
       if (!Number.isInteger(value) || value < min || value > max) {
         ctx.addIssue({
           code: "custom",
@@ -209,7 +210,7 @@ const envSchema = z.object({
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === "") return undefined;
-      const value = Number(raw.trim());
+      const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
       if (!Number.isInteger(value) || value < 1 || value > MAX_EXPIRATION_SECONDS) {
         ctx.addIssue({
           code: "custom",

@@ -109,5 +109,13 @@ describe("settings are strict (issue 11)", () => {
     expect(() => loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: "12" }, homeDir: "/home/u" })).toThrow(
       /FAL_MCP_MAX_RESULT_BYTES must be a whole number from 16384 to 10485760 \(got "12"\)/,
     );
+    // Digits only: what Number() would also accept is refused by name.
+    for (const raw of ["1e5", "0x20000", "200000.0", "+200000", "2e5 "])
+      expect(() => loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: raw }, homeDir: "/home/u" }), raw).toThrow(
+        /FAL_MCP_MAX_RESULT_BYTES must be a whole number/,
+      );
+    expect(
+      loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: " 200000 " }, homeDir: "/home/u" }).maxResultBytes,
+    ).toBe(200000);
   });
 });
