@@ -54,6 +54,10 @@ export interface Config {
   readonly catalogTtlSeconds: number;
   /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
   readonly logLevel: "debug" | "info" | "warning" | "error";
+  /** Spending caps and approval of paid calls (README "Money"). */
+  readonly money: SpendSettings;
+  /** FAL_MCP_READ_ONLY=1: no paid or mutating tool is listed. Default off. */
+  readonly readOnly: boolean;
   /** FAL_MCP_STORE_PAYLOAD=0: fal keeps no request or response payload of generations (X-Fal-Store-IO: 0) unless a call says otherwise. Default 1 (fal's default: stored 30 days). */
   readonly storePayload: boolean;
   /** FAL_MCP_MEDIA_EXPIRATION_SECONDS: how long fal's CDN keeps generated media unless a call says otherwise. Default: unset (the account's setting). */
@@ -97,6 +101,52 @@ export interface HttpConfig {
   /** FAL_MCP_HTTP_MAX_BODY_BYTES: largest request body accepted (413 above). Default 4 MiB. */
   readonly maxBodyBytes: number;
 }
+
+/** FAL_MCP_CONFIRM: never | always | over:<usd>. */
+export type ConfirmPolicy = { mode: "never" } | { mode: "always" } | { mode: "over"; amount: number };
+
+export interface SpendSettings {
+  /** FAL_MCP_MAX_COST_PER_CALL (USD): a call estimated above it is refused. Default: no cap. */
+  readonly maxCostPerCall: number | undefined;
+  /** FAL_MCP_MAX_COST_PER_DAY (USD, the user's local day, from the job record). Default: no cap. */
+  readonly maxCostPerDay: number | undefined;
+  /** FAL_MCP_UNKNOWN_COST: allow | refuse a call whose cost cannot be estimated. Default allow. */
+  readonly unknownCost: "allow" | "refuse";
+  /** FAL_MCP_CONFIRM. Default never. */
+  readonly confirm: ConfirmPolicy;
+}
+
+/** Parses FAL_MCP_CONFIRM; returns an error message for anything else. */
+export function parseConfirmPolicy(raw: string | undefined): ConfirmPolicy | string {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "" || value === "never") return { mode: "never" };
+  if (value === "always") return { mode: "always" };
+  const over = /^over:\s*\$?(\d+(?:\.\d+)?)$/.exec(value);
+  if (over) return { mode: "over", amount: Number(over[1]) };
+  return `FAL_MCP_CONFIRM must be never, always or over:<usd> such as over:0.50 (got "${raw}")`;
+}
+
+/** Parses a USD amount setting (FAL_MCP_MAX_COST_PER_CALL, …); undefined when unset. */
+export function parseUsd(name: string, raw: string | undefined): number | undefined | string {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw.trim().replace(/^\$/, ""));
+  if (!Number.isFinite(value) || value < 0)
+    return `${name} must be an amount in US dollars such as 2.50 (got "${raw}")`;
+  return value;
+}
+
+const usdSetting = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = parseUsd(name, raw);
+      if (typeof value === "string") {
+        ctx.addIssue({ code: "custom", message: value });
+        return z.NEVER;
+      }
+      return value;
+    });
 
 export type Env = Record<string, string | undefined>;
 
@@ -172,6 +222,32 @@ const envSchema = z.object({
   FAL_MCP_MAX_RESULT_BYTES: integer("FAL_MCP_MAX_RESULT_BYTES", 900 * 1024, 16 * 1024, 10 * 1024 * 1024),
   FAL_MCP_TRANSFER_TIMEOUT_MS: integer("FAL_MCP_TRANSFER_TIMEOUT_MS", 600_000, 1000, 86_400_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
+  FAL_MCP_MAX_COST_PER_CALL: usdSetting("FAL_MCP_MAX_COST_PER_CALL"),
+  FAL_MCP_MAX_COST_PER_DAY: usdSetting("FAL_MCP_MAX_COST_PER_DAY"),
+  FAL_MCP_UNKNOWN_COST: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw?.trim().toLowerCase() || "allow";
+      if (value === "allow" || value === "refuse") return value;
+      ctx.addIssue({
+        code: "custom",
+        message: `FAL_MCP_UNKNOWN_COST must be allow or refuse (got "${raw}")`,
+      });
+      return z.NEVER;
+    }),
+  FAL_MCP_CONFIRM: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const policy = parseConfirmPolicy(raw);
+      if (typeof policy === "string") {
+        ctx.addIssue({ code: "custom", message: policy });
+        return z.NEVER;
+      }
+      return policy;
+    }),
+  FAL_MCP_READ_ONLY: flag("FAL_MCP_READ_ONLY"),
   FAL_MCP_LOG_LEVEL: z
     .enum(["debug", "info", "warning", "error"], {
       error: (issue) =>
@@ -378,6 +454,13 @@ export function loadConfig({
     maxResultBytes: values.FAL_MCP_MAX_RESULT_BYTES,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
+    money: Object.freeze({
+      maxCostPerCall: values.FAL_MCP_MAX_COST_PER_CALL,
+      maxCostPerDay: values.FAL_MCP_MAX_COST_PER_DAY,
+      unknownCost: values.FAL_MCP_UNKNOWN_COST,
+      confirm: Object.freeze(values.FAL_MCP_CONFIRM),
+    }),
+    readOnly: values.FAL_MCP_READ_ONLY,
     storePayload: values.FAL_MCP_STORE_PAYLOAD,
     mediaExpirationSeconds: values.FAL_MCP_MEDIA_EXPIRATION_SECONDS,
     mode,

@@ -6,6 +6,7 @@ guardStdout(log);
 
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { PendingApprovals } from "./jobs/spend-gate.js";
 import { createServices } from "./services.js";
 import { removeLiveTempsSync, setTempOwner, sweepTemps } from "./util/temp-files.js";
 import { ignoredSettingWarning } from "./util/unsubstituted.js";
@@ -154,9 +155,11 @@ async function main(argv: string[]): Promise<void> {
 
   if (command.name === "http") {
     const { serveOnHttp } = await import("./mcp/http.js");
+    // Services are built per caller; approvals offered on one request must hold for the next.
+    const approvals = new PendingApprovals();
     const serving = await serveOnHttp({
       config,
-      createServices: (callerConfig, logger) => createServices({ config: callerConfig, logger }),
+      createServices: (callerConfig, logger) => createServices({ config: callerConfig, logger, approvals }),
       logger: log,
       stop: stopAll.signal,
     });

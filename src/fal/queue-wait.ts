@@ -1,7 +1,7 @@
 import { FalApiError, FalNetworkError, FalResponseError } from "../errors.js";
 import { sleep as defaultSleep } from "../util/abort.js";
 import type { Fal } from "./index.js";
-import { backoffMs } from "../util/retry.js";
+import { backoffMs, withRetries } from "../util/retry.js";
 import { getQueueStatus, isFinished, type JobRef, type QueueLogLine, type QueueStatus } from "./queue.js";
 
 /** Waiting for a queued job: polling its status until it finishes, the deadline passes or the caller stops waiting. */
@@ -39,40 +39,55 @@ export async function waitForJob(fal: Fal, options: WaitOptions): Promise<WaitOu
   const minInterval = options.minIntervalMs ?? 500;
   const maxInterval = options.maxIntervalMs ?? 2000;
   let interval = minInterval;
-  let failures = 0;
   let seenLogs = 0;
   let last: QueueStatus | undefined;
   let lastKey = "";
-  for (;;) {
-    if (options.signal?.aborted) return { reason: "aborted", status: last };
-    const remaining = options.deadline - now();
-    if (remaining <= 0) return { reason: "deadline", status: last };
+  const readStatus = async () => {
     try {
-      const status = await getQueueStatus(fal, {
+      return await getQueueStatus(fal, {
         endpointId: options.endpointId,
         requestId: options.requestId,
         logs: true,
         signal: options.signal,
-        timeoutMs: Math.max(250, Math.min(fal.config.requestTimeoutMs, 10_000, remaining)),
+        timeoutMs: Math.max(250, Math.min(fal.config.requestTimeoutMs, 10_000, options.deadline - now())),
       });
-      failures = 0;
-      // fal sends every log line so far on each read; pass on only the new ones.
-      const fresh = status.logs.length >= seenLogs ? status.logs.slice(seenLogs) : status.logs;
-      seenLogs = status.logs.length;
-      last = status;
-      await options.onStatus?.(status, fresh);
-      if (isFinished(status)) return { reason: "completed", status };
-      const key = `${status.status}:${status.queuePosition ?? ""}:${seenLogs}`;
-      interval = key === lastKey ? Math.min(maxInterval, Math.round(interval * 1.5)) : minInterval;
-      lastKey = key;
+    } catch (error) {
+      if (isTransient(error) && !options.signal?.aborted) await options.onTransientError?.(error);
+      throw error;
+    }
+  };
+  for (;;) {
+    if (options.signal?.aborted) return { reason: "aborted", status: last };
+    if (options.deadline - now() <= 0) return { reason: "deadline", status: last };
+    let status: QueueStatus;
+    try {
+      // A failed read is retried like any other call: the one retry loop and the shared capped
+      // backoff, for as long as the deadline leaves time.
+      status = await withRetries(readStatus, {
+        attempts: Number.POSITIVE_INFINITY,
+        retryable: isTransient,
+        delayMs: (failures) => {
+          const wait = Math.min(backoffMs(failures, minInterval, maxInterval), options.deadline - now());
+          return wait > 0 ? wait : undefined;
+        },
+        sleep: (ms) => sleep(ms, options.signal),
+        signal: options.signal,
+      });
     } catch (error) {
       if (options.signal?.aborted) return { reason: "aborted", status: last };
-      if (!isTransient(error)) throw error;
-      failures++;
-      await options.onTransientError?.(error);
-      // A poll that failed is retried like any other call: the shared capped backoff.
-      interval = backoffMs(failures, minInterval, maxInterval);
+      // Still transient here means the deadline came first: time is up, the job keeps running.
+      if (isTransient(error)) return { reason: "deadline", status: last };
+      throw error;
     }
+    // fal sends every log line so far on each read; pass on only the new ones.
+    const fresh = status.logs.length >= seenLogs ? status.logs.slice(seenLogs) : status.logs;
+    seenLogs = status.logs.length;
+    last = status;
+    await options.onStatus?.(status, fresh);
+    if (isFinished(status)) return { reason: "completed", status };
+    const key = `${status.status}:${status.queuePosition ?? ""}:${seenLogs}`;
+    interval = key === lastKey ? Math.min(maxInterval, Math.round(interval * 1.5)) : minInterval;
+    lastKey = key;
     const wait = Math.min(interval, options.deadline - now());
     if (wait <= 0) return { reason: "deadline", status: last };
     try {

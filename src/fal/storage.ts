@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FalResponseError } from "../errors.js";
 import type { Secret } from "../secret.js";
+import { isFalCdnUrl } from "./cdn.js";
 import type { Fal } from "./index.js";
 
 /**
@@ -11,20 +12,6 @@ import type { Fal } from "./index.js";
 
 const STORAGE_BASE = "https://rest.fal.ai/storage/upload";
 const initiateSchema = z.looseObject({ upload_url: z.string(), file_url: z.string() });
-
-/** True for fal's CDN hosts (`fal.media`, `v3.fal.media`, …): URLs that need no re-hosting. */
-export function isFalCdnUrl(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    const host = url.hostname.toLowerCase();
-    return (
-      (url.protocol === "https:" || url.protocol === "http:") &&
-      (host === "fal.media" || host.endsWith(".fal.media"))
-    );
-  } catch {
-    return false;
-  }
-}
 
 export interface UploadTarget {
   /** Signed https URL on *.fal.media: PUT the bytes there, with `Content-Type`, without Authorization. */

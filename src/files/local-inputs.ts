@@ -69,12 +69,78 @@ export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
 ): Promise<{ input: Record<string, unknown>; uploads: LocalInputUpload[] }> {
+  // 1–2. Find the strings that name local files and check all of them before uploading any.
+  const { byRealPath, realPathOf } = await planLocalInputs(input, options);
+  if (byRealPath.size === 0)
+    return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
+
+  // 3. Upload each distinct file once, one after another (bandwidth, not latency, is the limit),
+  // each read from the descriptor the policy verified.
+  const urlOf = new Map<string, string>();
+  const uploads: LocalInputUpload[] = [];
+  let index = 0;
+  const pending = [...byRealPath];
+  try {
+    while (pending.length > 0) {
+      const [realPath, { file, shown }] = pending.shift()!;
+      index++;
+      const label = byRealPath.size > 1 ? ` (file ${index} of ${byRealPath.size})` : "";
+      options.onProgress?.(
+        `Uploading ${path.basename(shown)} (${formatBytes(file.size)}) to fal's CDN${label}`,
+      );
+      const result = await uploadLocalFile(file, {
+        fal: options.fal,
+        signal: options.signal,
+        fileName: path.basename(shown),
+        sleep: options.sleep,
+        onProgress: (progress) => {
+          if (progress.parts > 1 && progress.partsDone > 0) options.onProgress?.(progress.message + label);
+        },
+      });
+      urlOf.set(realPath, result.url);
+      uploads.push({ path: shown, url: result.url, size: result.size, content_type: result.content_type });
+    }
+  } finally {
+    for (const [, { file }] of pending) await file.handle.close().catch(() => undefined);
+  }
+
+  const replacements = new Map<string, string>();
+  for (const [raw, realPath] of realPathOf) {
+    const url = urlOf.get(realPath);
+    if (url) replacements.set(raw, url);
+  }
+  return { input: copy(input, replacements, 0) as Record<string, unknown>, uploads };
+}
+
+interface LocalInputPlan {
+  /** Each distinct file once, with its verified open descriptor (the caller closes it). */
+  byRealPath: Map<string, { file: VerifiedFile; shown: string }>;
+  realPathOf: Map<string, string>;
+}
+
+/**
+ * Checks every local file named in the input against the access policy without uploading any:
+ * throws the refusal of the first one that may not be read. The job workflow runs it before
+ * anything else is sent to fal (schema and price reads included); the upload checks again, on
+ * the descriptors it then reads from.
+ */
+export async function checkLocalInputs(
+  input: Record<string, unknown>,
+  options: Pick<LocalInputOptions, "fal" | "policy">,
+): Promise<void> {
+  const { byRealPath } = await planLocalInputs(input, options);
+  for (const { file } of byRealPath.values()) await file.handle.close().catch(() => undefined);
+}
+
+async function planLocalInputs(
+  input: Record<string, unknown>,
+  options: Pick<LocalInputOptions, "fal" | "policy" | "onNotice">,
+): Promise<LocalInputPlan> {
   const homeDir = options.fal.config.homeDir;
 
   // 1. Find the strings that name local files.
   const found = new Set<string>();
   collect(input, found, 0);
-  if (found.size === 0) return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
 
   // 2. Check all of them before uploading any: one refusal means nothing is sent. The policy runs
   // on the string first: a path outside the readable folders is never looked at on disk, so the
@@ -124,45 +190,7 @@ export async function uploadLocalInputs(
     for (const { file } of byRealPath.values()) await file.handle.close().catch(() => undefined);
     throw error;
   }
-  if (byRealPath.size === 0)
-    return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
-
-  // 3. Upload each distinct file once, one after another (bandwidth, not latency, is the limit),
-  // each read from the descriptor the policy verified.
-  const urlOf = new Map<string, string>();
-  const uploads: LocalInputUpload[] = [];
-  let index = 0;
-  const pending = [...byRealPath];
-  try {
-    while (pending.length > 0) {
-      const [realPath, { file, shown }] = pending.shift()!;
-      index++;
-      const label = byRealPath.size > 1 ? ` (file ${index} of ${byRealPath.size})` : "";
-      options.onProgress?.(
-        `Uploading ${path.basename(shown)} (${formatBytes(file.size)}) to fal's CDN${label}`,
-      );
-      const result = await uploadLocalFile(file, {
-        fal: options.fal,
-        signal: options.signal,
-        fileName: path.basename(shown),
-        sleep: options.sleep,
-        onProgress: (progress) => {
-          if (progress.parts > 1 && progress.partsDone > 0) options.onProgress?.(progress.message + label);
-        },
-      });
-      urlOf.set(realPath, result.url);
-      uploads.push({ path: shown, url: result.url, size: result.size, content_type: result.content_type });
-    }
-  } finally {
-    for (const [, { file }] of pending) await file.handle.close().catch(() => undefined);
-  }
-
-  const replacements = new Map<string, string>();
-  for (const [raw, realPath] of realPathOf) {
-    const url = urlOf.get(realPath);
-    if (url) replacements.set(raw, url);
-  }
-  return { input: copy(input, replacements, 0) as Record<string, unknown>, uploads };
+  return { byRealPath, realPathOf };
 }
 
 function tooDeep(): InvalidArgumentError {

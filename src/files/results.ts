@@ -74,7 +74,8 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
     return options.files.map((file) => ({ ...unsavedFile(file), error: reason }));
   }
   const date = options.date ?? new Date();
-  const { leaks } = createRedactor([config.falKey?.reveal()]);
+  const redactor = createRedactor([config.falKey?.reveal()]);
+  const leaks = (text: string) => redactor.leaks(text);
   // One deadline for the whole save, however many files: the documented time bound holds.
   const deadlineAt = Date.now() + config.transferTimeoutMs;
   return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>

@@ -4,13 +4,13 @@ import path from "node:path";
 import mime from "mime-types";
 import { AccessDeniedError, FalNetworkError, InvalidArgumentError } from "../errors.js";
 import { formatBytes } from "../util/format.js";
+import { isFalCdnUrl } from "../fal/cdn.js";
 import type { Resolver } from "./address-policy.js";
 import { DownloadError, downloadToFile, networkAccess } from "./download.js";
 import { openVerified } from "./open-verified.js";
 import {
   cleanFileName,
   contentTypeFor,
-  isFalCdnUrl,
   uploadLocalFile,
   type UploadOptions,
   type UploadResult,

@@ -60,8 +60,6 @@ export interface UploadOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export { isFalCdnUrl } from "../fal/storage.js";
-
 export function contentTypeFor(fileName: string): string {
   return mime.lookup(fileName) || "application/octet-stream";
 }

@@ -4,6 +4,8 @@ import { compactOutput, extractMedia, imagePreview, type ResultFile } from "../f
 import { recordEntries, saveFiles, unsavedFiles } from "../files/results.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext } from "./context.js";
+import type { CostReport } from "./cost-report.js";
+import { settleJobCost } from "./settle.js";
 import type { JobRecord } from "./store.js";
 import { recordFailure } from "./wait.js";
 
@@ -17,6 +19,8 @@ export interface CollectedResult {
   files: ResultFile[];
   billableUnits: number | null;
   record: JobRecord | undefined;
+  /** The estimate before and the cost after, in dollars. */
+  cost: CostReport;
 }
 
 export async function collectResult(
@@ -76,7 +80,8 @@ export async function collectResult(
     if (file.error)
       await context.log("warning", `Could not save ${file.field} of ${job.requestId}: ${file.error}`);
   }
-  return { output: compactOutput(output, files), files, billableUnits: billableUnits ?? null, record };
+  const cost = await settleJobCost(context, job, record, billableUnits ?? null);
+  return { output: compactOutput(output, files), files, billableUnits: billableUnits ?? null, record, cost };
 }
 
 /** The first image of a result, inline, when it fits in `budgetBytes`. */

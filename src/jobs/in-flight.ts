@@ -12,6 +12,10 @@ export interface SectionFacts {
   tool: string;
   input: unknown;
   uploads?: readonly { path: string; url: string; size: number; content_type: string }[] | undefined;
+  /** The estimate made before the submit (the daily cap counts it). */
+  estimate?: { usd: number | null; basis: string } | undefined;
+  /** When the submit started. */
+  submittedAt?: Date | undefined;
   /** Set once fal answered the submit. */
   requestId?: string | undefined;
   /** True once the POST may have reached fal (it was handed to the network). */

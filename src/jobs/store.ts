@@ -73,11 +73,28 @@ const recordSchema = z.looseObject({
   /** Where a large output is kept in full (beside the record). */
   output_file: z.string().nullish(),
   billable_units: z.number().nullish(),
+  /** USD estimated before the submit (null: it could not be estimated); counted by the daily cap. */
+  estimate_usd: z.number().nullish(),
+  /** How the estimate was reached. */
+  estimate_basis: z.string().nullish(),
+  /** USD the job cost, once known: fal's billing event, else billed units × unit price. */
+  cost_usd: z.number().nullish(),
+  cost_source: z.string().nullish(),
   files: z.array(fileSchema).nullish(),
   note: z.string().nullish(),
 });
 
 export type JobRecord = z.output<typeof recordSchema>;
+
+/** The estimate made before a submit, as the record keeps it. */
+export interface RecordEstimate {
+  usd: number | null;
+  basis: string;
+}
+
+function estimateFields(estimate: RecordEstimate | undefined): Partial<JobRecord> {
+  return estimate ? { estimate_usd: estimate.usd, estimate_basis: estimate.basis } : {};
+}
 export type JobFileEntry = z.output<typeof fileSchema>;
 export type JobUpload = z.output<typeof uploadSchema>;
 
@@ -154,13 +171,16 @@ export class JobStore {
     uploads?: readonly UploadInput[];
     status?: string;
     queuePosition?: number | undefined;
+    estimate?: RecordEstimate | undefined;
+    /** When the submit was sent (an unconfirmed attempt resolved later keeps its own time). */
     now?: Date;
+    attemptId?: string | undefined;
   }): Promise<JobRecord> {
     const now = (entry.now ?? new Date()).toISOString();
     const record: JobRecord = {
       version: JOB_RECORD_VERSION,
       request_id: entry.requestId,
-      attempt_id: newAttemptId(),
+      attempt_id: entry.attemptId ?? newAttemptId(),
       endpoint_id: entry.endpointId,
       tool: entry.tool,
       submitted_at: now,
@@ -169,6 +189,7 @@ export class JobStore {
       input_summary: summarizeInput(entry.input),
       uploads: uploadEntries(entry.uploads),
       queue_position: entry.queuePosition ?? null,
+      ...estimateFields(entry.estimate),
     };
     await this.#withLock(entry.requestId, () => this.#write(this.#fileFor(entry.requestId), record));
     return record;
@@ -184,6 +205,7 @@ export class JobStore {
     input: unknown;
     uploads?: readonly UploadInput[];
     reason: string;
+    estimate?: RecordEstimate | undefined;
     now?: Date;
   }): Promise<JobRecord> {
     const now = (entry.now ?? new Date()).toISOString();
@@ -200,9 +222,47 @@ export class JobStore {
       input_summary: summarizeInput(entry.input),
       uploads: uploadEntries(entry.uploads),
       note: entry.reason,
+      ...estimateFields(entry.estimate),
     };
-    await this.#write(path.join(this.directory, `unconfirmed-${attemptId}.json`), record);
+    await this.#write(this.#unconfirmedFile(attemptId), record);
     return record;
+  }
+
+  /**
+   * An unconfirmed attempt found in fal's request history: its record becomes the record of that
+   * request id (same attempt, time and estimate), and the unconfirmed file goes.
+   */
+  async resolveUnconfirmed(attempt: JobRecord, requestId: string, note: string): Promise<JobRecord> {
+    const record: JobRecord = {
+      ...attempt,
+      request_id: requestId,
+      status: "IN_QUEUE",
+      updated_at: new Date().toISOString(),
+      note,
+    };
+    await this.#withLock(requestId, () => this.#write(this.#fileFor(requestId), record));
+    await fs.rm(this.#unconfirmedFile(attempt.attempt_id), { force: true });
+    return record;
+  }
+
+  #unconfirmedFile(attemptId: string): string {
+    return path.join(this.directory, `unconfirmed-${attemptId.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
+  }
+
+  /**
+   * Records that may have been submitted since `since` (for the daily cap): files written before
+   * then are skipped without reading (a record's file is written at or after its submit).
+   */
+  async recordsSince(since: Date): Promise<JobRecord[]> {
+    const records: JobRecord[] = [];
+    for (const name of await this.#recordNames()) {
+      const file = path.join(this.directory, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (!stat || stat.mtimeMs < since.getTime()) continue;
+      const found = await this.#read(file);
+      if (found.kind === "found") records.push(found.record);
+    }
+    return records;
   }
 
   /** Reads one job's record. Never throws for a bad record: it is quarantined and reported. */
@@ -401,6 +461,10 @@ export class JobStore {
     uploads?: readonly UploadInput[] | undefined;
     requestId?: string | undefined;
     reason: string;
+    /** The estimate made before the submit: the daily cap counts it like any record's. */
+    estimate?: RecordEstimate | undefined;
+    /** When the submit started (the record's submitted_at). */
+    submittedAt?: Date | undefined;
   }): string | undefined {
     const now = new Date().toISOString();
     const attemptId = newAttemptId();
@@ -410,12 +474,13 @@ export class JobStore {
       attempt_id: attemptId,
       endpoint_id: entry.endpointId,
       tool: entry.tool,
-      submitted_at: now,
+      submitted_at: entry.submittedAt?.toISOString() ?? now,
       updated_at: now,
       status: entry.requestId ? "IN_QUEUE" : "SUBMIT_UNCONFIRMED",
       input_summary: summarizeInput(entry.input),
       uploads: uploadEntries(entry.uploads),
       note: entry.reason,
+      ...estimateFields(entry.estimate),
     };
     const file = entry.requestId
       ? this.#fileFor(entry.requestId)

@@ -1,12 +1,16 @@
 import { AmbiguousSubmitError } from "../errors.js";
-import { readPolicyFor } from "../files/access.js";
-import { uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
+import { readPolicyFor, type ReadPolicy } from "../files/access.js";
+import { checkLocalInputs, uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
 import { jobUrls, type QueueUrls } from "../fal/queue-urls.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext, ProgressCounter } from "./context.js";
+import { describeEstimate } from "./estimate.js";
+import { ApprovalElicitation, type Clearance } from "./money.js";
+import { elicitationReallyShown, honoursRequiresUserInteraction } from "./spend-gate.js";
 import { generationHeaders, recipeOf, type Recipe, type RetentionOptions } from "./generation.js";
 import type { JobRecord } from "./store.js";
+import { resolveUnconfirmed } from "./unconfirmed.js";
 
 /**
  * Submitting a job: the local files of its input uploaded first, one submit to fal's queue (never
@@ -26,6 +30,53 @@ export interface Submitted {
   urls: QueueUrls;
   /** fal's recipe: how to run the same job again. */
   recipe: Recipe;
+  /** The estimate before the submit and the money notes for the answer. */
+  money: SubmitMoney;
+}
+
+export interface SubmitMoney {
+  estimate_usd: number | null;
+  /** The estimate in words ("about $0.05 (…)" or "unknown: …"). */
+  estimate: string;
+  notes: string[];
+}
+
+/** What the caller asked for besides the input: they are part of what an approval covers. */
+export interface PaidRequest {
+  endpointId: string;
+  input: Record<string, unknown>;
+  tool: string;
+  progress?: ProgressCounter;
+  /** The model says the user approved this exact call (after an approval refusal). */
+  confirm?: boolean | undefined;
+  /** Other arguments that change what is bought. */
+  options?: Record<string, unknown> | undefined;
+  /** expiration_seconds and store_payload, sent as fal's generation headers. */
+  retention: RetentionOptions;
+}
+
+/**
+ * The money gate (schema, estimate, caps, approval) for one paid call. Throws when the call must
+ * not be sent, or ApprovalElicitation when the client should show the approval form first.
+ */
+export async function clearPaidCall(context: JobContext, request: PaidRequest): Promise<Clearance> {
+  const caller = context.caller;
+  const decision = await context.money.clear(
+    {
+      endpointId: request.endpointId,
+      input: request.input,
+      options: { ...request.retention, ...request.options },
+      signal: context.signal,
+    },
+    {
+      confirm: request.confirm === true,
+      canElicit: elicitationReallyShown(caller?.clientName, caller?.formElicitation ?? false),
+      elicited: caller?.elicited,
+      clientAsksEveryCall: honoursRequiresUserInteraction(caller?.clientName),
+    },
+  );
+  if (decision.kind === "elicit") throw new ApprovalElicitation(decision.question, decision.fingerprint);
+  return decision;
 }
 
 /** Reports unusable records once per process (they are kept aside, never dropped). */
@@ -44,24 +95,40 @@ export async function reportRecordProblems(context: JobContext): Promise<void> {
  * Uploads local files named in the input, submits the job once, and records it before returning.
  * An ambiguous submit is recorded as SUBMIT_UNCONFIRMED and rethrown.
  */
-export async function submitAndRecord(
-  context: JobContext,
-  request: {
-    endpointId: string;
-    input: Record<string, unknown>;
-    tool: string;
-    /** expiration_seconds and store_payload, sent as fal's generation headers. */
-    retention: RetentionOptions;
-    progress?: ProgressCounter;
-  },
-): Promise<Submitted> {
+export async function submitAndRecord(context: JobContext, request: PaidRequest): Promise<Submitted> {
   const { fal } = context;
   fal.requireKey("Running a model");
   await reportRecordProblems(context);
+  // Everything that can refuse the call runs before any upload or submit: first the local files
+  // (no request at all), then the money gate (schema, price and estimate reads).
+  const policy = readPolicyFor(context.config, await context.roots());
+  await checkLocalInputs(request.input, { fal, policy });
+  const clearance = await clearPaidCall(context, request);
+  try {
+    return await sendAndRecord(context, request, clearance, policy);
+  } finally {
+    // The record (or its absence after a failure) now carries the estimate for the daily cap.
+    await clearance.release();
+  }
+}
+
+async function sendAndRecord(
+  context: JobContext,
+  request: PaidRequest,
+  clearance: Clearance,
+  policy: ReadPolicy,
+): Promise<Submitted> {
+  const { fal } = context;
+  const estimate = { usd: clearance.estimateUsd, basis: describeEstimate(clearance.estimate) };
+  const money: SubmitMoney = {
+    estimate_usd: clearance.estimateUsd,
+    estimate: estimate.basis,
+    notes: clearance.notes,
+  };
 
   const prepared = await uploadLocalInputs(request.input, {
     fal,
-    policy: readPolicyFor(context.config, await context.roots()),
+    policy,
     signal: context.signal,
     onNotice: (message) => void context.log("info", message),
     onProgress: (message) => {
@@ -70,6 +137,8 @@ export async function submitAndRecord(
     },
   });
 
+  let answer;
+  const sentAt = new Date();
   // From here until the record is written, a paid job may exist that only this process knows:
   // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
   const section =
@@ -80,8 +149,9 @@ export async function submitAndRecord(
           tool: request.tool,
           input: prepared.input,
           uploads: prepared.uploads,
+          estimate,
+          submittedAt: sentAt,
         });
-  let answer;
   try {
     section?.markSent();
     // No abort signal: a submit cut off mid-flight (a cancelled call, shutdown) has an unknown
@@ -97,37 +167,56 @@ export async function submitAndRecord(
       section?.end();
       throw error;
     }
-    // fal-mcp http writes nothing to its disk: the message itself is the only trace there.
-    if (context.config.mode === "http")
-      throw new AmbiguousSubmitError(
-        `${error.message} fal-mcp http keeps no job record: keep this message.`,
-        error.nextStep,
-      );
-    let recorded: string;
-    try {
-      const record = await context.jobs.recordUnconfirmed({
-        endpointId: request.endpointId,
-        tool: request.tool,
-        input: prepared.input,
-        uploads: prepared.uploads,
-        reason: error.message,
-      });
-      recorded = ` The attempt was recorded in fal-mcp's job record as ${record.attempt_id} (status SUBMIT_UNCONFIRMED, in ${context.jobs.directory}).`;
-      await context.log(
-        "warning",
-        `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${record.attempt_id} in ${context.jobs.directory}.`,
-      );
-    } catch (recordError) {
-      // Say "recorded" only when it was: here it was not, so the user must keep this message.
-      recorded = ` It could NOT be recorded (${errorMessage(recordError)}): keep this message, it is the only trace of the attempt.`;
-      await context.log(
-        "error",
-        `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
-      );
-    } finally {
-      section?.end();
+    // fal-mcp http writes nothing to its disk: the attempt is looked up without a record.
+    let attempt: JobRecord | undefined;
+    // Say "recorded" only when it was: otherwise the user must keep the message.
+    let recorded =
+      context.config.mode === "http" ? " fal-mcp http keeps no job record: keep this message." : "";
+    if (context.config.mode !== "http") {
+      try {
+        attempt = await context.jobs.recordUnconfirmed({
+          endpointId: request.endpointId,
+          tool: request.tool,
+          input: prepared.input,
+          uploads: prepared.uploads,
+          reason: error.message,
+          estimate,
+          now: sentAt,
+        });
+        recorded = ` The attempt was recorded in fal-mcp's job record as ${attempt.attempt_id} (status SUBMIT_UNCONFIRMED, in ${context.jobs.directory}).`;
+        await context.log(
+          "warning",
+          `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${attempt.attempt_id} in ${context.jobs.directory}.`,
+        );
+      } catch (recordError) {
+        recorded = ` It could NOT be recorded (${errorMessage(recordError)}): keep this message, it is the only trace of the attempt.`;
+        await context.log(
+          "error",
+          `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
+        );
+      } finally {
+        section?.end();
+      }
     }
-    throw new AmbiguousSubmitError(error.message + recorded, error.nextStep);
+    // Before the user is sent to the dashboard: fal's request history may know the job.
+    const resolved = await resolveUnconfirmed(
+      context,
+      { endpointId: request.endpointId, sentAt, record: attempt },
+      prepared.input,
+      new AmbiguousSubmitError(error.message + recorded, error.nextStep),
+    );
+    return {
+      requestId: resolved.requestId,
+      endpointId: request.endpointId,
+      status: "IN_QUEUE",
+      queuePosition: undefined,
+      uploads: prepared.uploads,
+      record: resolved.record,
+      recordError: undefined,
+      money: { ...money, notes: [...money.notes, resolved.note] },
+      urls: jobUrls(request.endpointId, resolved.requestId, undefined),
+      recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
+    };
   }
   section?.setRequestId(answer.requestId);
 
@@ -144,6 +233,7 @@ export async function submitAndRecord(
         uploads: prepared.uploads,
         status: answer.status,
         queuePosition: answer.queuePosition,
+        estimate,
       });
     } catch (error) {
       // The job exists and is paid for: never fail the call over the local record, return its id.
@@ -168,6 +258,7 @@ export async function submitAndRecord(
     uploads: prepared.uploads,
     record,
     recordError,
+    money,
     urls: jobUrls(request.endpointId, answer.requestId, answer.urls),
     recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
   };

@@ -1,4 +1,12 @@
-import { McpServer, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  McpServer,
+  inputRequired,
+  inputResponse,
+  type CallToolResult,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
@@ -6,10 +14,38 @@ import { writeResultFile } from "../files/result-file.js";
 import type { Services } from "../services.js";
 import { budgetFor } from "../util/result-budget.js";
 import { guardResult } from "./result-guard.js";
+import { isRecord } from "../util/json.js";
+import { ApprovalElicitation } from "../jobs/money.js";
+import { REQUIRES_USER_INTERACTION_META } from "../jobs/spend-gate.js";
+import type { CallerInfo } from "../jobs/context.js";
 import type { ToolContext, ToolDefinition } from "../tools/define.js";
 import { tools as registry } from "../tools/index.js";
 import { VERSION } from "../version.js";
 import { registerExtras, toolMeta } from "./extras.js";
+
+const APPROVAL_KEY = "approve_paid_call";
+const APPROVAL_FORM = {
+  type: "object" as const,
+  properties: { approve: { type: "boolean" as const, title: "Run this paid job", default: false } },
+  required: ["approve"],
+};
+
+/** The user's answer to the approval form, when this call is the retry that carries it. */
+function approvalAnswer(ctx: ServerContext): CallerInfo["elicited"] {
+  const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
+  if (view.kind !== "elicit") return undefined;
+  const state = ctx.mcpReq.requestState<unknown>();
+  const fingerprint = typeof state === "string" ? state : undefined;
+  const action = view.action === "accept" && view.content?.approve !== true ? "decline" : view.action;
+  return { action, fingerprint };
+}
+
+/** A tool's `_meta`: the viewer's, and with FAL_MCP_CONFIRM=always the approval key Claude Code honours. */
+function metaOf(tool: ToolDefinition, config: Config): Record<string, unknown> | undefined {
+  const meta = { ...toolMeta(tool.name) };
+  if (tool.paid && config.money.confirm.mode === "always") meta[REQUIRES_USER_INTERACTION_META] = true;
+  return Object.keys(meta).length > 0 ? meta : undefined;
+}
 
 /** The protocol era of one connection (stdio) or request (HTTP), as the SDK's serving entry decided it. */
 export type Era = "legacy" | "modern";
@@ -107,6 +143,27 @@ export function createServer({
     return cachedRoots;
   };
 
+  /** The client as approvals care: its name and whether it declared form elicitation. */
+  const callerFor = (ctx: ServerContext): CallerInfo => {
+    // 2026 era: per request, in the envelope; 2025 era: from initialize.
+    const envelope: Record<string, unknown> = isRecord(ctx.mcpReq.envelope) ? ctx.mcpReq.envelope : {};
+    const info: unknown = envelope[CLIENT_INFO_META_KEY] ?? server.server.getClientVersion();
+    const capabilities: unknown =
+      envelope[CLIENT_CAPABILITIES_META_KEY] ?? server.server.getClientCapabilities();
+    const elicitation = isRecord(capabilities) ? capabilities.elicitation : undefined;
+    // `elicitation: {}` means form mode (2025-06 clients); newer ones say `form`. Stateless 2025
+    // HTTP has no way to ask mid-call, so there the confirm path is used.
+    const form =
+      isRecord(elicitation) &&
+      (elicitation.form !== undefined || elicitation.url === undefined) &&
+      !(era === "legacy" && config.mode === "http");
+    return {
+      clientName: isRecord(info) && typeof info.name === "string" ? info.name : undefined,
+      formElicitation: form,
+      elicited: approvalAnswer(ctx),
+    };
+  };
+
   /** The one place the SDK's request context becomes the SDK-free ToolContext. */
   const contextFor = (ctx: ServerContext): ToolContext => {
     const progressToken = ctx.mcpReq._meta?.progressToken;
@@ -117,6 +174,8 @@ export function createServer({
       jobs: services.jobs,
       inFlight: services.inFlight,
       catalog: services.catalog,
+      money: services.money,
+      caller: callerFor(ctx),
       signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
@@ -149,7 +208,9 @@ export function createServer({
     };
   };
 
-  for (const tool of tools) {
+  // FAL_MCP_READ_ONLY=1: only tools that change nothing (on fal, on disk, in money) are listed.
+  const listed = config.readOnly ? tools.filter((tool) => tool.annotations.readOnlyHint) : tools;
+  for (const tool of listed) {
     server.registerTool(
       tool.name,
       {
@@ -158,12 +219,28 @@ export function createServer({
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
-        ...(toolMeta(tool.name) ? { _meta: toolMeta(tool.name) } : {}),
+        ...(metaOf(tool, config) ? { _meta: metaOf(tool, config) } : {}),
       },
       // The one error boundary: typed errors become isError results that say what to do next.
       async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         try {
-          const output = await tool.handler(args as never, contextFor(ctx));
+          let output;
+          try {
+            output = await tool.handler(args as never, contextFor(ctx));
+          } catch (error) {
+            if (!(error instanceof ApprovalElicitation)) throw error;
+            // Ask with a form; the client calls again with the answer (2025 connections: the SDK's
+            // shim sends elicitation/create and re-enters). requestState binds it to these arguments.
+            return inputRequired({
+              inputRequests: {
+                [APPROVAL_KEY]: inputRequired.elicit({
+                  message: error.question,
+                  requestedSchema: APPROVAL_FORM,
+                }),
+              },
+              requestState: error.fingerprint,
+            }) as unknown as CallToolResult;
+          }
           // The last step before anything leaves: the key out of all of it (strings and keys,
           // encoded forms too), depth bounded, and the whole result within the client's budget.
           // What does not fit is kept in full in a file (stdio; fal-mcp http writes nothing).

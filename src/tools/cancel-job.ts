@@ -3,11 +3,10 @@ import { cancelQueueJob, getQueueStatus, type QueueStatus } from "../fal/queue.j
 import { defineTool } from "./define.js";
 import { reportRecordProblems } from "../jobs/submit.js";
 import { jobOutputSchema, type JobOutput } from "./schemas.js";
-import { jobEndpointIdSchema, queueUrlSchema, requestIdSchema, resolveJob } from "./job-ref.js";
+import { jobReferenceFields, queueUrlSchema, resolveJob } from "./job-ref.js";
 
 const inputSchema = z.strictObject({
-  request_id: requestIdSchema,
-  endpoint_id: jobEndpointIdSchema,
+  ...jobReferenceFields,
   cancel_url: queueUrlSchema("cancel"),
 });
 

@@ -11,17 +11,16 @@ import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
 import { jobResult } from "./get-job-result.js";
 import { toLogLine } from "./job-result.js";
 import {
-  jobEndpointIdSchema,
+  jobReferenceFields,
   queueUrlSchema,
-  requestIdSchema,
   resolveJob,
+  saveFilesSchema,
   type ResolvedJob,
 } from "./job-ref.js";
 import { jobOutputSchema, type JobOutput } from "./schemas.js";
 
 const inputSchema = z.strictObject({
-  request_id: requestIdSchema,
-  endpoint_id: jobEndpointIdSchema,
+  ...jobReferenceFields,
   status_url: queueUrlSchema("status"),
   logs: z
     .boolean()
@@ -33,12 +32,9 @@ const inputSchema = z.strictObject({
     .describe(
       'Deprecated; leave it out (check_job reports status). "result" still works in this release, but call get_job_result instead; "cancel" is refused: cancelling is cancel_job\'s alone.',
     ),
-  save: z
-    .boolean()
-    .default(true)
-    .describe(
-      'Only with the deprecated action "result": save the files (default true). get_job_result takes it too.',
-    ),
+  save: saveFilesSchema.describe(
+    'Only with the deprecated action "result": save the files (default true). get_job_result takes it too.',
+  ),
 });
 
 const RECENT_LOGS = 5;

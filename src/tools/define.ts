@@ -38,6 +38,8 @@ export interface ToolDefinition<
   inputSchema: Input;
   outputSchema: Output;
   annotations: ToolAnnotations;
+  /** Sends a paid job to fal (run_model, submit_job): marked for approval with FAL_MCP_CONFIRM=always. */
+  paid?: boolean;
   handler(args: z.output<Input>, context: ToolContext): Promise<ToolOutput<z.input<Output>>>;
 }
 

@@ -9,23 +9,17 @@ import { defineTool, READ_ONLY, type ToolContext } from "./define.js";
 import { completedOutput } from "./job-result.js";
 import { jobOutputSchema } from "./schemas.js";
 import {
-  jobEndpointIdSchema,
+  jobReferenceFields,
   queueUrlSchema,
-  requestIdSchema,
   resolveJob,
+  saveFilesSchema,
   type ResolvedJob,
 } from "./job-ref.js";
 
 const inputSchema = z.strictObject({
-  request_id: requestIdSchema,
-  endpoint_id: jobEndpointIdSchema,
+  ...jobReferenceFields,
   response_url: queueUrlSchema("response"),
-  save: z
-    .boolean()
-    .default(true)
-    .describe(
-      "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
-    ),
+  save: saveFilesSchema,
 });
 
 export const getJobResult = defineTool({

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
+import { creditBalance, PermissionError } from "../fal/billing.js";
 import { buildPriceReport, formatMoney, formatPrice } from "../fal/pricing.js";
-import { defineTool, READ_ONLY } from "./define.js";
+import { errorMessage } from "../util/errors.js";
+import { defineTool, orNull, READ_ONLY } from "./define.js";
 import { endpointIdSchema } from "./schemas.js";
 
 const MAX_IDS = 50;
@@ -83,13 +85,26 @@ export const getPricing = defineTool({
       .optional()
       .describe("Sum of the estimates, when they share one currency."),
     currency: z.string().optional(),
+    credits: z
+      .object({
+        balance: orNull(z.number()).describe("The account's credit balance; null when it could not be read."),
+        currency: orNull(z.string()),
+        note: z
+          .string()
+          .optional()
+          .describe("Why the balance is missing (e.g. the key permission it needs)."),
+      })
+      .describe("The account's remaining credit, when the key may read it."),
     note: z.string(),
   }),
   annotations: READ_ONLY,
   async handler(args, context) {
     const ids = endpointIdsOf(args);
     const key = context.fal.requireKey("get_pricing");
-    const { prices } = await context.catalog.pricesOf(ids, key, context.signal);
+    const [{ prices }, credits] = await Promise.all([
+      context.catalog.pricesOf(ids, key, context.signal),
+      readCredits(context.fal.http, key, context.signal),
+    ]);
     const report = buildPriceReport(ids, prices, args.quantity);
     if (report.prices.length === 0) {
       throw new NotFoundError(
@@ -109,7 +124,35 @@ export const getPricing = defineTool({
         `No price found for: ${report.not_found.join(", ")} (unknown ids? search_models finds the right endpoint_id).`,
       );
     }
+    lines.push(
+      credits.balance !== null
+        ? `Credit balance: ${formatMoney(credits.balance, credits.currency ?? "USD")}.`
+        : `Credit balance: not shown (${credits.note ?? "unknown"}).`,
+    );
     lines.push(`Note: ${report.note}`);
-    return { structuredContent: report, text: lines.join("\n") };
+    return { structuredContent: { ...report, credits }, text: lines.join("\n") };
   },
 });
+
+/** The balance, or why it is missing: a pricing answer never fails over it. */
+async function readCredits(
+  http: Parameters<typeof creditBalance>[0]["http"],
+  key: Parameters<typeof creditBalance>[0]["key"],
+  signal: AbortSignal,
+): Promise<{ balance: number | null; currency: string | null; note?: string }> {
+  try {
+    const credits = await creditBalance({ http, key, signal });
+    if (!credits) return { balance: null, currency: null, note: "fal's billing answer had no balance" };
+    return { balance: credits.balance, currency: credits.currency };
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return {
+      balance: null,
+      currency: null,
+      note:
+        error instanceof PermissionError
+          ? `this key lacks the ${error.permission} permission; a key with the Billing, Read-only or Full preset shows it`
+          : `fal's billing API failed: ${errorMessage(error)}`,
+    };
+  }
+}

@@ -40,6 +40,16 @@ export function queueUrlSchema(kind: QueueUrlKind) {
     );
 }
 
+/** The arguments every job tool takes: the request id, and the endpoint where the record lacks it. */
+export const jobReferenceFields = { request_id: requestIdSchema, endpoint_id: jobEndpointIdSchema };
+
+export const saveFilesSchema = z
+  .boolean()
+  .default(true)
+  .describe(
+    "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
+  );
+
 export interface ResolvedJob {
   endpointId: string;
   requestId: string;

@@ -1,6 +1,8 @@
 import { collectResult, previewImage } from "../jobs/collect.js";
 import type { JobContext } from "../jobs/context.js";
+import { describeCost, type CostReport } from "../jobs/cost-report.js";
 import type { JobRecord } from "../jobs/store.js";
+import type { SubmitMoney } from "../jobs/submit.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
 import type { QueueUrls } from "../fal/queue-urls.js";
@@ -9,7 +11,7 @@ import type { ResultFile } from "../files/media.js";
 import { formatBytes } from "../util/format.js";
 import { isRecord } from "../util/json.js";
 import type { ExtraContent, ToolOutput } from "./define.js";
-import type { JobOutput } from "./schemas.js";
+import type { CostOutput, JobOutput } from "./schemas.js";
 
 /**
  * The answers of run_model, submit_job, check_job and get_job_result about one job: structuredContent in the one
@@ -25,9 +27,11 @@ export async function completedOutput(
     save: boolean;
     record: JobRecord | undefined;
     status?: QueueStatus | undefined;
+    /** The money notes of the submit in this same call (run_model). */
+    money?: SubmitMoney | undefined;
   },
 ): Promise<ToolOutput<JobOutput>> {
-  const { output: compact, files, billableUnits, record } = await collectResult(context, job);
+  const { output: compact, files, billableUnits, record, cost } = await collectResult(context, job);
   const structured: JobOutput = {
     request_id: job.requestId,
     endpoint_id: job.endpointId,
@@ -47,9 +51,11 @@ export async function completedOutput(
         }
       : {}),
     ...(job.status?.metrics ? { metrics: job.status.metrics } : {}),
+    cost: costOutput(cost, job.money, record),
     recorded: record !== undefined,
   };
   let text = completedText(structured, files, compact);
+  text += `\n${describeCost(cost)}${job.money && job.money.notes.length > 0 ? ` ${job.money.notes.join(" ")}` : ""}`;
   const extraContent: ExtraContent[] = [];
   const budget = context.config.inlinePreviewBytes;
   if (budget > 0) {
@@ -62,6 +68,29 @@ export async function completedOutput(
     }
   }
   return { structuredContent: structured, text, extraContent };
+}
+
+/** The cost block of an answer: the estimate as recorded (or made in this call) and the cost after. */
+export function costOutput(
+  cost: CostReport | undefined,
+  money: SubmitMoney | undefined,
+  record: JobRecord | undefined,
+): CostOutput {
+  return {
+    estimate_usd: money?.estimate_usd ?? record?.estimate_usd ?? cost?.estimate_usd ?? null,
+    ...(money?.estimate || record?.estimate_basis
+      ? { estimate: money?.estimate ?? record?.estimate_basis ?? undefined }
+      : {}),
+    ...(cost
+      ? {
+          cost_usd: cost.cost_usd,
+          cost_source: cost.cost_source,
+          units_cost_usd: cost.units_cost_usd,
+          billed_cost_usd: cost.billed_cost_usd,
+        }
+      : {}),
+    notes: [...(money?.notes ?? []), ...(cost?.notes ?? [])],
+  };
 }
 
 const MAX_OUTPUT_TEXT = 4000;
@@ -124,15 +153,22 @@ export function pendingOutput(
     status: string;
     queuePosition: number | undefined;
     uploads?: LocalInputUpload[];
-    recorded: boolean;
+    /** kept: in the job record; failed: the write failed; none: HTTP mode keeps no record by design. */
+    record: RecordState;
     logs?: QueueLogLine[];
+    money?: SubmitMoney | undefined;
     urls: QueueUrls;
     recipe: Recipe;
   },
   lead: string,
 ): ToolOutput<JobOutput> {
   const pollAfter = pollAfterSeconds(job.status, job.queuePosition);
-  const nextStep = `Call check_job with request_id "${job.requestId}" in about ${pollAfter} s, and get_job_result once it is COMPLETED to get and save the files. The job keeps running on fal; do not submit it again.`;
+  // Without a record (HTTP mode, or a failed write) the job tools find the job by endpoint_id too.
+  const handle =
+    job.record === "kept"
+      ? `request_id "${job.requestId}"`
+      : `request_id "${job.requestId}" and endpoint_id "${job.endpointId}"`;
+  const nextStep = `Call check_job with ${handle} in about ${pollAfter} s, and get_job_result once it is COMPLETED to get and save the files. The job keeps running on fal; do not submit it again.`;
   const structured: JobOutput = {
     request_id: job.requestId,
     endpoint_id: job.endpointId,
@@ -143,7 +179,8 @@ export function pendingOutput(
     recipe: job.recipe,
     ...(job.uploads && job.uploads.length > 0 ? { uploads: job.uploads } : {}),
     ...(job.logs ? { logs: job.logs.map(toLogLine) } : {}),
-    recorded: job.recorded,
+    ...(job.money ? { cost: costOutput(undefined, job.money, undefined) } : {}),
+    recorded: job.record === "kept",
     next_step: nextStep,
   };
   const position =
@@ -153,11 +190,32 @@ export function pendingOutput(
   const lines = [`${lead} Job ${job.requestId} on ${job.endpointId} is ${job.status}${position}.`, nextStep];
   if (job.uploads && job.uploads.length > 0)
     lines.push(`Uploaded first: ${job.uploads.map((upload) => `${upload.path} → ${upload.url}`).join("; ")}`);
-  if (!job.recorded)
+  if (job.money) lines.push(moneyLine(job.money));
+  if (job.record === "failed")
     lines.push(
       "Warning: the job could not be written to the local job record; keep this request_id (and the endpoint_id) to check it.",
     );
+  if (job.record === "none")
+    lines.push(
+      "This HTTP server keeps no job record by design: the request_id (with the endpoint_id) is the only handle to this job, so keep both.",
+    );
   return { structuredContent: structured, text: lines.join("\n") };
+}
+
+export type RecordState = "kept" | "failed" | "none";
+
+/** Whether a submit's job is in the local record; HTTP mode keeps none by design. */
+export function recordStateOf(
+  context: { config: { mode: string } },
+  submitted: { record: JobRecord | undefined },
+): RecordState {
+  if (context.config.mode === "http") return "none";
+  return submitted.record ? "kept" : "failed";
+}
+
+/** "Estimated cost: about $0.05 (…). Spent today: …" */
+export function moneyLine(money: SubmitMoney): string {
+  return [`Estimated cost: ${money.estimate}.`, ...money.notes].join(" ");
 }
 
 export function toLogLine(line: QueueLogLine): {

@@ -5,7 +5,7 @@ import { ProgressCounter } from "../jobs/context.js";
 import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
 import { failJob, waitWithProgress } from "../jobs/wait.js";
-import { completedOutput, pendingOutput } from "./job-result.js";
+import { completedOutput, pendingOutput, recordStateOf } from "./job-result.js";
 import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
@@ -32,6 +32,12 @@ const inputSchema = z.strictObject({
       "Save every generated file under FAL_MCP_OUTPUT_DIR and report its path (default true). false: URLs only (they expire).",
     ),
   ...retentionArgs,
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      "Set true ONLY when repeating a call that fal-mcp refused for the user's approval, after the user said yes to that exact call (same endpoint_id and input). Never set it on a first call.",
+    ),
 });
 
 export const runModel = defineTool({
@@ -45,6 +51,7 @@ export const runModel = defineTool({
   inputSchema,
   outputSchema: jobOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  paid: true,
   async handler(args, context) {
     const started = Date.now();
     const waitSeconds = args.wait_seconds ?? context.config.waitSeconds;
@@ -53,6 +60,7 @@ export const runModel = defineTool({
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "run_model",
+      confirm: args.confirm,
       retention: retentionOf(context.config, args),
       progress,
     });
@@ -73,6 +81,7 @@ export const runModel = defineTool({
         save: args.save,
         record: submitted.record,
         status: outcome.status,
+        money: submitted.money,
       });
       if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
       result.structuredContent.recipe = submitted.recipe;
@@ -92,7 +101,8 @@ export const runModel = defineTool({
         status: status?.status ?? submitted.status,
         queuePosition: status ? status.queuePosition : submitted.queuePosition,
         uploads: submitted.uploads,
-        recorded: submitted.record !== undefined,
+        record: recordStateOf(context, submitted),
+        money: submitted.money,
         urls: submitted.urls,
         recipe: submitted.recipe,
       },

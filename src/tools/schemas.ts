@@ -82,6 +82,27 @@ const logLineSchema = z.object({
   timestamp: orNull(z.string()),
 });
 
+/** The money of one paid call: the estimate before, and the cost after once the job completed. */
+export const costSchema = z.object({
+  estimate_usd: orNull(z.number()).describe(
+    "USD estimated before the submit; null when it could not be estimated.",
+  ),
+  estimate: z.string().optional().describe("How the estimate was made, or why it is unknown."),
+  cost_usd: orNull(z.number())
+    .optional()
+    .describe(
+      "What the job cost in USD: fal's billing record (cost_total) when the key may read it, else billed units × unit price; null when not known yet.",
+    ),
+  cost_source: orNull(z.enum(["billing-event", "billed-units"])).optional(),
+  units_cost_usd: orNull(z.number()).optional().describe("Billed units × the unit price."),
+  billed_cost_usd: orNull(z.number()).optional().describe("fal's billing-event cost_total."),
+  notes: z
+    .array(z.string())
+    .describe("Spending today against the cap, approvals, unchecked schemas, and why a figure is missing."),
+});
+
+export type CostOutput = z.input<typeof costSchema>;
+
 /** One shape for a job in every state, so a model learns one thing. Loose where fal's payload varies. */
 export const jobOutputSchema = z.object({
   request_id: z.string().describe("fal's request id: pass it to check_job, get_job_result or cancel_job."),
@@ -115,6 +136,9 @@ export const jobOutputSchema = z.object({
     .array(uploadSchema)
     .optional()
     .describe("Local files from the input that were uploaded to fal's CDN first."),
+  cost: costSchema
+    .optional()
+    .describe("The estimate before the submit and, once completed, the cost in USD."),
   logs: z.array(logLineSchema).optional(),
   metrics: z
     .record(z.string(), anyJson())

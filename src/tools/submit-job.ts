@@ -2,7 +2,7 @@ import { z } from "zod";
 import { anyJson, defineTool } from "./define.js";
 import { retentionOf } from "../jobs/generation.js";
 import { submitAndRecord } from "../jobs/submit.js";
-import { pendingOutput } from "./job-result.js";
+import { pendingOutput, recordStateOf } from "./job-result.js";
 import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
 
 const inputSchema = z.strictObject({
@@ -14,6 +14,12 @@ const inputSchema = z.strictObject({
         "Local files (absolute path, ~/path or file:// URL) are uploaded to fal's CDN first. Never paste base64.",
     ),
   ...retentionArgs,
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      "Set true ONLY when repeating a call that fal-mcp refused for the user's approval, after the user said yes to that exact call (same endpoint_id and input). Never set it on a first call.",
+    ),
 });
 
 export const submitJob = defineTool({
@@ -26,11 +32,13 @@ export const submitJob = defineTool({
   inputSchema,
   outputSchema: jobOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  paid: true,
   async handler(args, context) {
     const submitted = await submitAndRecord(context, {
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "submit_job",
+      confirm: args.confirm,
       retention: retentionOf(context.config, args),
     });
     const output = pendingOutput(
@@ -40,7 +48,8 @@ export const submitJob = defineTool({
         status: submitted.status,
         queuePosition: submitted.queuePosition,
         uploads: submitted.uploads,
-        recorded: submitted.record !== undefined,
+        record: recordStateOf(context, submitted),
+        money: submitted.money,
         urls: submitted.urls,
         recipe: submitted.recipe,
       },

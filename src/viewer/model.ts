@@ -1,3 +1,4 @@
+import { isFalCdnUrl } from "../fal/cdn.js";
 import { redirectUrl } from "../fal/redirect.js";
 import { formatBytes } from "../util/format.js";
 import { asRecord } from "../util/json.js";
@@ -46,18 +47,6 @@ export interface ViewOptions {
 
 const PROMPT_WORDS = 12;
 
-/** fal's CDN hosts (fal-platform-api.md §10.4): `fal.media` and its subdomains, https only. */
-export function isFalCdnUrl(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  const host = parsed.hostname.toLowerCase();
-  return parsed.protocol === "https:" && (host === "fal.media" || host.endsWith(".fal.media"));
-}
-
 export function viewJob(structured: unknown, toolInput: unknown, options: ViewOptions = {}): ViewedJob {
   const job = asRecord(structured);
   const files = Array.isArray(job.files) ? job.files.map((file) => viewFile(asRecord(file), options)) : [];
@@ -88,7 +77,7 @@ function viewFile(file: Record<string, unknown>, options: ViewOptions): ViewedFi
     typeof file.size === "number" && Number.isFinite(file.size) ? formatBytes(file.size) : undefined;
   return {
     kind: kindOf(contentType, url),
-    src: isFalCdnUrl(url) ? redirectUrl(url, options.baseUrl) : undefined,
+    src: isFalCdnUrl(url, { httpsOnly: true }) ? redirectUrl(url, options.baseUrl) : undefined,
     url: url.startsWith("data:") ? "(inline data)" : url,
     field: text(file.field) ?? "file",
     contentType,

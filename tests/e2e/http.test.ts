@@ -152,6 +152,24 @@ describe("fal-mcp http", () => {
     });
   }
 
+  it("a pending answer says no record is kept here by design and the request id is the handle", async () => {
+    const client = await connect(server.url, "legacy");
+    try {
+      const submitted = await call(client, "submit_job", {
+        endpoint_id: "fal-ai/flux/schnell",
+        input: { prompt: "a fox" },
+      });
+      expect(submitted.isError, textOf(submitted)).toBeFalsy();
+      const text = textOf(submitted);
+      expect(text).toContain("keeps no job record by design");
+      expect(text).toMatch(/request_id "[^"]+" and endpoint_id "fal-ai\/flux\/schnell"/);
+      expect(text).not.toMatch(/could not be written/);
+      expect((submitted.structuredContent as { recorded?: boolean }).recorded).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("reads no file on the server's disk: paths are refused with what to use instead", async () => {
     const secret = path.join(env.HOME!, "photo.png");
     await fs.writeFile(secret, Buffer.alloc(256, 7));

@@ -222,6 +222,15 @@ const T2I_FLUX = (): FieldSpec[] => [
   f.outputFormat(),
 ];
 
+/** Optional media URL fields, so the test models take local files (fal-mcp refuses fields a schema lacks). */
+function optionalMediaUrls(): FieldSpec[] {
+  return ["image_url", "video_url", "audio_url", "mask_url"].map((name) => ({
+    name,
+    type: "string" as const,
+    description: `Optional ${name.replace("_url", "")} URL.`,
+  }));
+}
+
 // ---------------------------------------------------------------- the catalog
 
 export const CATALOG: ModelSpec[] = [
@@ -930,7 +939,7 @@ export const CATALOG: ModelSpec[] = [
     category: "text-to-image",
     description: "Test model: completes immediately with one image.",
     tags: ["test", "fake"],
-    inputs: [f.prompt(), f.imageSize("square"), f.numImages(), f.seed()],
+    inputs: [f.prompt(), f.imageSize("square"), f.numImages(), f.seed(), ...optionalMediaUrls()],
     price: [0.01, "image"],
     behavior: behavior("image", 0, 0, ["Done"]),
   }),
@@ -940,7 +949,7 @@ export const CATALOG: ModelSpec[] = [
     category: "text-to-image",
     description: "Test model: returns its input verbatim as output, no media.",
     tags: ["test", "fake"],
-    inputs: [{ name: "prompt", type: "string", description: "Any text." }],
+    inputs: [{ name: "prompt", type: "string", description: "Any text." }, ...optionalMediaUrls()],
     price: [0.001, "requests"],
     behavior: behavior("echo", 0, 0, []),
   }),

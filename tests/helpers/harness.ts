@@ -44,6 +44,8 @@ export interface HarnessOptions {
   baseUrl: string;
   /** Extra or overriding environment; FAL_KEY defaults to TEST_KEY (pass FAL_KEY: undefined for none). */
   env?: Env;
+  /** clientInfo the client sends (default fal-mcp-tests), e.g. { name: "claude-ai", version: "0.1.0" }. */
+  clientInfo?: { name: string; version: string };
   /** Client options, e.g. { capabilities: { roots: { listChanged: true } } }. */
   clientOptions?: ClientOptions;
   /** Builds the client before connecting, e.g. to set request handlers (roots/list). */
@@ -85,7 +87,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const stop = new AbortController();
-  const client = new Client(CLIENT_INFO, {
+  const client = new Client(options.clientInfo ?? CLIENT_INFO, {
     ...options.clientOptions,
     versionNegotiation: negotiation(options.era ?? "legacy"),
   });

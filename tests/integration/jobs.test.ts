@@ -243,8 +243,23 @@ describe("run_model", () => {
     expect(record.status).toBe("FAILED");
   });
 
-  it("turns a 422 at submit into the field errors, with one POST", async () => {
+  it("refuses a schema-invalid input before anything is sent, naming the field", async () => {
+    const result = await harness.call("run_model", {
+      endpoint_id: "fal-ai/flux/dev",
+      input: { prompt: "x", num_images: 0 },
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Not sent to fal/);
+    expect(textOf(result)).toMatch(/- num_images: must be >= 1/);
+    expect(textOf(result)).toMatch(/get_model_schema/);
+    expect(fake.countRequests({ method: "POST", host: "queue.fal.run" })).toBe(0);
+    expect(fake.countRequests({ host: "rest.fal.ai" })).toBe(0);
+  });
+
+  it("turns a 422 at submit into the field errors, with one POST (schema unreadable, so not checked first)", async () => {
     fake.settings.validateAtSubmit = true;
+    fake.inject({ host: "api.fal.ai", path: "/v1/models", fault: { kind: "status", status: 500 } });
+    fake.inject({ host: "fal.ai", fault: { kind: "status", status: 500 } });
     const result = await harness.call("run_model", {
       endpoint_id: "fal-ai/flux/dev",
       input: { prompt: "x", num_images: 0 },

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
@@ -59,14 +59,15 @@ describe("paid results survive local failures", () => {
   });
 
   it("an unconfirmed submit says it was recorded only when the record was written", async () => {
-    // The connection drops after fal took the submit: the outcome is unknown.
+    // The connection drops as the submit arrives (fal never makes the job, so its request
+    // history cannot resolve the attempt): the outcome is unknown to fal-mcp.
     const dropSubmit = () =>
       fake.inject({
         host: "queue.fal.run",
         method: "POST",
         path: "/fake/instant",
         times: 1,
-        fault: { kind: "drop-after" },
+        fault: { kind: "drop-before" },
       });
 
     harness = await startHarness({ baseUrl: fake.url });
@@ -82,8 +83,12 @@ describe("paid results survive local failures", () => {
     expect(names).toHaveLength(1);
     await harness.close();
 
-    const stateDir = await uncreatable("state");
-    harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_STATE_DIR: stateDir } });
+    // The record write fails (a read-only or full disk): injected at the store, so everything
+    // before it (the money gate's ledger reads the same folder) works as usual.
+    harness = await startHarness({ baseUrl: fake.url });
+    vi.spyOn(harness.services.jobs, "recordUnconfirmed").mockRejectedValueOnce(
+      Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" }),
+    );
     dropSubmit();
     const unrecorded = await harness.call("submit_job", {
       endpoint_id: "fake/instant",
@@ -92,7 +97,8 @@ describe("paid results survive local failures", () => {
     expect(unrecorded.isError).toBe(true);
     const text = textOf(unrecorded);
     expect(text).not.toMatch(/was recorded|recorded in fal-mcp's job record as/);
-    expect(text).toMatch(/could NOT be recorded .*keep this message/);
+    expect(text).not.toMatch(/stays in fal-mcp.s job record/);
+    expect(text).toMatch(/could NOT be recorded \(EROFS: read-only file system\): keep this message/);
     expect(text).toMatch(/Do NOT resubmit blindly/);
   });
 });

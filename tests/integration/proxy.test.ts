@@ -93,7 +93,7 @@ describe("through HTTP_PROXY / HTTPS_PROXY", () => {
     await fs.mkdir(harness.config.outputDir, { recursive: true });
     await fs.writeFile(file, Buffer.alloc(1024, 1));
     const result = await harness.call("run_model", {
-      endpoint_id: "fal-ai/flux/dev",
+      endpoint_id: "fake/instant",
       input: { prompt: "x", image_url: file },
       save: false,
     });

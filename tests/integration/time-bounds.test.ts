@@ -4,7 +4,8 @@ import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 import { SHORT, SHORT_ENV, SLACK_MS, timeBoundMs } from "../reliability/support.js";
 
 // Issue 11, size and time: a CDN that trickles bytes, never pausing as long as the stall timeout,
-// must not stretch a tool past its documented bound plus X = FAL_MCP_TRANSFER_TIMEOUT_MS.
+// must not stretch a tool past its documented bound (tests/reliability/support.ts) plus
+// X = FAL_MCP_TRANSFER_TIMEOUT_MS.
 const X = 2000;
 let fake: FakeFal;
 let harness: Harness;
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 describe("a trickling CDN (a few bytes every 200 ms, forever)", () => {
   for (const save of [true, false]) {
-    it(`run_model (save: ${save}) answers within W + 3T + 2S + X, the job a success`, async () => {
+    it(`run_model (save: ${save}) answers within its documented bound + X, the job a success`, async () => {
       fake.reset();
       fake.inject({ host: "*.fal.media", path: "/files/*", fault: { kind: "trickle", intervalMs: 200 } });
       const started = Date.now();

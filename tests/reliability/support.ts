@@ -55,15 +55,16 @@ export function timeBoundMs(
     case "recommend_model":
     case "get_model_schema":
       return 2 * T;
+    // An unconfirmed submit is looked up in fal's request history: twice, 1 s apart (each within T).
     case "submit_job":
-      return T;
+      return 3 * T + 1000;
     case "check_job":
     case "get_job_result":
       return 2 * T + 2 * S;
     case "cancel_job":
       return 2 * T;
     case "run_model":
-      return W + 3 * T + 2 * S;
+      return W + 5 * T + 2 * S + 1000;
     case "upload_file":
       return T + 3 * S + 2000;
   }

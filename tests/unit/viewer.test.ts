@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isFalCdnUrl, viewJob } from "../../src/viewer/model.js";
+import { isFalCdnUrl } from "../../src/fal/cdn.js";
+import { viewJob } from "../../src/viewer/model.js";
 import {
   FAL_CDN_ORIGINS,
   RESULT_VIEWER_MIME_TYPE,
@@ -110,7 +111,7 @@ describe("the viewer's model of a job result", () => {
       "https://notfal.media/x",
       "nonsense",
     ])
-      expect(isFalCdnUrl(url), url).toBe(false);
+      expect(isFalCdnUrl(url, { httpsOnly: true }), url).toBe(false);
   });
 
   it("follows FAL_MCP_BASE_URL the way the server's requests do", () => {
