@@ -5,6 +5,7 @@
  */
 
 import { isRecord } from "../util/json.js";
+import { oneLine } from "../util/format.js";
 
 type Json = Record<string, unknown>;
 
@@ -236,11 +237,6 @@ function mainVariant(schema: Json, components: Record<string, unknown>): Json {
   return nonNull.length === 1 ? (deref(nonNull[0], components) ?? schema) : schema;
 }
 
-function oneLine(text: string, max = DESCRIPTION_CHARS): string {
-  const clean = text.replace(/\s+/g, " ").trim();
-  return clean.length <= max ? clean : `${clean.slice(0, max - 1).trimEnd()}…`;
-}
-
 export function summarizeField(
   name: string,
   schema: unknown,
@@ -270,7 +266,7 @@ export function summarizeField(
       : typeof resolved.title === "string" && resolved.title !== name
         ? resolved.title
         : undefined;
-  if (description) summary.description = oneLine(description);
+  if (description) summary.description = oneLine(description, DESCRIPTION_CHARS);
   if (/_urls$/.test(name)) summary.accepts = MEDIA_URLS_HINT;
   else if (/_url$/.test(name)) summary.accepts = MEDIA_URL_HINT;
   if (Array.isArray(resolved.examples) && resolved.examples.length > 0)

@@ -2,6 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
 import { downloadToBuffer, networkAccess, urlExtension } from "./download.js";
+import { durationBeside, factsFromFields, type MediaFacts } from "./media-facts.js";
 import { inlineImageType } from "./sniff-image.js";
 import type { Fal } from "../fal/index.js";
 
@@ -19,6 +20,8 @@ export interface MediaRef {
   /** Size fal announced (file_size), if any. */
   size: number | undefined;
   fileName: string | undefined;
+  /** Dimensions and duration fal stated (sane values only). */
+  facts?: MediaFacts;
 }
 
 /** A media file as reported to the user: URL, type, size, and where it was saved (or why not). */
@@ -31,6 +34,11 @@ export interface ResultFile {
   path: string | null;
   /** Why it was not saved. */
   error: string | null;
+  /** Pixels, when fal stated them or the saved image's header tells. */
+  width?: number;
+  height?: number;
+  /** Seconds of audio or video, when fal stated it or the saved file's header tells. */
+  duration_seconds?: number;
 }
 
 const MEDIA_EXTENSIONS = new Set([
@@ -99,7 +107,9 @@ export function extractMedia(output: unknown): MediaRef[] {
     seen.add(ref.url);
     found.push(ref);
   };
-  const walk = (value: unknown, field: string, key: string) => {
+  // Where each file object sits: a duration stated beside a single media file belongs to it.
+  const parents = new Map<MediaRef, Record<string, unknown>>();
+  const walk = (value: unknown, field: string, key: string, parent?: Record<string, unknown>) => {
     if (++visited > MAX_WALK_NODES) return;
     if (typeof value === "string") {
       if (looksLikeMediaUrl(value, key))
@@ -125,21 +135,33 @@ export function extractMedia(output: unknown): MediaRef[] {
       const fileName =
         typeof record.file_name === "string" && record.file_name ? record.file_name : undefined;
       if (contentType || fileName || hasMediaExtension(url) || url.startsWith("data:")) {
-        add({
+        const ref: MediaRef = {
           url,
           field: field || "output",
           contentType: contentType ?? dataUriType(url) ?? lookupType(fileName ?? url),
           size: typeof record.file_size === "number" && record.file_size >= 0 ? record.file_size : undefined,
           fileName,
-        });
+          facts: factsFromFields(record),
+        };
+        add(ref);
+        if (parent) parents.set(ref, parent);
       }
     }
     for (const [childKey, child] of Object.entries(record)) {
       if (childKey === "url") continue;
-      walk(child, field ? `${field}.${childKey}` : childKey, childKey);
+      walk(child, field ? `${field}.${childKey}` : childKey, childKey, record);
     }
   };
   walk(output, "", "");
+  // `{audio: {url}, duration: 3.2}`: the duration beside the only audio or video file of its object.
+  const timed = found.filter((ref) => /^(audio|video)\//i.test(ref.contentType ?? ""));
+  for (const ref of timed) {
+    const parent = parents.get(ref);
+    if (!parent || ref.facts?.duration_seconds !== undefined) continue;
+    if (timed.filter((other) => parents.get(other) === parent).length !== 1) continue;
+    const duration = durationBeside(parent);
+    if (duration !== undefined) ref.facts = { ...ref.facts, duration_seconds: duration };
+  }
   return found;
 }
 

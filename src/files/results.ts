@@ -8,6 +8,7 @@ import { mapLimited } from "../util/limit.js";
 import { isInside } from "../util/paths.js";
 import { createRedactor } from "../util/redact-deep.js";
 import { dataUriType, type MediaRef, type ResultFile } from "./media.js";
+import { factsFromFile } from "./media-facts.js";
 
 /**
  * Saving a job's media under FAL_MCP_OUTPUT_DIR, a few at a time, reusing copies saved by an
@@ -78,9 +79,24 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
   const leaks = (text: string) => redactor.leaks(text);
   // One deadline for the whole save, however many files: the documented time bound holds.
   const deadlineAt = Date.now() + config.transferTimeoutMs;
-  return mapLimited(options.files, options.concurrency ?? 3, (file, index) =>
-    saveOne(options, file, index + 1, directory, date, deadlineAt, leaks),
+  return mapLimited(options.files, options.concurrency ?? 3, async (file, index) =>
+    withFileFacts(await saveOne(options, file, index + 1, directory, date, deadlineAt, leaks)),
   );
+}
+
+/** Dimensions or duration fal did not state, from the saved copy's header. */
+async function withFileFacts(file: ResultFile): Promise<ResultFile> {
+  const needsSize = file.width === undefined;
+  const needsDuration = file.duration_seconds === undefined;
+  if (!file.path || (!needsSize && !needsDuration)) return file;
+  const found = await factsFromFile(file.path, file.content_type);
+  return {
+    ...file,
+    ...(needsSize && found.width !== undefined ? { width: found.width, height: found.height } : {}),
+    ...(needsDuration && found.duration_seconds !== undefined
+      ? { duration_seconds: found.duration_seconds }
+      : {}),
+  };
 }
 
 async function saveOne(
@@ -194,6 +210,7 @@ function unsavedFile(file: MediaRef): ResultFile {
     size: file.size ?? null,
     path: null,
     error: null,
+    ...file.facts,
   };
 }
 

@@ -7,10 +7,9 @@ import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
 import type { QueueUrls } from "../fal/queue-urls.js";
 import { pollAfterSeconds, type Recipe } from "../jobs/generation.js";
-import type { ResultFile } from "../files/media.js";
-import { formatBytes } from "../util/format.js";
 import { isRecord } from "../util/json.js";
 import type { ExtraContent, ToolOutput } from "./define.js";
+import { completedText, madeLine, promptOf } from "./result-text.js";
 import type { CostOutput, JobOutput } from "./schemas.js";
 
 /**
@@ -29,6 +28,8 @@ export async function completedOutput(
     status?: QueueStatus | undefined;
     /** The money notes of the submit in this same call (run_model). */
     money?: SubmitMoney | undefined;
+    /** The input as sent in this same call (run_model); else the record's summary of it. */
+    input?: unknown;
   },
 ): Promise<ToolOutput<JobOutput>> {
   const { output: compact, files, billableUnits, record, cost } = await collectResult(context, job);
@@ -54,7 +55,14 @@ export async function completedOutput(
     cost: costOutput(cost, job.money, record),
     recorded: record !== undefined,
   };
-  let text = completedText(structured, files, compact);
+  const summary = madeLine({
+    files,
+    prompt: promptOf(job.input ?? record?.input_summary, compact),
+    cost,
+    estimateUsd: structured.cost?.estimate_usd,
+  });
+  structured.summary = summary;
+  let text = completedText(structured, files, compact, summary);
   text += `\n${describeCost(cost)}${job.money && job.money.notes.length > 0 ? ` ${job.money.notes.join(" ")}` : ""}`;
   const extraContent: ExtraContent[] = [];
   const budget = context.config.inlinePreviewBytes;
@@ -91,58 +99,6 @@ export function costOutput(
       : {}),
     notes: [...(money?.notes ?? []), ...(cost?.notes ?? [])],
   };
-}
-
-const MAX_OUTPUT_TEXT = 4000;
-
-function completedText(structured: JobOutput, files: readonly ResultFile[], compact: unknown): string {
-  const lines = [`fal job ${structured.request_id} (${structured.endpoint_id}) COMPLETED.`];
-  if (files.length > 0) {
-    lines.push(`Files (${files.length}):`);
-    files.forEach((file, index) => {
-      const about = [file.content_type, file.size !== null ? formatBytes(file.size) : undefined]
-        .filter(Boolean)
-        .join(", ");
-      const url = file.url.startsWith("data:") ? "(inline data)" : file.url;
-      const where = file.path
-        ? `\n   saved: ${file.path}`
-        : file.error
-          ? `\n   NOT saved: ${file.error}`
-          : "";
-      lines.push(`${index + 1}. ${file.field}${about ? ` (${about})` : ""}: ${url}${where}`);
-    });
-  }
-  if (structured.billable_units !== null && structured.billable_units !== undefined)
-    lines.push(`Billed units: ${structured.billable_units}`);
-  const rest = withoutFiles(compact, new Set(files.map((file) => file.url)));
-  const json = JSON.stringify(rest);
-  if (json && json !== "{}" && json !== "null") {
-    lines.push(
-      `Output: ${json.length > MAX_OUTPUT_TEXT ? `${json.slice(0, MAX_OUTPUT_TEXT)}… (truncated; the full output is in structuredContent)` : json}`,
-    );
-  }
-  if (files.some((file) => file.path === null && file.error === null))
-    lines.push("Files were not saved (save: false); the URLs expire under the account's media settings.");
-  return lines.join("\n");
-}
-
-/** The output without the file objects already listed, so the text shows seeds, prompts, texts. */
-function withoutFiles(value: unknown, urls: Set<string>): unknown {
-  if (Array.isArray(value)) {
-    const kept = value.map((item) => withoutFiles(item, urls)).filter((item) => item !== undefined);
-    return kept.length > 0 ? kept : undefined;
-  }
-  if (isRecord(value)) {
-    if (typeof value.url === "string" && urls.has(value.url)) return undefined;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      const kept = withoutFiles(item, urls);
-      if (kept !== undefined) out[key] = kept;
-    }
-    return out;
-  }
-  if (typeof value === "string" && urls.has(value)) return undefined;
-  return value;
 }
 
 /** The answer for a job that is not finished (yet): its id and how to come back for it. */

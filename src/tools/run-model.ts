@@ -82,6 +82,7 @@ export const runModel = defineTool({
         record: submitted.record,
         status: outcome.status,
         money: submitted.money,
+        input: args.input,
       });
       if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
       result.structuredContent.recipe = submitted.recipe;

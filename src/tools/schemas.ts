@@ -31,6 +31,12 @@ export const fileSchema = z.object({
     "Absolute path of the saved copy under FAL_MCP_OUTPUT_DIR; null when not saved.",
   ),
   error: orNull(z.string()).describe("Why the file was not saved; null when it was (or saving was off)."),
+  width: z.number().int().optional().describe("Pixels, when fal stated them or the saved image tells."),
+  height: z.number().int().optional(),
+  duration_seconds: z
+    .number()
+    .optional()
+    .describe("Seconds of audio or video, when fal stated it or the saved file tells."),
 });
 
 export const uploadSchema = z.object({
@@ -155,6 +161,12 @@ export const jobOutputSchema = z.object({
     .optional()
     .describe("Whether the job is in fal-mcp's durable job record (survives restarts)."),
   next_step: z.string().optional(),
+  summary: z
+    .string()
+    .optional()
+    .describe(
+      "What was made, in one line: how many files of each kind, dimensions or duration, the prompt's first words, the cost.",
+    ),
 });
 
 export type JobOutput = z.input<typeof jobOutputSchema>;

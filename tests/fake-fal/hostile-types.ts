@@ -18,7 +18,13 @@ export type HostileOutput =
   /** Image URLs at loopback/private/link-local/metadata addresses (default PRIVATE_MEDIA_URLS + canary). */
   | { kind: "private-urls"; urls?: string[] }
   /** The image URL serves an HTML page labelled `Content-Type: image/png`. */
-  | { kind: "html-as-png" };
+  | { kind: "html-as-png" }
+  /**
+   * Real media with insane facts beside them: images[0] claims width 10^12 and a string height,
+   * images[1] a string width with a newline and ANSI; the video claims duration "forever" and
+   * 10^12 frames; the echoed `prompt` is 100 KB of ANSI-coloured lines.
+   */
+  | { kind: "bad-facts" };
 
 /** Key permissions as fal names them (fal-platform-api.md §7.9); `model:execute` is the fake's name. */
 export type Permission =

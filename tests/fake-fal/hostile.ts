@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { HostileOutput } from "./hostile-types.js";
 import { RawJson } from "./http.js";
-import { type MediaStore, pngFor } from "./media.js";
+import { type MediaStore, mp4Head, pngFor } from "./media.js";
 import type { Job } from "./types.js";
 
 /**
@@ -113,6 +113,36 @@ export function generateHostile(
           seed,
         },
         units: urls.length,
+      };
+    }
+    case "bad-facts": {
+      const image = (name: string, side: number) => {
+        const p = pngFor(side, side, null);
+        return media.add(name, {
+          kind: "buffer",
+          contentType: "image/png",
+          data: p.data,
+          source: "generated",
+        });
+      };
+      const video = media.add("output.mp4", {
+        kind: "synthetic",
+        contentType: "video/mp4",
+        head: mp4Head(4096),
+        size: 4096,
+        source: "generated",
+      });
+      return {
+        output: {
+          images: [
+            { url: image("a.png", 48), width: 1e12, height: "768", content_type: "image/png" },
+            { url: image("b.png", 32), width: "wide\n\u001b[31mRED", height: -5, content_type: "image/png" },
+          ],
+          video: { url: video, content_type: "video/mp4", duration: "forever", fps: 0, num_frames: 1e12 },
+          prompt: "\u001b[2J\u001b[31mwiped\nscreen\r\n".repeat(4000),
+          seed,
+        },
+        units: 1,
       };
     }
     case "html-as-png": {

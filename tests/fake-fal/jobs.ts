@@ -272,7 +272,21 @@ export function generateOutput(
           ? parseFloat(String(input.duration))
           : NaN;
       seconds = Number.isFinite(d) ? d : spec.typicalUnits;
-      output = { video: { url, content_type: "video/mp4", file_name: name, file_size: size }, seed };
+      // fal's VideoFile states its frame size and length when the model reports them.
+      const [width, height] = [1280, 720];
+      output = {
+        video: {
+          url,
+          content_type: "video/mp4",
+          file_name: name,
+          file_size: size,
+          width,
+          height,
+          fps: 24,
+          duration: seconds,
+        },
+        seed,
+      };
       break;
     }
     case "audio":
