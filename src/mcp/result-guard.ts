@@ -44,13 +44,13 @@ export async function guardResult(parts: GuardedParts, options: ResultGuardOptio
       const file = await options.spill(
         JSON.stringify({ text: redacted.text, structuredContent: structured }, null, 1),
       );
-      note = `This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES). The full result is saved in ${file}; long values below are shortened.`;
+      note = `This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES). The full result is saved in ${file}; long values above are shortened.`;
     } catch (error) {
-      note = `This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES), and it could not be saved to a file (${redactor.text(error instanceof Error ? error.message : String(error))}); long values below are shortened. check_job / get_job_result return it again from the job record.`;
+      note = `This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES), and it could not be saved to a file (${redactor.text(error instanceof Error ? error.message : String(error))}); long values above are shortened. check_job / get_job_result return it again from the job record.`;
     }
   } else {
     note =
-      "This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES); long values below are shortened. In HTTP mode nothing is written to disk: fetch the job's result again for the full output.";
+      "This result was too large to show in full (FAL_MCP_MAX_RESULT_BYTES); long values above are shortened. In HTTP mode nothing is written to disk: fetch the job's result again for the full output.";
   }
   const fitted = fitResult({ ...redacted, structured }, options.budget, note);
   const dropped =

@@ -138,8 +138,9 @@ export interface FittedResult extends ResultParts {
 }
 
 /**
- * Fits `parts` into `budget`. `note` is put at the top of the text when anything was shortened
- * (where the full result is, or that it is not kept); it is counted in the budget.
+ * Fits `parts` into `budget`. `note` is put at the end of the text when anything was shortened
+ * (where the full result is, or that it is not kept), so the first lines still say what was made;
+ * it is counted in the budget.
  */
 export function fitResult(parts: ResultParts, budget: ResultBudget, note: string): FittedResult {
   const text = shortenDataUris(parts.text);
@@ -151,7 +152,7 @@ export function fitResult(parts: ResultParts, budget: ResultBudget, note: string
   if (textBytes(fitted) <= textLimit && resultBytes(fitted) <= budget.maxBytes && !dataShortened)
     return fitted;
 
-  const marker = "; see the note at the top";
+  const marker = "; see the note at the end";
   if (textBytes(fitted) > textLimit) {
     // Share the text budget: the note, then up to a third for the text, the rest for structuredContent.
     const noteBytes = bytesOf(note) + 2;
@@ -165,7 +166,7 @@ export function fitResult(parts: ResultParts, budget: ResultBudget, note: string
       structured: structured ? shrinkValue(structured, Math.max(64, textLimit - used), marker) : undefined,
     };
   }
-  fitted = { ...fitted, text: `${note}\n\n${fitted.text}`, shortened: true };
+  fitted = { ...fitted, text: `${fitted.text}\n\n${note}`, shortened: true };
   // The preview goes before anything else the model needs.
   while (fitted.images.length > 0 && resultBytes(fitted) > budget.maxBytes)
     fitted = { ...fitted, images: fitted.images.slice(0, -1), droppedImages: fitted.droppedImages + 1 };

@@ -34,12 +34,13 @@ describe("fitResult", () => {
     expect(fitted.shortened).toBe(true);
     expect(resultBytes(fitted)).toBeLessThanOrEqual(budget.maxBytes);
     expect(textBytes(fitted)).toBeLessThanOrEqual(budget.maxTextBytes);
-    expect(fitted.text.startsWith("The full result is in /out/result.json.")).toBe(true);
+    // At the end: the first lines still say what was made.
+    expect(fitted.text.endsWith("\n\nThe full result is in /out/result.json.")).toBe(true);
     const output = fitted.structured?.output as typeof big;
     expect(fitted.structured?.status).toBe("completed");
     expect(typeof output.text).toBe("string");
     expect(Array.isArray(output.list)).toBe(true);
-    expect(output.text).toMatch(/more characters; see the note at the top/);
+    expect(output.text).toMatch(/more characters; see the note at the end/);
   });
 
   it("never repeats a data: URI whole, in text or structuredContent", () => {
