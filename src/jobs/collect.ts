@@ -34,8 +34,9 @@ export async function collectResult(
   let output: unknown;
   let billableUnits: number | null | undefined;
   let costLookup: Promise<CostReport>;
-  if (record && record.status === "COMPLETED" && record.output !== undefined) {
-    output = record.output;
+  const kept = record && record.status === "COMPLETED" ? await context.jobs.outputOf(record) : undefined;
+  if (record && kept !== undefined) {
+    output = kept;
     billableUnits = record.billable_units;
     costLookup = lookupJobCost(context, job, record, billableUnits ?? null);
   } else {
@@ -111,7 +112,7 @@ export async function keepOutputEarly(
   job: { endpointId: string; requestId: string },
   record: JobRecord | undefined,
 ): Promise<void> {
-  if (!record || record.output !== undefined) return;
+  if (!record || record.output !== undefined || record.output_file) return;
   try {
     const result = await getQueueResult(context.fal, { ...job, signal: context.signal });
     await context.jobs.update(job.requestId, {
