@@ -1,6 +1,27 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import {
+  ConfigError,
+  flag,
+  integer,
+  parseConfirmPolicy,
+  proxyFromEnv,
+  usdSetting,
+  type Env,
+  type ProxyConfig,
+  type SpendSettings,
+} from "./settings.js";
+
+export {
+  ConfigError,
+  parseConfirmPolicy,
+  parseUsd,
+  type ConfirmPolicy,
+  type Env,
+  type ProxyConfig,
+  type SpendSettings,
+} from "./settings.js";
 import { Secret } from "./secret.js";
 import { dropUnsubstitutedPlaceholders, type IgnoredSetting } from "./util/unsubstituted.js";
 
@@ -74,16 +95,6 @@ export interface Config {
   readonly proxy: ProxyConfig | undefined;
 }
 
-/** The outbound proxy, from the conventional variables (not FAL_MCP_*: every tool reads these). */
-export interface ProxyConfig {
-  /** https_proxy or HTTPS_PROXY: the proxy for https:// targets. */
-  readonly httpsProxy: string | undefined;
-  /** http_proxy or HTTP_PROXY: the proxy for http:// targets. */
-  readonly httpProxy: string | undefined;
-  /** no_proxy or NO_PROXY: hosts reached directly (comma or space list; `*` for all). */
-  readonly noProxy: string;
-}
-
 export interface HttpConfig {
   /** FAL_MCP_HTTP_HOST or --host: the interface to listen on. Default 127.0.0.1 (this machine only). */
   readonly host: string;
@@ -102,100 +113,10 @@ export interface HttpConfig {
   readonly maxBodyBytes: number;
 }
 
-/** FAL_MCP_CONFIRM: never | always | over:<usd>. */
-export type ConfirmPolicy = { mode: "never" } | { mode: "always" } | { mode: "over"; amount: number };
-
-export interface SpendSettings {
-  /** FAL_MCP_MAX_COST_PER_CALL (USD): a call estimated above it is refused. Default: no cap. */
-  readonly maxCostPerCall: number | undefined;
-  /** FAL_MCP_MAX_COST_PER_DAY (USD, the user's local day, from the job record). Default: no cap. */
-  readonly maxCostPerDay: number | undefined;
-  /** FAL_MCP_UNKNOWN_COST: allow | refuse a call whose cost cannot be estimated. Default allow. */
-  readonly unknownCost: "allow" | "refuse";
-  /** FAL_MCP_CONFIRM. Default never. */
-  readonly confirm: ConfirmPolicy;
-}
-
-/** Parses FAL_MCP_CONFIRM; returns an error message for anything else. */
-export function parseConfirmPolicy(raw: string | undefined): ConfirmPolicy | string {
-  const value = raw?.trim().toLowerCase() ?? "";
-  if (value === "" || value === "never") return { mode: "never" };
-  if (value === "always") return { mode: "always" };
-  const over = /^over:\s*\$?(\d+(?:\.\d+)?)$/.exec(value);
-  if (over) return { mode: "over", amount: Number(over[1]) };
-  return `FAL_MCP_CONFIRM must be never, always or over:<usd> such as over:0.50 (got "${raw}")`;
-}
-
-/** Parses a USD amount setting (FAL_MCP_MAX_COST_PER_CALL, …); undefined when unset. */
-export function parseUsd(name: string, raw: string | undefined): number | undefined | string {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = Number(raw.trim().replace(/^\$/, ""));
-  if (!Number.isFinite(value) || value < 0)
-    return `${name} must be an amount in US dollars such as 2.50 (got "${raw}")`;
-  return value;
-}
-
-const usdSetting = (name: string) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const value = parseUsd(name, raw);
-      if (typeof value === "string") {
-        ctx.addIssue({ code: "custom", message: value });
-        return z.NEVER;
-      }
-      return value;
-    });
-
-export type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
 const GiB = 1024 ** 3;
 
 /** The longest media lifetime accepted (FAL_MCP_MEDIA_EXPIRATION_SECONDS, expiration_seconds): ten years; fal documents no maximum. */
 export const MAX_EXPIRATION_SECONDS = 10 * 365 * 24 * 3600;
-
-const integer = (name: string, fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === "") return fallback;
-      // Digits only: Number() would also take "1e3", "0x10" or "1_000"-like surprises.
-      const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-      if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({
-          code: "custom",
-          message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")`,
-        });
-        return z.NEVER;
-      }
-      return value;
-    });
-
-const FLAG_ON = ["1", "true", "yes", "on"];
-const FLAG_OFF = ["0", "false", "no", "off", ""];
-
-/** An on/off setting: exactly the documented forms, anything else is an error naming the variable. */
-const flag = (name: string) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined) return false;
-      const value = raw.trim().toLowerCase();
-      if (FLAG_ON.includes(value)) return true;
-      if (FLAG_OFF.includes(value)) return false;
-      ctx.addIssue({
-        code: "custom",
-        message: `${name} must be one of ${FLAG_ON.join(", ")} (on) or ${FLAG_OFF.filter(Boolean).join(", ")} (off), or empty (got "${raw}")`,
-      });
-      return z.NEVER;
-    });
 
 const envSchema = z.object({
   FAL_KEY: z.string().optional(),
@@ -297,49 +218,6 @@ const envSchema = z.object({
       return value;
     }),
 });
-
-const proxyUrl = (name: string, raw: string | undefined, ctx: z.RefinementCtx): string | undefined => {
-  const value = raw?.trim();
-  if (!value) return undefined;
-  // curl and undici accept a bare host:port and mean http://host:port.
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-  try {
-    const url = new URL(withScheme);
-    if (url.protocol === "http:" || url.protocol === "https:") return url.href;
-  } catch {
-    // reported below
-  }
-  // The value may carry a password: name the variable only.
-  ctx.addIssue({
-    code: "custom",
-    message: `${name} must be an http(s) proxy URL such as http://proxy.example:3128`,
-  });
-  return undefined;
-};
-
-/** The proxy variables: lowercase first, as curl and undici read them. */
-function proxyFromEnv(env: Env): ProxyConfig | undefined {
-  const pick = (lower: string, upper: string) => (env[lower] !== undefined ? lower : upper);
-  const httpsName = pick("https_proxy", "HTTPS_PROXY");
-  const httpName = pick("http_proxy", "HTTP_PROXY");
-  const issues: string[] = [];
-  const parse = (name: string) =>
-    z
-      .string()
-      .optional()
-      .transform((raw, ctx) => proxyUrl(name, raw, ctx))
-      .safeParse(env[name]);
-  const https = parse(httpsName);
-  const http = parse(httpName);
-  for (const result of [https, http])
-    if (!result.success) issues.push(...result.error.issues.map((i) => i.message));
-  if (issues.length > 0) throw new ConfigError(issues.join("; "));
-  const httpsProxy = https.data;
-  const httpProxy = http.data;
-  if (!httpsProxy && !httpProxy) return undefined;
-  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? "").trim();
-  return Object.freeze({ httpsProxy, httpProxy, noProxy });
-}
 
 /** Command-line flags that override settings (`fal-mcp http --host H --port P`). */
 export interface ConfigFlags {

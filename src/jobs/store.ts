@@ -1,4 +1,4 @@
-import { randomBytes, createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -11,7 +11,31 @@ import { errnoCode, errorMessage } from "../util/errors.js";
 import { groupCommit } from "../util/group-commit.js";
 import { parseBoundedJson } from "../util/json-bounds.js";
 import { jsonLength, parseJson } from "../util/json.js";
-import { summarizeInput } from "./input-summary.js";
+import {
+  JOB_RECORD_VERSION,
+  newRecord,
+  recordFileName,
+  recordSchema,
+  type JobLookup,
+  type JobRecord,
+  type JobRecordPatch,
+  type RecordEstimate,
+  type RecordProblem,
+  type UploadInput,
+} from "./record.js";
+
+export {
+  JOB_RECORD_VERSION,
+  recordFileName,
+  type JobFileEntry,
+  type JobLookup,
+  type JobRecord,
+  type JobRecordPatch,
+  type JobUpload,
+  type RecordEstimate,
+  type RecordProblem,
+  type UploadInput,
+} from "./record.js";
 
 /**
  * The durable job record: one JSON file per submitted job under `<stateDir>/jobs/`, so that a job
@@ -27,112 +51,8 @@ import { summarizeInput } from "./input-summary.js";
  *   reported; this version never overwrites it.
  */
 
-export const JOB_RECORD_VERSION = 1;
-
-const fileSchema = z.looseObject({
-  url: z.string(),
-  content_type: z.string().nullish(),
-  size: z.number().nullish(),
-  field: z.string().nullish(),
-  path: z.string().nullish(),
-  error: z.string().nullish(),
-});
-
-const uploadSchema = z.looseObject({
-  path: z.string(),
-  url: z.string(),
-  size: z.number(),
-  content_type: z.string(),
-});
-
-const recordSchema = z.looseObject({
-  version: z.literal(JOB_RECORD_VERSION),
-  /** fal's request id; null for a submit whose outcome is unknown. */
-  request_id: z.string().nullable(),
-  /** Local id of this submit attempt (the record's file name when there is no request id). */
-  attempt_id: z.string(),
-  endpoint_id: z.string(),
-  tool: z.string(),
-  submitted_at: z.string(),
-  updated_at: z.string(),
-  /** IN_QUEUE | IN_PROGRESS | COMPLETED | FAILED | CANCELLATION_REQUESTED | SUBMIT_UNCONFIRMED, or fal's verbatim value. */
-  status: z.string(),
-  input_summary: z.unknown(),
-  uploads: z.array(uploadSchema).default([]),
-  queue_position: z.number().nullish(),
-  error: z
-    .looseObject({
-      message: z.string(),
-      error_type: z.string().nullish(),
-      field_errors: z.array(z.unknown()).nullish(),
-    })
-    .nullish(),
-  /** The model's output JSON, kept because fal deletes results after 6 minutes to 1 hour. */
-  output: z.unknown().optional(),
-  output_omitted: z.string().nullish(),
-  /** Where a large output is kept in full (beside the record). */
-  output_file: z.string().nullish(),
-  billable_units: z.number().nullish(),
-  /** USD estimated before the submit (null: it could not be estimated); counted by the daily cap. */
-  estimate_usd: z.number().nullish(),
-  /** How the estimate was reached. */
-  estimate_basis: z.string().nullish(),
-  /** USD the job cost, once known: fal's billing event, else billed units × unit price. */
-  cost_usd: z.number().nullish(),
-  cost_source: z.string().nullish(),
-  files: z.array(fileSchema).nullish(),
-  note: z.string().nullish(),
-});
-
-export type JobRecord = z.output<typeof recordSchema>;
-
-/** The estimate made before a submit, as the record keeps it. */
-export interface RecordEstimate {
-  usd: number | null;
-  basis: string;
-}
-
-function estimateFields(estimate: RecordEstimate | undefined): Partial<JobRecord> {
-  return estimate ? { estimate_usd: estimate.usd, estimate_basis: estimate.basis } : {};
-}
-export type JobFileEntry = z.output<typeof fileSchema>;
-export type JobUpload = z.output<typeof uploadSchema>;
-
-/** A local file uploaded before the submit (what local-inputs reports). */
-export interface UploadInput {
-  path: string;
-  url: string;
-  size: number;
-  content_type: string;
-}
-
-function uploadEntries(uploads: readonly UploadInput[] | undefined): JobUpload[] {
-  return (uploads ?? []).map(({ path: file, url, size, content_type }) => ({
-    path: file,
-    url,
-    size,
-    content_type,
-  }));
-}
-
-export type JobLookup =
-  | { kind: "found"; record: JobRecord }
-  | { kind: "missing" }
-  | { kind: "unreadable"; reason: string; file: string; movedTo?: string | undefined };
-
-export interface RecordProblem {
-  /** The record file as found. */
-  file: string;
-  reason: string;
-  /** Where a corrupt record was moved; undefined for a newer-version record left in place. */
-  movedTo?: string | undefined;
-}
-
 /** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
 const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
-
-/** What an update may change in a record. */
-export type JobRecordPatch = Partial<Omit<JobRecord, "version" | "request_id" | "attempt_id">>;
 
 export class JobStore {
   readonly directory: string;
@@ -179,21 +99,18 @@ export class JobStore {
     now?: Date;
     attemptId?: string | undefined;
   }): Promise<JobRecord> {
-    const now = (entry.now ?? new Date()).toISOString();
-    const record: JobRecord = {
-      version: JOB_RECORD_VERSION,
-      request_id: entry.requestId,
-      attempt_id: entry.attemptId ?? newAttemptId(),
-      endpoint_id: entry.endpointId,
+    const record = newRecord({
+      requestId: entry.requestId,
+      attemptId: entry.attemptId,
+      endpointId: entry.endpointId,
       tool: entry.tool,
-      submitted_at: now,
-      updated_at: now,
+      input: entry.input,
+      uploads: entry.uploads,
       status: entry.status ?? "IN_QUEUE",
-      input_summary: summarizeInput(entry.input),
-      uploads: uploadEntries(entry.uploads),
-      queue_position: entry.queuePosition ?? null,
-      ...estimateFields(entry.estimate),
-    };
+      queuePosition: entry.queuePosition,
+      estimate: entry.estimate,
+      submittedAt: entry.now,
+    });
     await this.#withLock(entry.requestId, () => this.#write(this.#fileFor(entry.requestId), record));
     return record;
   }
@@ -211,22 +128,18 @@ export class JobStore {
     estimate?: RecordEstimate | undefined;
     now?: Date;
   }): Promise<JobRecord> {
-    const now = (entry.now ?? new Date()).toISOString();
-    const attemptId = newAttemptId();
-    const record: JobRecord = {
-      version: JOB_RECORD_VERSION,
-      request_id: null,
-      attempt_id: attemptId,
-      endpoint_id: entry.endpointId,
+    const record = newRecord({
+      requestId: null,
+      endpointId: entry.endpointId,
       tool: entry.tool,
-      submitted_at: now,
-      updated_at: now,
+      input: entry.input,
+      uploads: entry.uploads,
       status: "SUBMIT_UNCONFIRMED",
-      input_summary: summarizeInput(entry.input),
-      uploads: uploadEntries(entry.uploads),
       note: entry.reason,
-      ...estimateFields(entry.estimate),
-    };
+      estimate: entry.estimate,
+      submittedAt: entry.now,
+    });
+    const attemptId = record.attempt_id;
     await this.#write(this.#unconfirmedFile(attemptId), record);
     return record;
   }
@@ -294,7 +207,8 @@ export class JobStore {
           next.output_omitted = null;
         }
       }
-      await this.#write(file, next);
+      // Just read under this process's lock at the current version: no second read before writing.
+      await this.#write(file, next, { versionChecked: true });
       return next;
     });
   }
@@ -418,22 +332,21 @@ export class JobStore {
     );
   }
 
-  async #write(file: string, record: JobRecord): Promise<void> {
-    const existing = await this.#newerVersionAt(file);
+  async #write(file: string, record: JobRecord, options: { versionChecked?: boolean } = {}): Promise<void> {
+    const existing = options.versionChecked ? undefined : await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
     await this.#writeText(file, JSON.stringify(this.#redact.value(record), null, 2) + "\n");
   }
 
   /** Atomic write: a temp file (named with our pid), fsynced, renamed; the temp never outlives a failure. */
   async #writeText(file: string, text: string): Promise<void> {
-    await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
     const temp = path.join(
       this.directory,
       tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"),
     );
     const forget = trackTemp(temp);
     try {
-      const handle = await fs.open(temp, "wx", 0o600);
+      const handle = await this.#openTemp(temp);
       try {
         await handle.writeFile(text, "utf8");
         await handle.sync();
@@ -448,6 +361,17 @@ export class JobStore {
       forget();
     }
     await this.#syncDirectory();
+  }
+
+  /** Opens a new temp file, making the folder only when it is missing (not a mkdir per write). */
+  async #openTemp(temp: string): Promise<fs.FileHandle> {
+    try {
+      return await fs.open(temp, "wx", 0o600);
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw error;
+      await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
+      return await fs.open(temp, "wx", 0o600);
+    }
   }
 
   /**
@@ -466,22 +390,18 @@ export class JobStore {
     /** When the submit started (the record's submitted_at). */
     submittedAt?: Date | undefined;
   }): string | undefined {
-    const now = new Date().toISOString();
-    const attemptId = newAttemptId();
-    const record: JobRecord = {
-      version: JOB_RECORD_VERSION,
-      request_id: entry.requestId ?? null,
-      attempt_id: attemptId,
-      endpoint_id: entry.endpointId,
+    const record = newRecord({
+      requestId: entry.requestId ?? null,
+      endpointId: entry.endpointId,
       tool: entry.tool,
-      submitted_at: entry.submittedAt?.toISOString() ?? now,
-      updated_at: now,
+      input: entry.input,
+      uploads: entry.uploads,
       status: entry.requestId ? "IN_QUEUE" : "SUBMIT_UNCONFIRMED",
-      input_summary: summarizeInput(entry.input),
-      uploads: uploadEntries(entry.uploads),
       note: entry.reason,
-      ...estimateFields(entry.estimate),
-    };
+      estimate: entry.estimate,
+      submittedAt: entry.submittedAt,
+    });
+    const attemptId = record.attempt_id;
     const file = entry.requestId
       ? this.#fileFor(entry.requestId)
       : path.join(this.directory, `unconfirmed-${attemptId}.json`);
@@ -530,20 +450,6 @@ export class JobStore {
       if (this.#locks.get(key) === settled) this.#locks.delete(key);
     }
   }
-}
-
-/**
- * The file name of a request id's record: the id itself when it is a plain token that holds no
- * form of the key, else a hash (a hostile fal could answer `../../x`, or the key, as a request id).
- */
-export function recordFileName(requestId: string, redactor?: Redactor): string {
-  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(requestId) && !redactor?.leaks(requestId))
-    return `${requestId}.json`;
-  return `h-${createHash("sha256").update(requestId).digest("hex").slice(0, 40)}.json`;
-}
-
-function newAttemptId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(5).toString("hex")}`;
 }
 
 async function syncDirectory(directory: string): Promise<void> {
