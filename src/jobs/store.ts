@@ -124,6 +124,8 @@ export interface RecordProblem {
 
 /** Output JSON larger than this is not copied into the record (its media are still saved). */
 const MAX_STORED_OUTPUT_CHARS = 4 * 1024 * 1024;
+/** Names of old records remembered for recordsSince (about 4 MB at most). */
+const MAX_REMEMBERED_OLD_RECORDS = 100_000;
 /** Temporary files older than this are leftovers of a crash. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -137,6 +139,11 @@ export class JobStore {
 
   readonly #log: Logger;
   readonly #syncDirectory: () => Promise<void>;
+  /**
+   * Record files whose job was submitted before a `since` already asked for (the daily cap's
+   * window only moves forward, and a record's submitted_at never changes): skipped unread.
+   */
+  readonly #submittedLongAgo = new Set<string>();
 
   /** `logger` reports records kept aside and folder problems; silent when none is given. */
   constructor(stateDir: string, logger: Logger = Logger.silent()) {
@@ -247,13 +254,25 @@ export class JobStore {
   async recordsSince(since: Date): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
     for (const name of await this.#recordNames()) {
+      // Submitted before an earlier `since`, so before every later one: not even a stat.
+      if (this.#submittedLongAgo.has(name)) continue;
       const file = path.join(this.directory, name);
       const stat = await fs.stat(file).catch(() => undefined);
-      if (!stat || stat.mtimeMs < since.getTime()) continue;
+      if (!stat) continue;
+      if (stat.mtimeMs < since.getTime()) {
+        this.#rememberLongAgo(name);
+        continue;
+      }
       const found = await this.#read(file);
-      if (found.kind === "found") records.push(found.record);
+      if (found.kind !== "found") continue;
+      if (Date.parse(found.record.submitted_at) < since.getTime()) this.#rememberLongAgo(name);
+      else records.push(found.record);
     }
     return records;
+  }
+
+  #rememberLongAgo(name: string): void {
+    if (this.#submittedLongAgo.size < MAX_REMEMBERED_OLD_RECORDS) this.#submittedLongAgo.add(name);
   }
 
   /** Reads one job's record. Never throws for a bad record: it is quarantined and reported. */
