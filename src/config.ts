@@ -30,10 +30,12 @@ export interface Config {
   readonly waitSeconds: number;
   /** FAL_MCP_INLINE_PREVIEW_BYTES: largest result that still carries an inline image preview. Default 921600 (900 KiB); 0 turns previews off. */
   readonly inlinePreviewBytes: number;
-  /** FAL_MCP_ALLOWED_DIRS: folders local files may be read from (path-list). Default: MCP roots, else home + output folder. */
+  /** FAL_MCP_ALLOWED_DIRS: folders local files may be read from (path-list). Unset: MCP roots, else only the output folder. */
   readonly allowedDirs: readonly string[] | undefined;
   /** FAL_MCP_ALLOW_HIDDEN=1: allow reading files under hidden (dot) folders. Default off. */
   readonly allowHidden: boolean;
+  /** FAL_MCP_ALLOW_SENSITIVE_FILES=1: allow reading credential locations (SSH, cloud, MCP client configs, .env …) inside allowed folders. Default off. */
+  readonly allowSensitiveFiles: boolean;
   /** FAL_MCP_ALLOW_PRIVATE_URLS=1: let upload_file fetch URLs on this machine or a private network. Default off. */
   readonly allowPrivateUrls: boolean;
   /** FAL_MCP_MAX_UPLOAD_BYTES: largest local file or URL that is uploaded. Default 2 GiB. */
@@ -44,6 +46,10 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** FAL_MCP_STALL_TIMEOUT_MS: an upload or download that moves no byte for this long is aborted. Default 30000. */
   readonly stallTimeoutMs: number;
+  /** FAL_MCP_MAX_RESULT_BYTES: the whole tool result (text, structuredContent, preview). Default 921600 (900 KiB). */
+  readonly maxResultBytes: number;
+  /** FAL_MCP_TRANSFER_TIMEOUT_MS: total time for one upload, and for saving one result's files, however steadily they move. Default 600000. */
+  readonly transferTimeoutMs: number;
   /** FAL_MCP_CATALOG_TTL_SECONDS: how long catalog, schema and price answers are cached in memory. Default 600. */
   readonly catalogTtlSeconds: number;
   /** FAL_MCP_LOG_LEVEL: debug | info | warning | error. Default info. */
@@ -159,7 +165,8 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === "") return fallback;
-      const value = Number(raw.trim());
+      // Digits only: Number() would also take "1e3", "0x10" or "1_000"-like surprises.
+      const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
       if (!Number.isInteger(value) || value < min || value > max) {
         ctx.addIssue({
           code: "custom",
@@ -170,10 +177,25 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
       return value;
     });
 
-const flag = z
-  .string()
-  .optional()
-  .transform((raw) => raw !== undefined && ["1", "true", "yes", "on"].includes(raw.trim().toLowerCase()));
+const FLAG_ON = ["1", "true", "yes", "on"];
+const FLAG_OFF = ["0", "false", "no", "off", ""];
+
+/** An on/off setting: exactly the documented forms, anything else is an error naming the variable. */
+const flag = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return false;
+      const value = raw.trim().toLowerCase();
+      if (FLAG_ON.includes(value)) return true;
+      if (FLAG_OFF.includes(value)) return false;
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} must be one of ${FLAG_ON.join(", ")} (on) or ${FLAG_OFF.filter(Boolean).join(", ")} (off), or empty (got "${raw}")`,
+      });
+      return z.NEVER;
+    });
 
 const envSchema = z.object({
   FAL_KEY: z.string().optional(),
@@ -190,12 +212,15 @@ const envSchema = z.object({
   FAL_MCP_WAIT_SECONDS: integer("FAL_MCP_WAIT_SECONDS", 45, 0, 600),
   FAL_MCP_INLINE_PREVIEW_BYTES: integer("FAL_MCP_INLINE_PREVIEW_BYTES", 900 * 1024, 0, 10 * 1024 * 1024),
   FAL_MCP_ALLOWED_DIRS: z.string().optional(),
-  FAL_MCP_ALLOW_HIDDEN: flag,
-  FAL_MCP_ALLOW_PRIVATE_URLS: flag,
+  FAL_MCP_ALLOW_HIDDEN: flag("FAL_MCP_ALLOW_HIDDEN"),
+  FAL_MCP_ALLOW_SENSITIVE_FILES: flag("FAL_MCP_ALLOW_SENSITIVE_FILES"),
+  FAL_MCP_ALLOW_PRIVATE_URLS: flag("FAL_MCP_ALLOW_PRIVATE_URLS"),
   FAL_MCP_MAX_UPLOAD_BYTES: integer("FAL_MCP_MAX_UPLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_MAX_DOWNLOAD_BYTES: integer("FAL_MCP_MAX_DOWNLOAD_BYTES", 2 * GiB, 1, Number.MAX_SAFE_INTEGER),
   FAL_MCP_REQUEST_TIMEOUT_MS: integer("FAL_MCP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
   FAL_MCP_STALL_TIMEOUT_MS: integer("FAL_MCP_STALL_TIMEOUT_MS", 30_000, 100, 600_000),
+  FAL_MCP_MAX_RESULT_BYTES: integer("FAL_MCP_MAX_RESULT_BYTES", 900 * 1024, 16 * 1024, 10 * 1024 * 1024),
+  FAL_MCP_TRANSFER_TIMEOUT_MS: integer("FAL_MCP_TRANSFER_TIMEOUT_MS", 600_000, 1000, 86_400_000),
   FAL_MCP_CATALOG_TTL_SECONDS: integer("FAL_MCP_CATALOG_TTL_SECONDS", 600, 0, 86_400),
   FAL_MCP_MAX_COST_PER_CALL: usdSetting("FAL_MCP_MAX_COST_PER_CALL"),
   FAL_MCP_MAX_COST_PER_DAY: usdSetting("FAL_MCP_MAX_COST_PER_DAY"),
@@ -222,10 +247,11 @@ const envSchema = z.object({
       }
       return policy;
     }),
-  FAL_MCP_READ_ONLY: flag,
+  FAL_MCP_READ_ONLY: flag("FAL_MCP_READ_ONLY"),
   FAL_MCP_LOG_LEVEL: z
     .enum(["debug", "info", "warning", "error"], {
-      message: "FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error",
+      error: (issue) =>
+        `FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error (got ${JSON.stringify(issue.input)})`,
     })
     .optional(),
   FAL_MCP_HTTP_HOST: z.string().optional(),
@@ -260,7 +286,7 @@ const envSchema = z.object({
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === "") return undefined;
-      const value = Number(raw.trim());
+      const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
       if (!Number.isInteger(value) || value < 1 || value > MAX_EXPIRATION_SECONDS) {
         ctx.addIssue({
           code: "custom",
@@ -418,11 +444,14 @@ export function loadConfig({
     inlinePreviewBytes: values.FAL_MCP_INLINE_PREVIEW_BYTES,
     allowedDirs: allowedDirs ? Object.freeze(allowedDirs) : undefined,
     allowHidden: values.FAL_MCP_ALLOW_HIDDEN,
+    allowSensitiveFiles: values.FAL_MCP_ALLOW_SENSITIVE_FILES,
     allowPrivateUrls: values.FAL_MCP_ALLOW_PRIVATE_URLS,
     maxUploadBytes: values.FAL_MCP_MAX_UPLOAD_BYTES,
     maxDownloadBytes: values.FAL_MCP_MAX_DOWNLOAD_BYTES,
     requestTimeoutMs: values.FAL_MCP_REQUEST_TIMEOUT_MS,
     stallTimeoutMs: values.FAL_MCP_STALL_TIMEOUT_MS,
+    transferTimeoutMs: values.FAL_MCP_TRANSFER_TIMEOUT_MS,
+    maxResultBytes: values.FAL_MCP_MAX_RESULT_BYTES,
     catalogTtlSeconds: values.FAL_MCP_CATALOG_TTL_SECONDS,
     logLevel: values.FAL_MCP_LOG_LEVEL ?? "info",
     money: Object.freeze({

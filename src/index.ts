@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { PendingApprovals } from "./jobs/spend-gate.js";
 import { createServices } from "./services.js";
+import { removeLiveTempsSync, setTempOwner, sweepTemps } from "./util/temp-files.js";
 import { ignoredSettingWarning } from "./util/unsubstituted.js";
 import { VERSION } from "./version.js";
 
@@ -82,10 +83,11 @@ function fail(message: string): void {
   process.exitCode = USAGE_ERROR;
 }
 
-/** Ends the process within 1.5 s whatever is still open; fal jobs keep running on fal's side. */
-function exitSoon(code: number): void {
-  setTimeout(() => process.exit(code), 1500).unref();
-}
+/**
+ * How long shutdown waits for submits in flight before writing their records and exiting, whatever
+ * is still open (clients kill at ~2 s); fal jobs keep running on fal's side.
+ */
+const SHUTDOWN_GRACE_MS = 1500;
 
 async function main(argv: string[]): Promise<void> {
   let command: Command;
@@ -118,6 +120,18 @@ async function main(argv: string[]): Promise<void> {
   log.redactSecret(config.falKey?.reveal());
   log.redactSecret(process.env.FAL_KEY_SECRET);
   log.redactSecret(config.http.token?.reveal());
+  // Temp files carry our pid, so a sweep at start removes only those of writers that are gone.
+  setTempOwner({
+    pid: process.pid,
+    isAlive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+      }
+    },
+  });
   log.setLevel(config.logLevel);
   for (const setting of config.ignoredSettings) log.warn(ignoredSettingWarning(setting));
 
@@ -174,27 +188,47 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   const { serveOnStdio } = await import("./mcp/stdio.js");
+  const services = createServices({ config, logger: log });
   const serving = serveOnStdio({
     config,
-    services: createServices({ config, logger: log }),
+    services,
     input: process.stdin,
     output: process.stdout,
     stop: stopAll.signal,
   });
+  // A crash or a signal mid-download leaves `.part` files: those whose writer is gone go now.
+  void sweepTemps(config.outputDir).catch(() => undefined);
 
-  // End the process within 2 s when the client goes away, so no orphaned servers pile up. fal
-  // jobs keep running on fal's side and are already in the durable job record.
+  // End the process within 2 s when the client goes away, so no orphaned servers pile up. Before
+  // that, wait (bounded) for every submit-and-record section in flight; any still open when time
+  // runs out gets its record written synchronously, so no paid job is left without one.
   let stopping = false;
   const shutdown = (reason: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info(`shutting down: ${reason}`);
-    exitSoon(code);
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      for (const facts of services.inFlight.pendingSent()) {
+        const file = services.jobs.recordUnconfirmedSync({
+          ...facts,
+          reason: `fal-mcp shut down (${reason}) while this submit was in flight${facts.requestId ? "" : ": fal's answer had not arrived"}`,
+        });
+        if (file) log.warn(`a submit to ${facts.endpointId} was in flight at shutdown; recorded in ${file}`);
+        else log.error(`a submit to ${facts.endpointId} was in flight at shutdown and could NOT be recorded`);
+      }
+      removeLiveTempsSync();
+      process.exit(code);
+    };
+    setTimeout(finish, SHUTDOWN_GRACE_MS).unref();
     stopAll.abort(new Error("fal-mcp is shutting down"));
-    serving
-      .close()
+    void services.inFlight
+      .drain(SHUTDOWN_GRACE_MS - 300)
+      .then(() => serving.close())
       .catch((error: unknown) => log.debug("close failed", error))
-      .finally(() => process.exit(code));
+      .finally(finish);
   };
   process.stdin.on("end", () => shutdown("stdin closed"));
   process.stdin.on("close", () => shutdown("stdin closed"));

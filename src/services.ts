@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { Config } from "./config.js";
 import { Catalog } from "./fal/catalog.js";
 import { createFal, type Fal } from "./fal/index.js";
+import { InFlightSubmits } from "./jobs/in-flight.js";
 import { estimateCost } from "./fal/billing.js";
 import { DailyLedger } from "./jobs/ledger.js";
 import { Money } from "./jobs/money.js";
@@ -25,6 +26,8 @@ export interface Services {
   readonly catalog: Catalog;
   /** The durable record of submitted jobs (FAL_MCP_STATE_DIR/jobs). */
   readonly jobs: JobStore;
+  /** Submit-and-record sections in flight: shutdown waits for them (src/index.ts). */
+  readonly inFlight: InFlightSubmits;
   /** The money gate before every paid submit: schema check, estimate, caps, approvals. */
   readonly money: Money;
 }
@@ -39,10 +42,22 @@ export interface CreateServicesOptions {
 }
 
 export function createServices({ config, logger, fetch, approvals }: CreateServicesOptions): Services {
+  // The key this server sends is masked in everything its logger and its redactor see: logs,
+  // results, records, saved files (whoever built the services: the entry point, HTTP per caller, tests).
+  logger.redactSecret(config.falKey?.reveal());
   const fal = createFal({ config, fetch });
   const catalog = new Catalog({ http: fal.http, config });
-  const jobs = new JobStore(config.stateDir, logger);
-  return { config, logger, fal, catalog, jobs, money: createMoney(config, fal, catalog, jobs, approvals) };
+  // The record is redacted like every log line: fal may echo the key in an output or a URL.
+  const jobs = new JobStore(config.stateDir, logger, logger.redactor);
+  return {
+    config,
+    logger,
+    fal,
+    catalog,
+    jobs,
+    inFlight: new InFlightSubmits(),
+    money: createMoney(config, fal, catalog, jobs, approvals),
+  };
 }
 
 function createMoney(

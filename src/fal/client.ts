@@ -1,6 +1,9 @@
 import type { FalClient } from "@fal-ai/client";
 import type { Secret } from "../secret.js";
+import { BodyTooLargeError, capResponse, readResponseBody, readResponseText } from "../util/bounded-body.js";
 import { networkCause } from "../util/errors.js";
+import { JsonTooDeepError } from "../util/json-bounds.js";
+import { parseJson } from "../util/json.js";
 
 /**
  * The official @fal-ai/client, created per server (never the global singleton), on our own
@@ -18,12 +21,20 @@ export class SubmitNotConfirmedError extends Error {
     readonly status: number | undefined,
     /** fal's body text, for messages (never contains the key). */
     readonly bodyText: string | undefined,
+    /** fal's answer headers (X-Fal-Needs-Retry, the request id), when it answered. */
+    readonly headers?: Headers,
   ) {
     super(message);
   }
 }
 
 const RESENT_BY_CLIENT = new Set([429, 502, 503, 504]);
+
+/** As for every fal API answer (http.ts): nothing fal sends is near it. */
+const MAX_CLIENT_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** A submit answer is a few hundred bytes (request id and three URLs). */
+const MAX_SUBMIT_ANSWER_BYTES = 1024 * 1024;
 
 function isQueueSubmit(input: string | URL | Request, init: RequestInit | undefined): boolean {
   const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
@@ -51,26 +62,41 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
       );
     }
     if (RESENT_BY_CLIENT.has(response.status)) {
-      const bodyText = await response.text().catch(() => "");
+      const bodyText = await readResponseText(response, { maxBytes: MAX_SUBMIT_ANSWER_BYTES }).catch(
+        () => "",
+      );
       throw new SubmitNotConfirmedError(
         `fal answered the submit with HTTP ${response.status}`,
         response.status,
         bodyText,
+        response.headers,
       );
     }
     // Read the whole body here: a connection reset mid-body would otherwise surface later, in
     // the client's own body read, as a "terminated" TypeError that its dispatcher resends.
-    let body: ArrayBuffer;
+    // Capped by decoded bytes: a submit answer is a few hundred bytes; a bomb is not read.
+    let body: Buffer;
     try {
-      body = await response.arrayBuffer();
+      body = await readResponseBody(response, {
+        maxBytes: MAX_SUBMIT_ANSWER_BYTES,
+        what: "fal's answer to the submit",
+      });
+      if (response.headers.get("content-type")?.includes("json")) parseJson(body.toString("utf8"));
     } catch (error) {
+      if (error instanceof BodyTooLargeError || error instanceof JsonTooDeepError)
+        throw new SubmitNotConfirmedError(
+          `fal answered the submit with an answer fal-mcp does not read (${error.message})`,
+          undefined,
+          undefined,
+          response.headers,
+        );
       throw new SubmitNotConfirmedError(
         `the connection broke while fal answered the submit (${networkCause(error)})`,
         undefined,
         undefined,
       );
     }
-    return new Response(body, {
+    return new Response(new Uint8Array(body), {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,
@@ -83,8 +109,13 @@ export async function createOfficialClient(options: {
   fetch: typeof fetch;
 }): Promise<FalClient> {
   const { createFalClient } = await import("@fal-ai/client");
+  const inner = options.fetch;
+  // Every answer the client reads is capped by decoded bytes (cancel, status): the client would
+  // otherwise read any body whole.
+  const capped: typeof fetch = async (input, init) =>
+    capResponse(await inner(input, init), { maxBytes: MAX_CLIENT_ANSWER_BYTES, what: "fal's answer" });
   return createFalClient({
     credentials: () => options.key()?.reveal() ?? "",
-    fetch: options.fetch,
+    fetch: capped,
   });
 }

@@ -1,3 +1,4 @@
+import { FalRedirectRefusedError } from "./fal-redirects.js";
 import type { z } from "zod";
 import {
   FalApiError,
@@ -11,6 +12,8 @@ import { sleep } from "../util/abort.js";
 import { backoffMs, withRetries } from "../util/retry.js";
 import { networkCause } from "../util/errors.js";
 import { formatSeconds } from "../util/format.js";
+import { BodyTooLargeError, readResponseText } from "../util/bounded-body.js";
+import { JsonTooDeepError } from "../util/json-bounds.js";
 import { isRecord, parseJson, parseSseOrJson } from "../util/json.js";
 
 /**
@@ -162,25 +165,27 @@ export class FalHttpClient {
       headers["content-type"] = "application/json";
       body = JSON.stringify(request.body);
     }
-    let response: Response;
+    let response: Response | undefined;
     let text: string;
+    // Aborted at the body cap, so the connection is torn down rather than drained.
+    const cap = new AbortController();
     try {
       response = await this.#options.fetch(buildUrl(request.url, request.query), {
         method: request.method,
         headers,
         body,
-        signal,
+        signal: AbortSignal.any([signal, cap.signal]),
       });
-      if (Number(response.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
-        await response.body?.cancel();
-        throw new FalResponseError(
-          `${request.what}: fal's answer is unexpectedly large (${response.headers.get("content-length")} bytes).`,
-        );
-      }
-      text = await response.text();
+      // Capped by decoded bytes: a gzip answer's Content-Length says nothing about its size.
+      text = await readResponseText(response, { maxBytes: MAX_BODY_BYTES, what: "fal's answer", abort: cap });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (error instanceof FalResponseError) throw error;
+      if (error instanceof FalRedirectRefusedError)
+        throw new FalResponseError(`${request.what}: ${error.message}.${requestIdNote(response)}`);
+      if (error instanceof BodyTooLargeError)
+        throw new FalResponseError(
+          `${request.what}: fal's answer is unexpectedly large (more than ${MAX_BODY_BYTES} bytes once decoded); it was not read.${requestIdNote(response)}`,
+        );
       const failure = timeout.aborted
         ? new FalNetworkError(
             `${request.what}: fal did not answer within ${formatSeconds(budgetMs)}.`,
@@ -195,15 +200,21 @@ export class FalHttpClient {
     const requestId = response.headers.get("x-fal-request-id") ?? undefined;
     if (!response.ok) {
       const failure = apiErrorFrom(response.status, response.headers, text, request.what);
-      const retryable =
-        RETRYABLE_STATUS.has(response.status) &&
-        !(response.status === 504 && response.headers.get("x-fal-request-timeout-type") === "user");
-      if (request.idempotent && retryable) {
+      if (request.idempotent && isRetryableAnswer(response.status, response.headers)) {
         throw new RetryableError(failure, parseRetryAfter(response.headers.get("retry-after")));
       }
       throw failure;
     }
-    const json = parseBody(text, request.responseFormat ?? "json");
+    let json: unknown;
+    try {
+      json = parseBody(text, request.responseFormat ?? "json");
+    } catch (error) {
+      if (!(error instanceof JsonTooDeepError)) throw error;
+      // Not worth another try: the same answer would come back.
+      throw new FalResponseError(
+        `${request.what}: fal answered with JSON nested more than ${error.limit} levels deep, which fal-mcp does not read.${requestIdNote(response)}`,
+      );
+    }
     const parsed = json === undefined ? undefined : request.schema.safeParse(json);
     if (!parsed?.success) {
       const failure = new FalResponseError(
@@ -216,6 +227,25 @@ export class FalHttpClient {
     }
     return { status: response.status, headers: response.headers, data: parsed.data, requestId };
   }
+}
+
+/**
+ * Whether a failed answer of an idempotent call is worth another try. fal's own word wins:
+ * `X-Fal-Needs-Retry: 0` never (even a 503), `1` always (even a status not in the list); without
+ * it, 408, 429 and 5xx are, except a 504 for a start deadline the caller set.
+ */
+export function isRetryableAnswer(status: number, headers: Headers): boolean {
+  const falSays = headers.get("x-fal-needs-retry")?.trim();
+  if (falSays === "0") return false;
+  if (falSays === "1") return true;
+  return (
+    RETRYABLE_STATUS.has(status) && !(status === 504 && headers.get("x-fal-request-timeout-type") === "user")
+  );
+}
+
+function requestIdNote(response: Response | undefined): string {
+  const requestId = response?.headers.get("x-fal-request-id");
+  return requestId ? ` (fal's request id: ${requestId})` : "";
 }
 
 function parseBody(text: string, format: "json" | "sse-or-json" | "text"): unknown {

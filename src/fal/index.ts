@@ -5,6 +5,7 @@ import type { Secret } from "../secret.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
 import { proxiedFetch } from "./proxy.js";
+import { falRedirectsOnly } from "./fal-redirects.js";
 import { redirectingFetch } from "./redirect.js";
 
 /**
@@ -14,7 +15,7 @@ import { redirectingFetch } from "./redirect.js";
  */
 export interface Fal {
   readonly config: Config;
-  /** fetch with the upstream redirect applied: for uploads and downloads. */
+  /** fetch with the upstream redirect applied, following redirects to fal's hosts only: fal's APIs and CDN. */
   readonly fetch: typeof fetch;
   /** Our typed JSON client for the APIs the official client does not cover. */
   readonly http: FalHttpClient;
@@ -31,7 +32,11 @@ export interface CreateFalOptions {
 }
 
 export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
-  const baseFetch = injected ?? (config.proxy ? proxiedFetch(config.proxy) : globalThis.fetch);
+  // Redirects in fal's answers are followed to fal's hosts only (never to a private address).
+  const baseFetch = falRedirectsOnly(
+    injected ?? (config.proxy ? proxiedFetch(config.proxy) : globalThis.fetch),
+    config.baseUrl,
+  );
   const fetch = redirectingFetch(config.baseUrl, baseFetch);
   const http = new FalHttpClient({ fetch, timeoutMs: config.requestTimeoutMs });
   let official: Promise<FalClient> | undefined;

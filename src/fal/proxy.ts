@@ -75,6 +75,16 @@ export function proxiedFetch(proxy: ProxyConfig): typeof fetch {
   };
 }
 
+/**
+ * A one-request agent that tunnels through `via` with CONNECT, for an http or an https target (as
+ * undici's agent does for fetch), for the guarded GET: each request has its own agent, destroyed
+ * with its connection, so a refused or capped download never leaves a socket behind.
+ */
+export async function tunnelAgent(via: string): Promise<http.Agent> {
+  const { HttpsProxyAgent } = await import("https-proxy-agent");
+  return new HttpsProxyAgent(via, { keepAlive: false });
+}
+
 export interface PutAgents {
   /** The agent for a PUT to `target` (direct or through the proxy). */
   agentFor(target: URL): http.Agent;

@@ -144,13 +144,33 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
 }
 
 const AMBIGUOUS_NEXT_STEP =
-  "Do NOT resubmit blindly: that could pay for the same job twice. The attempt was recorded in fal-mcp's job record (status SUBMIT_UNCONFIRMED). " +
+  "Do NOT resubmit blindly: that could pay for the same job twice. " +
   "Look for the job in fal's request history (https://fal.ai/dashboard/requests) first; submit again only if it is not there.";
 
 function submitError(error: unknown, endpointId: string, timedOut: boolean): Error {
   if (error instanceof SubmitNotConfirmedError) {
-    if (error.status === 429) {
-      return apiErrorFrom(429, new Headers(), error.bodyText ?? "", `the submit to ${endpointId}`);
+    const headers = error.headers ?? new Headers();
+    // fal's own word that it did not take the job (X-Fal-Needs-Retry: 1): not ambiguous, and the
+    // user may submit again without paying twice. fal-mcp still never resends a submit itself.
+    if (
+      error.status === 429 ||
+      (error.status !== undefined && headers.get("x-fal-needs-retry")?.trim() === "1")
+    ) {
+      const failure = apiErrorFrom(
+        error.status,
+        headers,
+        error.bodyText ?? "",
+        `the submit to ${endpointId}`,
+      );
+      return headers.get("x-fal-needs-retry")?.trim() === "1"
+        ? new FalApiError({
+            status: failure.status,
+            requestId: failure.requestId,
+            errorType: failure.errorType,
+            message: `${failure.message} fal answered X-Fal-Needs-Retry: 1, so it did not create the job and nothing was billed.`,
+            nextStep: `Submitting again is safe. ${failure.nextStep ?? ""}`.trim(),
+          })
+        : failure;
     }
     const what = timedOut ? "fal did not answer the submit in time" : error.message;
     return new AmbiguousSubmitError(

@@ -4,42 +4,51 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { AccessDeniedError, InvalidArgumentError, LocalFileError, NotFoundError } from "../errors.js";
 import { formatBytes } from "../util/format.js";
-import { relativeInside } from "../util/paths.js";
-import { refuseChatAttachment } from "./chat-attachments.js";
+import { openVerified, OpenVerifiedError, type VerifiedFile } from "./open-verified.js";
+import { sensitiveReason } from "./sensitive-paths.js";
+import { chatAttachmentError, isChatSandboxPath } from "./chat-attachments.js";
 
 /**
- * Which local files fal-mcp may read (and so publish on fal's public CDN).
+ * Which local files fal-mcp may read (and so publish on fal's public CDN). It fails closed.
  *
- * Only regular files under the allowed folders: the client's MCP roots when it announces any,
- * else FAL_MCP_ALLOWED_DIRS, else the home folder and the output folder. Paths are resolved
- * (`~`, relative to the first allowed folder, symlinks followed) before the check, so `..` and
- * links cannot leave an allowed folder. Hidden files and folders are refused unless
- * FAL_MCP_ALLOW_HIDDEN=1; files above FAL_MCP_MAX_UPLOAD_BYTES are refused. Every refusal says
- * why and which setting changes it.
+ * The one rule for the readable folders:
+ * - FAL_MCP_ALLOWED_DIRS set: exactly those folders, plus the output folder. It is the user's word,
+ *   so the client's MCP roots are not used at all (they neither add to it nor replace it).
+ * - Not set, and the client announces roots: those roots, plus the output folder. Roots announced
+ *   but empty mean nothing is readable (the message says how to add a folder).
+ * - Not set, no roots: the output folder only.
+ *
+ * Inside those folders, hidden files and folders are refused unless FAL_MCP_ALLOW_HIDDEN=1, and
+ * credential locations (sensitive-paths.ts) unless FAL_MCP_ALLOW_SENSITIVE_FILES=1.
+ *
+ * Order matters: containment is checked on the path as written BEFORE anything touches the file
+ * system, so nothing outside the folders is ever stat'ed (whether /etc/passwd exists never shows).
+ * Only then is the real path resolved, checked again, and opened without following links, and the
+ * open descriptor verified (open-verified.ts); the caller reads from that descriptor only.
  */
 
-/**
- * The folders local files may be read from, as real (symlink-free) absolute paths, in order.
- * `roots` are the client's MCP roots (undefined when it does not support roots; an empty list
- * counts as "none announced"). Folders that do not exist are left out: nothing can be read there.
- */
-export async function allowedFolders(config: Config, roots: string[] | undefined): Promise<string[]> {
-  if (config.mode === "http") return []; // fal-mcp http reads no file on its disk
-  const home = config.homeDir;
-  const raw =
-    roots && roots.length > 0
-      ? roots
-      : config.allowedDirs && config.allowedDirs.length > 0
-        ? [...config.allowedDirs]
-        : [home, config.outputDir];
-  const resolved: string[] = [];
-  for (const entry of raw) {
-    const absolute = expandPath(entry, home, undefined);
-    if (absolute === undefined) continue;
-    const real = await fs.realpath(absolute).catch(() => undefined);
-    if (real && !resolved.includes(real)) resolved.push(real);
+export type FolderSource = "setting" | "roots" | "roots-empty" | "default";
+
+export interface ReadableFolders {
+  /** Absolute folders as configured or announced, in order. */
+  folders: string[];
+  source: FolderSource;
+}
+
+/** Applies the rule above. `roots` is undefined when the client does not announce roots. */
+export function readableFolders(options: {
+  allowedDirs: readonly string[] | undefined;
+  roots: readonly string[] | undefined;
+  outputDir: string;
+}): ReadableFolders {
+  const unique = (list: readonly string[]) => [...new Set(list.map((entry) => path.resolve(entry)))];
+  if (options.allowedDirs && options.allowedDirs.length > 0)
+    return { folders: unique([...options.allowedDirs, options.outputDir]), source: "setting" };
+  if (options.roots !== undefined) {
+    if (options.roots.length === 0) return { folders: [], source: "roots-empty" };
+    return { folders: unique([...options.roots, options.outputDir]), source: "roots" };
   }
-  return resolved;
+  return { folders: unique([options.outputDir]), source: "default" };
 }
 
 /** The refusal of a local path in `fal-mcp http`, which is not on the caller's machine. */
@@ -50,29 +59,68 @@ export function remoteServerFileError(reference: string): AccessDeniedError {
   );
 }
 
-export interface AccessPolicy {
-  /** From allowedFolders(). */
-  allowedDirs: readonly string[];
-  /** FAL_MCP_ALLOW_HIDDEN. */
-  allowHidden: boolean;
-  /** FAL_MCP_MAX_UPLOAD_BYTES. */
-  maxBytes: number;
-  /** For `~` (Config.homeDir). */
-  homeDir: string;
+/** The read policy of a call: the settings of `config` and the client's roots (undefined: none announced). */
+export function readPolicyFor(
+  config: Pick<
+    Config,
+    "allowedDirs" | "outputDir" | "allowHidden" | "allowSensitiveFiles" | "maxUploadBytes" | "homeDir"
+  >,
+  roots: readonly string[] | undefined,
+): ReadPolicy {
+  return {
+    readable: readableFolders({ allowedDirs: config.allowedDirs, roots, outputDir: config.outputDir }),
+    allowHidden: config.allowHidden,
+    allowSensitive: config.allowSensitiveFiles,
+    maxBytes: config.maxUploadBytes,
+    homeDir: config.homeDir,
+  };
 }
 
-export interface ReadableFile {
-  /** The real path (symlinks resolved) that will be read. */
-  realPath: string;
-  size: number;
+export interface ReadPolicy {
+  /** From readableFolders(). */
+  readable: ReadableFolders;
+  /** FAL_MCP_ALLOW_HIDDEN. */
+  allowHidden: boolean;
+  /** FAL_MCP_ALLOW_SENSITIVE_FILES. */
+  allowSensitive: boolean;
+  /** FAL_MCP_MAX_UPLOAD_BYTES. */
+  maxBytes: number;
+  /** For `~` and the home-relative sensitive locations. */
+  homeDir: string;
 }
 
 const HIDDEN_HINT =
   "Set FAL_MCP_ALLOW_HIDDEN=1 in this server's env block to allow hidden files, or copy the file to a normal folder.";
+const SENSITIVE_HINT =
+  "If you really mean to publish this file, copy it to a normal folder yourself, or set FAL_MCP_ALLOW_SENSITIVE_FILES=1 in this server's env block.";
+const ADD_FOLDER_HINT =
+  'Add the folder to FAL_MCP_ALLOWED_DIRS in this server\'s "env" block (several folders separated by ' +
+  `"${path.delimiter}"), then restart the client; or copy the file into the output folder.`;
 
-/** Turns `~/x`, `file:///x`, a relative path (against `base`) or an absolute path into an absolute path. */
-export function expandPath(raw: string, homeDir: string, base: string | undefined): string | undefined {
-  const value = raw.trim();
+/**
+ * Turns `~/x`, `file:///x`, an absolute path or a relative one (against `base`, the first readable
+ * folder) into an absolute path; undefined for a relative path with no base.
+ */
+export function absoluteFromReference(raw: string, homeDir: string, base?: string): string | undefined {
+  let value = raw.trim();
+  if (/^file:/i.test(value)) {
+    try {
+      value = fileURLToPath(value);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `"${raw.trim()}" is not a usable file:// URL (${error instanceof Error ? error.message : String(error)}).`,
+        "Give an absolute local path such as /Users/me/photo.png, or a file:///absolute/path URL.",
+      );
+    }
+  } else {
+    // A URL scheme (two or more letters, so Windows drive letters like C:\ are not mistaken for one).
+    const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1];
+    if (scheme)
+      throw new AccessDeniedError(
+        `"${scheme}:" references are not local files; only local paths and file:// URLs are read from disk.`,
+        "Pass http(s) URLs as a `url` (upload_file) or directly as the model input; pass local files as a path.",
+      );
+  }
   if (value === "") return undefined;
   if (value === "~") return homeDir;
   if (value.startsWith("~/") || value.startsWith("~\\")) return path.join(homeDir, value.slice(2));
@@ -80,28 +128,12 @@ export function expandPath(raw: string, homeDir: string, base: string | undefine
   return base === undefined ? undefined : path.resolve(base, value);
 }
 
-/** `file:` URL → path; other URL schemes are refused; anything else is returned as written. */
-export function pathFromReference(raw: string): string {
-  const value = raw.trim();
-  if (/^file:/i.test(value)) {
-    try {
-      return fileURLToPath(value);
-    } catch (error) {
-      throw new InvalidArgumentError(
-        `"${value}" is not a usable file:// URL (${error instanceof Error ? error.message : String(error)}).`,
-        "Give an absolute local path such as /Users/me/photo.png, or a file:///absolute/path URL.",
-      );
-    }
-  }
-  // A URL scheme (two or more letters, so Windows drive letters like C:\ are not mistaken for one).
-  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1];
-  if (scheme) {
-    throw new AccessDeniedError(
-      `"${scheme}:" references are not local files; only local paths and file:// URLs are read from disk.`,
-      "Pass http(s) URLs as a `url` (upload_file) or directly as the model input; pass local files as a path.",
-    );
-  }
-  return value;
+function relativeInside(folder: string, target: string): string | undefined {
+  const relative = path.relative(folder, target);
+  if (relative === "") return "";
+  if (relative === ".." || relative.startsWith(".." + path.sep) || path.isAbsolute(relative))
+    return undefined;
+  return relative;
 }
 
 function hiddenSegment(relative: string): string | undefined {
@@ -110,70 +142,138 @@ function hiddenSegment(relative: string): string | undefined {
     .find((segment) => segment.startsWith(".") && segment !== "." && segment !== "..");
 }
 
-function outsideError(absolute: string, real: string, folders: readonly string[]): AccessDeniedError {
-  const via = real === absolute ? "" : ` (it resolves to "${real}" through a symlink)`;
-  return new AccessDeniedError(
-    `fal-mcp may not read "${absolute}"${via}: it is outside the allowed folders ${folderList(folders)}.`,
-    "Move or copy the file into an allowed folder, or add its folder to FAL_MCP_ALLOWED_DIRS in this server's env block (when your client announces MCP roots, those are the allowed folders: add the folder to the client's workspace).",
-  );
-}
-
 function folderList(folders: readonly string[]): string {
   return folders.length === 0 ? "(none)" : folders.join(", ");
 }
 
-/**
- * Checks that `reference` (a path, `~/…` or `file://` URL) may be read under `policy`, without
- * opening it. Throws AccessDeniedError, NotFoundError, InvalidArgumentError or LocalFileError
- * with the reason and the setting that changes it.
- */
-export async function checkReadableFile(reference: string, policy: AccessPolicy): Promise<ReadableFile> {
-  const home = policy.homeDir;
-  const folders = policy.allowedDirs;
-  const written = pathFromReference(reference);
-  const absolute = expandPath(written, home, folders[0]);
-  if (absolute === undefined) {
-    throw new InvalidArgumentError(
-      written === ""
-        ? "The file path is empty."
-        : `"${written}" is a relative path, and there is no allowed folder to resolve it against.`,
-      "Give an absolute path, e.g. /Users/me/Pictures/photo.png.",
-    );
-  }
-  await refuseChatAttachment(written, absolute);
-  if (folders.length === 0) {
-    throw new AccessDeniedError(
-      `fal-mcp may not read "${absolute}": no allowed folder exists.`,
-      "Set FAL_MCP_ALLOWED_DIRS to the folders fal-mcp may upload from (separated by ':' on macOS/Linux, ';' on Windows), or open a folder as a workspace root in your client.",
-    );
-  }
+function noFolderError(absolute: string): AccessDeniedError {
+  return new AccessDeniedError(
+    `fal-mcp may not read "${absolute}": your MCP client announced an empty list of workspace folders (roots), so no local file is readable.`,
+    "Open a folder as a workspace in your client, or set FAL_MCP_ALLOWED_DIRS in this server's env block to the folders fal-mcp may upload from.",
+  );
+}
 
-  // Hidden segments as written (before symlinks are followed), relative to the allowed folder that
-  // contains the path; a path outside every folder is checked whole (it will be refused anyway).
-  const lexicalRelative = folders
-    .map((folder) => relativeInside(folder, absolute))
-    .find((relative) => relative !== undefined);
-  const writtenHidden = hiddenSegment(lexicalRelative ?? absolute);
-  if (writtenHidden && !policy.allowHidden) {
+function outsideError(
+  absolute: string,
+  via: string | undefined,
+  readable: ReadableFolders,
+): AccessDeniedError {
+  const how =
+    readable.source === "roots"
+      ? " (your client's workspace folders and the output folder)"
+      : readable.source === "setting"
+        ? " (FAL_MCP_ALLOWED_DIRS and the output folder)"
+        : " (by default only the output folder is readable)";
+  return new AccessDeniedError(
+    `fal-mcp may not read "${absolute}"${via ? ` (it resolves to "${via}" through a symlink)` : ""}: it is outside the readable folders ${folderList(readable.folders)}${how}.`,
+    readable.source === "roots"
+      ? "Add its folder to your client's workspace, or " +
+          ADD_FOLDER_HINT.charAt(0).toLowerCase() +
+          ADD_FOLDER_HINT.slice(1)
+      : ADD_FOLDER_HINT,
+  );
+}
+
+/** The real (symlink-free) forms of the readable folders that exist, each with its written form. */
+async function realFolders(folders: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of folders) {
+    const real = await fs.realpath(folder).catch(() => undefined);
+    if (real && !out.includes(real)) out.push(real);
+  }
+  return out;
+}
+
+/** Refuses `target` when it is hidden (relative to its folder) or sensitive, whichever applies. */
+function refuseHiddenOrSensitive(
+  absolute: string,
+  target: string,
+  relative: string,
+  policy: ReadPolicy,
+): void {
+  const through = target === absolute ? "" : ` (it resolves to "${target}")`;
+  const hidden = hiddenSegment(relative);
+  if (hidden && !policy.allowHidden)
     throw new AccessDeniedError(
-      `fal-mcp does not read hidden files or folders: "${absolute}" goes through "${writtenHidden}".`,
+      `fal-mcp does not read hidden files or folders: "${absolute}"${through} goes through "${hidden}".`,
       HIDDEN_HINT,
     );
+  if (!policy.allowSensitive) {
+    const reason = sensitiveReason(target, { homeDir: policy.homeDir });
+    if (reason)
+      throw new AccessDeniedError(
+        `fal-mcp does not read "${absolute}"${through}: it is ${reason}, and whatever is uploaded becomes a public URL.`,
+        SENSITIVE_HINT,
+      );
+  }
+}
+
+/**
+ * Whether `reference` lies inside a readable folder, decided on the path string alone (nothing on
+ * disk is touched). Model-input strings go through this before anything looks at the disk.
+ */
+export function isInsideReadable(reference: string, policy: ReadPolicy): boolean {
+  let absolute: string | undefined;
+  try {
+    absolute = absoluteFromReference(reference, policy.homeDir, policy.readable.folders[0]);
+  } catch {
+    return false;
+  }
+  return (
+    absolute !== undefined &&
+    policy.readable.folders.some((folder) => relativeInside(folder, absolute) !== undefined)
+  );
+}
+
+/**
+ * Opens `reference` (a path, `~/…` or `file://` URL) for reading under `policy` and returns the
+ * verified descriptor (the caller closes it). Throws AccessDeniedError, NotFoundError,
+ * InvalidArgumentError or LocalFileError with the reason and the setting that changes it.
+ */
+export async function openReadable(reference: string, policy: ReadPolicy): Promise<VerifiedFile> {
+  const { readable } = policy;
+  const absolute = absoluteFromReference(reference, policy.homeDir, readable.folders[0]);
+  // Claude's own sandbox paths (written as a path or a file:// URL) get what to do instead,
+  // decided on the string: nothing outside the readable folders is stat'ed.
+  const sandbox =
+    isChatSandboxPath(reference.trim(), policy.homeDir) ||
+    (absolute !== undefined && isChatSandboxPath(absolute, policy.homeDir));
+  if (readable.source === "roots-empty")
+    throw sandbox ? chatAttachmentError(reference.trim()) : noFolderError(reference.trim());
+  if (absolute === undefined) {
+    throw new InvalidArgumentError(
+      reference.trim() === "" ? "The file path is empty." : `"${reference.trim()}" is a relative path.`,
+      "Give an absolute path, e.g. /Users/me/Pictures/photo.png (or ~/Pictures/photo.png).",
+    );
   }
 
+  // 1. The path as written, before touching the disk.
+  const lexical = readable.folders
+    .map((folder) => relativeInside(folder, absolute))
+    .find((relative) => relative !== undefined);
+  const reals = await realFolders(readable.folders);
+  const lexicalReal =
+    lexical ??
+    reals.map((folder) => relativeInside(folder, absolute)).find((relative) => relative !== undefined);
+  if (lexicalReal === undefined) {
+    if (sandbox) throw chatAttachmentError(reference.trim());
+    throw outsideError(absolute, undefined, readable);
+  }
+  refuseHiddenOrSensitive(absolute, absolute, lexicalReal, policy);
+
+  // 2. The real path: inside, not hidden, not sensitive.
   let real: string;
   try {
     real = await fs.realpath(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // A missing path outside every folder is refused as outside: existence outside is none of our business.
-    if (lexicalRelative === undefined) throw outsideError(absolute, absolute, folders);
-    if (code === "ENOENT" || code === "ENOTDIR") {
+    // Inside a readable folder (say FAL_MCP_ALLOWED_DIRS=/mnt): saying it is missing reveals nothing.
+    if ((code === "ENOENT" || code === "ENOTDIR") && sandbox) throw chatAttachmentError(reference.trim());
+    if (code === "ENOENT" || code === "ENOTDIR")
       throw new NotFoundError(
         `No file at "${absolute}".`,
         "Check the path (it is case-sensitive on most systems); give an absolute path to an existing file.",
       );
-    }
     if (code === "ELOOP")
       throw new AccessDeniedError(`"${absolute}" is a symlink loop.`, "Point to the real file instead.");
     throw new LocalFileError(
@@ -181,58 +281,49 @@ export async function checkReadableFile(reference: string, policy: AccessPolicy)
       "Check the file's permissions.",
     );
   }
-
-  const realRelative = folders
+  const realRelative = reals
     .map((folder) => relativeInside(folder, real))
     .find((relative) => relative !== undefined);
-  if (realRelative === undefined) throw outsideError(absolute, real, folders);
-  const realHidden = hiddenSegment(realRelative);
-  if (realHidden && !policy.allowHidden) {
-    throw new AccessDeniedError(
-      `fal-mcp does not read hidden files or folders: "${absolute}" resolves to "${real}", inside "${realHidden}".`,
-      HIDDEN_HINT,
-    );
-  }
+  if (realRelative === undefined) throw outsideError(absolute, real, readable);
+  refuseHiddenOrSensitive(absolute, real, realRelative, policy);
 
-  let stats;
+  // 3. Open what was checked, and verify the descriptor.
+  let file: VerifiedFile;
   try {
-    stats = await fs.stat(real);
+    file = await openVerified(real);
   } catch (error) {
+    if (!(error instanceof OpenVerifiedError)) throw error;
+    if (error.reason === "folder")
+      throw new InvalidArgumentError(
+        `"${absolute}" is a folder, not a file.`,
+        "Give the path of one file inside it; upload each file separately.",
+      );
+    if (error.reason === "not-a-file")
+      throw new AccessDeniedError(
+        `${error.message.replace(`"${real}"`, `"${absolute}"`)}; only regular files are uploaded.`,
+        "Save the data to a regular file and give that path.",
+      );
+    if (error.reason === "changed")
+      throw new AccessDeniedError(
+        `fal-mcp did not read "${absolute}": ${error.message}.`,
+        "Make sure nothing is moving or relinking the file, then try again.",
+      );
     throw new LocalFileError(
-      `Cannot read "${absolute}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+      `Cannot read "${absolute}" (${error.code ?? error.message}).`,
       "Check the file's permissions.",
     );
   }
-  if (stats.isDirectory()) {
-    throw new InvalidArgumentError(
-      `"${absolute}" is a folder, not a file.`,
-      "Give the path of one file inside it; upload each file separately.",
-    );
-  }
-  if (!stats.isFile()) {
-    const kind = stats.isFIFO()
-      ? "a named pipe (FIFO)"
-      : stats.isSocket()
-        ? "a socket"
-        : stats.isCharacterDevice() || stats.isBlockDevice()
-          ? "a device"
-          : "not a regular file";
+  if (file.size > policy.maxBytes || file.size === 0) {
+    await file.handle.close().catch(() => undefined);
+    if (file.size === 0)
+      throw new InvalidArgumentError(
+        `"${absolute}" is empty (0 bytes).`,
+        "Check that the file finished writing, then try again.",
+      );
     throw new AccessDeniedError(
-      `"${absolute}" is ${kind}; only regular files are uploaded.`,
-      "Save the data to a regular file and give that path.",
-    );
-  }
-  if (stats.size > policy.maxBytes) {
-    throw new AccessDeniedError(
-      `"${absolute}" is ${formatBytes(stats.size)}, above the upload limit of ${formatBytes(policy.maxBytes)}.`,
+      `"${absolute}" is ${formatBytes(file.size)}, above the upload limit of ${formatBytes(policy.maxBytes)}.`,
       "Raise FAL_MCP_MAX_UPLOAD_BYTES in this server's env block (a number of bytes), or compress/trim the file first.",
     );
   }
-  if (stats.size === 0) {
-    throw new InvalidArgumentError(
-      `"${absolute}" is empty (0 bytes).`,
-      "Check that the file finished writing, then try again.",
-    );
-  }
-  return { realPath: real, size: stats.size };
+  return file;
 }

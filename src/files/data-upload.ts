@@ -11,6 +11,7 @@ import {
   type UploadOptions,
   type UploadResult,
 } from "./upload.js";
+import { openVerified } from "./open-verified.js";
 
 /**
  * upload_file's `data` path: complete base64 bytes sent in the tool call (fal's hosted server
@@ -155,7 +156,9 @@ export async function uploadData(
   try {
     const filePath = path.join(dir, "data");
     await fs.writeFile(filePath, bytes, { mode: 0o600, flag: "wx" });
-    const result = await uploadLocalFile(filePath, bytes.length, { ...options, fileName, contentType });
+    // Our own private temp file: opened and verified, then read from the descriptor.
+    const file = await openVerified(await fs.realpath(filePath));
+    const result = await uploadLocalFile(file, { ...options, fileName, contentType });
     return { ...result, content_type_source: options.contentType || declaredType ? "given" : "detected" };
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);

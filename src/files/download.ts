@@ -2,11 +2,21 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
+import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
 import { errnoCode, networkCause } from "../util/errors.js";
-import { formatSeconds } from "../util/format.js";
+import type { Config, ProxyConfig } from "../config.js";
+import { isFalHost, redirectUrl } from "../fal/redirect.js";
+import { BodyTooLargeError } from "../util/bounded-body.js";
+import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
+import {
+  startTransferDeadline,
+  TransferTimeoutError,
+  type TransferDeadline,
+} from "../util/transfer-deadline.js";
+import { addressRefusal, type AddressPolicy, type Resolver } from "./address-policy.js";
+import { guardedGet, HttpStatusError, RedirectRefusedError, type GuardedResponse } from "./guarded-get.js";
 import { isInside } from "../util/paths.js";
 
 /**
@@ -16,8 +26,31 @@ import { isInside } from "../util/paths.js";
  * actually received. The finished file is renamed into place under a name that never overwrites.
  */
 
+/** How non-fal-API GETs reach the network: the address policy and the fal redirect rule. */
+export interface NetworkAccess {
+  policy: AddressPolicy;
+  /** FAL_MCP_BASE_URL's rule for fal hosts (undefined for other hosts or without a base). */
+  rewrite?: ((url: URL) => URL | undefined) | undefined;
+  /** Injectable DNS for tests. */
+  resolve?: Resolver | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as for every other request. */
+  proxy?: ProxyConfig | undefined;
+}
+
+/** The network access of result downloads and previews under `config`. */
+export function networkAccess(config: Pick<Config, "allowPrivateUrls" | "baseUrl" | "proxy">): NetworkAccess {
+  const base = config.baseUrl;
+  return {
+    policy: { allowPrivate: config.allowPrivateUrls },
+    proxy: config.proxy,
+    rewrite: base
+      ? (url) => (isFalHost(url.hostname) ? new URL(redirectUrl(url.href, base)) : undefined)
+      : undefined,
+  };
+}
+
 export interface DownloadOptions {
-  fetch: typeof fetch;
+  network: NetworkAccess;
   url: string;
   /** Absolute folder to save into; the file never lands outside it. */
   directory: string;
@@ -28,6 +61,12 @@ export interface DownloadOptions {
   maxBytes: number;
   /** Abort when no byte arrives for this long (also the deadline for the response headers). */
   stallTimeoutMs: number;
+  /** Abort when the whole download takes longer, however steadily it trickles. */
+  totalTimeoutMs: number;
+  /** The setting behind `maxBytes`, named in messages (default FAL_MCP_MAX_DOWNLOAD_BYTES). */
+  sizeSetting?: string | undefined;
+  /** Bytes received so far, and the declared total when known. */
+  onProgress?: ((bytes: number, total: number | undefined) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -37,9 +76,18 @@ export interface DownloadedFile {
   contentType: string | undefined;
 }
 
+export type DownloadFailure =
+  "refused" | "too-large" | "status" | "timeout" | "cancelled" | "network" | "invalid";
+
 /** A download that did not complete; the message is safe to show (no signed URLs). */
 export class DownloadError extends Error {
   override name = "DownloadError";
+  constructor(
+    message: string,
+    readonly kind: DownloadFailure = "network",
+  ) {
+    super(message);
+  }
 }
 
 const EXTENSION_OVERRIDES: Record<string, string> = {
@@ -86,30 +134,36 @@ export function sanitizeName(name: string, maxLength = 120): string {
 export async function downloadToFile(options: DownloadOptions): Promise<DownloadedFile> {
   const directory = path.resolve(options.directory);
   await fsp.mkdir(directory, { recursive: true });
-  const { response, stall, cleanup } = await open(options);
+  const { response, deadline } = await open(options);
+  const temp = path.join(
+    directory,
+    tempName(sanitizeName(options.baseName, 60), randomBytes(6).toString("hex"), ".part"),
+  );
+  const forget = trackTemp(temp);
   try {
-    const contentType = pickContentType(response.headers.get("content-type"), options.contentTypeHint);
+    const contentType = pickContentType(response.contentType, options.contentTypeHint);
     const ext = extensionFor(contentType, options.url);
-    const temp = path.join(
-      directory,
-      `.${sanitizeName(options.baseName, 60)}.${randomBytes(6).toString("hex")}.part`,
-    );
     if (!isInside(directory, temp)) throw new DownloadError("refusing to write outside the output folder");
     let size = 0;
     try {
       await pipeline(
-        Readable.fromWeb(bodyOf(response)),
-        counter(options.maxBytes, stall, (bytes) => (size = bytes)),
+        response.body,
+        counter((bytes) => {
+          size = bytes;
+          options.onProgress?.(bytes, response.contentLength);
+        }),
         fs.createWriteStream(temp, { flags: "wx", mode: 0o644 }),
       );
     } catch (error) {
-      await fsp.rm(temp, { force: true });
-      throw stall.explain(error);
+      response.close();
+      await removeTemp(temp);
+      throw explain(error, deadline, options);
     }
     const final = await placeFile(temp, directory, sanitizeName(options.baseName), ext);
     return { path: final, size, contentType };
   } finally {
-    cleanup();
+    forget();
+    deadline.dispose();
   }
 }
 
@@ -117,7 +171,7 @@ export async function downloadToFile(options: DownloadOptions): Promise<Download
 export async function downloadToBuffer(
   options: Omit<DownloadOptions, "directory" | "baseName">,
 ): Promise<{ data: Buffer; contentType: string | undefined }> {
-  const { response, stall, cleanup } = await open(options);
+  const { response, deadline } = await open(options);
   try {
     const chunks: Buffer[] = [];
     try {
@@ -127,121 +181,101 @@ export async function downloadToBuffer(
           callback();
         },
       });
-      await pipeline(
-        Readable.fromWeb(bodyOf(response)),
-        counter(options.maxBytes, stall, () => undefined),
-        collect,
-      );
+      await pipeline(response.body, collect);
     } catch (error) {
-      throw stall.explain(error);
+      response.close();
+      throw explain(error, deadline, options);
     }
     return {
       data: Buffer.concat(chunks),
-      contentType: pickContentType(response.headers.get("content-type"), options.contentTypeHint),
+      contentType: pickContentType(response.contentType, options.contentTypeHint),
     };
   } finally {
-    cleanup();
+    deadline.dispose();
   }
 }
 
-interface Stall {
-  signal: AbortSignal;
-  touch(): void;
-  explain(error: unknown): Error;
+/** Every way a download ends early, as one DownloadError whose message is safe to show. */
+function explain(
+  error: unknown,
+  deadline: TransferDeadline,
+  options: Omit<DownloadOptions, "directory" | "baseName">,
+): DownloadError {
+  const reason = deadline.explain(error);
+  if (reason instanceof DownloadError) return reason;
+  if (reason instanceof TransferTimeoutError) return new DownloadError(reason.message, "timeout");
+  if (reason instanceof BodyTooLargeError)
+    return new DownloadError(
+      `the file is larger than the limit of ${options.maxBytes} bytes (${options.sizeSetting ?? "FAL_MCP_MAX_DOWNLOAD_BYTES"})`,
+      "too-large",
+    );
+  const refused = addressRefusal(reason);
+  if (refused) return new DownloadError(`not downloaded: ${refused.message}`, "refused");
+  if (reason instanceof HttpStatusError)
+    return new DownloadError(
+      `the server answered HTTP ${reason.status}${reason.status === 404 || reason.status === 403 ? " (the file may have expired)" : ""}`,
+      "status",
+    );
+  if (reason instanceof RedirectRefusedError)
+    return new DownloadError(`not downloaded: ${reason.message}`, "refused");
+  if (options.signal?.aborted)
+    return new DownloadError("the download was stopped because the call was cancelled", "cancelled");
+  return new DownloadError(`the download failed (${networkCause(reason)})`);
 }
 
 async function open(
   options: Omit<DownloadOptions, "directory" | "baseName">,
-): Promise<{ response: Response; stall: Stall; cleanup: () => void }> {
-  let parsed: URL;
+): Promise<{ response: GuardedResponse; deadline: TransferDeadline }> {
   try {
-    parsed = new URL(options.url);
+    new URL(options.url);
   } catch {
-    throw new DownloadError("not a valid URL");
+    throw new DownloadError("not a valid URL", "invalid");
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
-    throw new DownloadError(`only http(s) URLs are downloaded, not ${parsed.protocol}`);
-  const controller = new AbortController();
-  const stalledMessage = `the download stalled: no data for ${formatSeconds(options.stallTimeoutMs)} (FAL_MCP_STALL_TIMEOUT_MS)`;
-  let stalled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const touch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      controller.abort(new DownloadError(stalledMessage));
-    }, options.stallTimeoutMs);
-    timer.unref();
-  };
-  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  const stall: Stall = {
-    signal,
-    touch,
-    explain(error) {
-      if (error instanceof DownloadError) return error;
-      if (stalled) return new DownloadError(stalledMessage);
-      if (options.signal?.aborted)
-        return new DownloadError("the download was stopped because the call was cancelled");
-      return new DownloadError(`the download failed (${networkCause(error)})`);
-    },
-  };
-  const cleanup = () => clearTimeout(timer);
-  touch();
-  let response: Response;
+  const deadline = startTransferDeadline({
+    stallMs: options.stallTimeoutMs,
+    totalMs: options.totalTimeoutMs,
+    signal: options.signal,
+    what: "the download",
+    stallSetting: "FAL_MCP_STALL_TIMEOUT_MS",
+    totalSetting: "FAL_MCP_TRANSFER_TIMEOUT_MS",
+  });
   try {
-    response = await options.fetch(options.url, { method: "GET", signal, redirect: "follow" });
+    const response = await guardedGet({
+      url: options.url,
+      policy: options.network.policy,
+      rewrite: options.network.rewrite,
+      resolve: options.network.resolve,
+      proxy: options.network.proxy,
+      deadline,
+      maxBytes: options.maxBytes,
+      what: "the file",
+    });
+    if (response.contentLength !== undefined && response.contentLength > options.maxBytes) {
+      response.close();
+      throw new DownloadError(
+        `the file is ${response.contentLength} bytes, more than the limit of ${options.maxBytes} bytes (${options.sizeSetting ?? "FAL_MCP_MAX_DOWNLOAD_BYTES"})`,
+        "too-large",
+      );
+    }
+    return { response, deadline };
   } catch (error) {
-    cleanup();
-    throw stall.explain(error);
+    deadline.dispose();
+    throw explain(error, deadline, options);
   }
-  if (!response.ok) {
-    cleanup();
-    await response.body?.cancel().catch(() => undefined);
-    throw new DownloadError(
-      `the server answered HTTP ${response.status}${response.status === 404 || response.status === 403 ? " (the file may have expired)" : ""}`,
-    );
-  }
-  const length = Number(response.headers.get("content-length") ?? "");
-  if (Number.isFinite(length) && length > options.maxBytes) {
-    cleanup();
-    await response.body?.cancel().catch(() => undefined);
-    throw new DownloadError(
-      `the file is ${length} bytes, more than the limit of ${options.maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
-    );
-  }
-  if (!response.body) {
-    cleanup();
-    throw new DownloadError("the server sent no body");
-  }
-  return { response, stall, cleanup };
 }
 
-function bodyOf(response: Response): ReadableStream<Uint8Array> {
-  if (!response.body) throw new DownloadError("the server sent no body");
-  return response.body;
-}
-
-function counter(maxBytes: number, stall: Stall, onCount: (bytes: number) => void): Transform {
+function counter(onCount: (bytes: number) => void): Transform {
   let total = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       total += chunk.length;
       onCount(total);
-      stall.touch();
-      if (total > maxBytes) {
-        callback(
-          new DownloadError(
-            `the file is larger than the limit of ${maxBytes} bytes (FAL_MCP_MAX_DOWNLOAD_BYTES)`,
-          ),
-        );
-        return;
-      }
       callback(null, chunk);
     },
   });
 }
 
-function pickContentType(header: string | null, hint: string | undefined): string | undefined {
+function pickContentType(header: string | undefined, hint: string | undefined): string | undefined {
   const fromHeader = header?.split(";")[0]?.trim().toLowerCase();
   if (fromHeader && fromHeader !== "application/octet-stream" && fromHeader !== "binary/octet-stream")
     return fromHeader;

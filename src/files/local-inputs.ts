@@ -2,8 +2,15 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { refuseChatAttachment } from "./chat-attachments.js";
-import { checkReadableFile, expandPath, pathFromReference, remoteServerFileError } from "./access.js";
+import {
+  absoluteFromReference,
+  isInsideReadable,
+  openReadable,
+  remoteServerFileError,
+  type ReadPolicy,
+} from "./access.js";
+import { isChatSandboxPath } from "./chat-attachments.js";
+import type { VerifiedFile } from "./open-verified.js";
 import type { Fal } from "../fal/index.js";
 import { uploadLocalFile, type UploadOptions } from "./upload.js";
 import { formatBytes } from "../util/format.js";
@@ -24,9 +31,12 @@ export interface LocalInputUpload {
 
 export interface LocalInputOptions {
   fal: Fal;
-  allowedDirs: readonly string[];
+  /** The call's read policy (readPolicyFor). */
+  policy: ReadPolicy;
   signal: AbortSignal;
   onProgress?: (message: string) => void;
+  /** A path-like string left as text because it is outside the readable folders. */
+  onNotice?: (message: string) => void;
   /** Injectable for tests (upload retry backoff). */
   sleep?: UploadOptions["sleep"];
 }
@@ -47,6 +57,14 @@ export function localReferenceKind(value: string): Candidate["kind"] | undefined
   return undefined;
 }
 
+/**
+ * Whether a path-like string reads as a file path rather than prose ("/imagine a cat"): no
+ * whitespace, or a final segment with an extension ("/Users/me/My Photos/cat.png").
+ */
+export function looksLikeFilePath(value: string): boolean {
+  return !/\s/.test(value) || /\.[A-Za-z0-9]{1,10}$/.test(value.trim());
+}
+
 export async function uploadLocalInputs(
   input: Record<string, unknown>,
   options: LocalInputOptions,
@@ -56,27 +74,34 @@ export async function uploadLocalInputs(
   if (byRealPath.size === 0)
     return { input: copy(input, new Map(), 0) as Record<string, unknown>, uploads: [] };
 
-  // 3. Upload each distinct file once, one after another (bandwidth, not latency, is the limit).
+  // 3. Upload each distinct file once, one after another (bandwidth, not latency, is the limit),
+  // each read from the descriptor the policy verified.
   const urlOf = new Map<string, string>();
   const uploads: LocalInputUpload[] = [];
   let index = 0;
-  for (const [realPath, file] of byRealPath) {
-    index++;
-    const label = byRealPath.size > 1 ? ` (file ${index} of ${byRealPath.size})` : "";
-    options.onProgress?.(
-      `Uploading ${path.basename(file.shown)} (${formatBytes(file.size)}) to fal's CDN${label}`,
-    );
-    const result = await uploadLocalFile(realPath, file.size, {
-      fal: options.fal,
-      signal: options.signal,
-      fileName: path.basename(file.shown),
-      sleep: options.sleep,
-      onProgress: (progress) => {
-        if (progress.parts > 1 && progress.partsDone > 0) options.onProgress?.(progress.message + label);
-      },
-    });
-    urlOf.set(realPath, result.url);
-    uploads.push({ path: file.shown, url: result.url, size: result.size, content_type: result.content_type });
+  const pending = [...byRealPath];
+  try {
+    while (pending.length > 0) {
+      const [realPath, { file, shown }] = pending.shift()!;
+      index++;
+      const label = byRealPath.size > 1 ? ` (file ${index} of ${byRealPath.size})` : "";
+      options.onProgress?.(
+        `Uploading ${path.basename(shown)} (${formatBytes(file.size)}) to fal's CDN${label}`,
+      );
+      const result = await uploadLocalFile(file, {
+        fal: options.fal,
+        signal: options.signal,
+        fileName: path.basename(shown),
+        sleep: options.sleep,
+        onProgress: (progress) => {
+          if (progress.parts > 1 && progress.partsDone > 0) options.onProgress?.(progress.message + label);
+        },
+      });
+      urlOf.set(realPath, result.url);
+      uploads.push({ path: shown, url: result.url, size: result.size, content_type: result.content_type });
+    }
+  } finally {
+    for (const [, { file }] of pending) await file.handle.close().catch(() => undefined);
   }
 
   const replacements = new Map<string, string>();
@@ -88,65 +113,82 @@ export async function uploadLocalInputs(
 }
 
 interface LocalInputPlan {
-  byRealPath: Map<string, { reference: string; size: number; shown: string }>;
+  /** Each distinct file once, with its verified open descriptor (the caller closes it). */
+  byRealPath: Map<string, { file: VerifiedFile; shown: string }>;
   realPathOf: Map<string, string>;
 }
 
 /**
  * Checks every local file named in the input against the access policy without uploading any:
  * throws the refusal of the first one that may not be read. The job workflow runs it before
- * anything else is sent to fal (schema and price reads included).
+ * anything else is sent to fal (schema and price reads included); the upload checks again, on
+ * the descriptors it then reads from.
  */
 export async function checkLocalInputs(
   input: Record<string, unknown>,
-  options: Pick<LocalInputOptions, "fal" | "allowedDirs">,
+  options: Pick<LocalInputOptions, "fal" | "policy">,
 ): Promise<void> {
-  await planLocalInputs(input, options);
+  const { byRealPath } = await planLocalInputs(input, options);
+  for (const { file } of byRealPath.values()) await file.handle.close().catch(() => undefined);
 }
 
 async function planLocalInputs(
   input: Record<string, unknown>,
-  options: Pick<LocalInputOptions, "fal" | "allowedDirs">,
+  options: Pick<LocalInputOptions, "fal" | "policy" | "onNotice">,
 ): Promise<LocalInputPlan> {
   const homeDir = options.fal.config.homeDir;
-  const config = options.fal.config;
 
   // 1. Find the strings that name local files.
   const found = new Set<string>();
   collect(input, found, 0);
 
-  // 2. Check all of them before uploading any: one refusal means nothing is sent.
-  const byRealPath: LocalInputPlan["byRealPath"] = new Map();
+  // 2. Check all of them before uploading any: one refusal means nothing is sent. The policy runs
+  // on the string first: a path outside the readable folders is never looked at on disk, so the
+  // answer is the same whether a file exists there or not.
+  const { policy } = options;
+  const byRealPath = new Map<string, { file: VerifiedFile; shown: string }>();
   const realPathOf = new Map<string, string>();
-  for (const raw of found) {
-    const kind = localReferenceKind(raw);
-    if (!kind) continue;
-    // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
-    // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
-    if (config.mode === "http") {
-      if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
-      continue;
+  try {
+    for (const raw of found) {
+      const kind = localReferenceKind(raw);
+      if (!kind) continue;
+      // fal-mcp http never touches its disk: a file URL or a path ending in a file extension is
+      // refused; other slash-led strings ("/imagine …" prompts) are passed on as written.
+      if (options.fal.config.mode === "http") {
+        if (kind === "file-url" || /\.[A-Za-z0-9]{1,10}$/.test(raw)) throw remoteServerFileError(raw);
+        continue;
+      }
+      if (kind === "path") {
+        if (!isInsideReadable(raw, policy)) {
+          // Decided on the string alone, never on the disk: a file path outside is refused
+          // (openReadable refuses it before any stat); prose that starts with "/" stays text.
+          if (looksLikeFilePath(raw) || isChatSandboxPath(raw, policy.homeDir))
+            await openReadable(raw, policy);
+          options.onNotice?.(
+            `"${raw.slice(0, 200)}" starts like a local path but is outside the readable folders, so it was sent to the model as text.`,
+          );
+          continue;
+        }
+        // Inside: a string that only looks like a path ("/imagine" as a prompt) stays as written
+        // unless a file (or something that is not a folder) exists there.
+        const absolute = absoluteFromReference(raw, homeDir, policy.readable.folders[0]);
+        const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
+        if (!stats || stats.isDirectory()) continue;
+      }
+      const file = await openReadable(raw, policy);
+      realPathOf.set(raw, file.realPath);
+      if (byRealPath.has(file.realPath)) {
+        await file.handle.close();
+        continue;
+      }
+      byRealPath.set(file.realPath, {
+        file,
+        shown: absoluteFromReference(raw, homeDir, policy.readable.folders[0]) ?? raw,
+      });
     }
-    if (kind === "path") {
-      // A string that only looks like a path ("/imagine" as a prompt) stays as written unless a
-      // file (or something that is not a folder) exists there.
-      const absolute = expandPath(raw, homeDir, undefined);
-      const stats = absolute === undefined ? undefined : await fs.stat(absolute).catch(() => undefined);
-      if (absolute !== undefined) await refuseChatAttachment(raw, absolute);
-      if (!stats || stats.isDirectory()) continue;
-    }
-    const checked = await checkReadableFile(raw, {
-      allowedDirs: options.allowedDirs,
-      allowHidden: config.allowHidden,
-      maxBytes: config.maxUploadBytes,
-      homeDir,
-    });
-    realPathOf.set(raw, checked.realPath);
-    if (!byRealPath.has(checked.realPath)) {
-      const shown =
-        kind === "file-url" ? pathFromReference(raw) : (expandPath(raw, homeDir, undefined) ?? raw);
-      byRealPath.set(checked.realPath, { reference: raw, size: checked.size, shown });
-    }
+  } catch (error) {
+    for (const { file } of byRealPath.values()) await file.handle.close().catch(() => undefined);
+    throw error;
   }
   return { byRealPath, realPathOf };
 }

@@ -1,8 +1,9 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
-import { downloadToBuffer, urlExtension } from "./download.js";
+import { downloadToBuffer, networkAccess, urlExtension } from "./download.js";
 import { durationBeside, factsFromFields, type MediaFacts } from "./media-facts.js";
+import { inlineImageType } from "./sniff-image.js";
 import type { Fal } from "../fal/index.js";
 
 /**
@@ -230,10 +231,16 @@ export async function imagePreview(options: {
     try {
       data = (
         await downloadToBuffer({
-          fetch: options.fal.fetch,
+          network: networkAccess(options.fal.config),
           url: image.url,
           maxBytes: maxRaw,
           stallTimeoutMs: options.fal.config.stallTimeoutMs,
+          // A preview is a nicety: it never costs more than two stall timeouts, so a trickling
+          // server cannot stretch a tool's time bound through it.
+          totalTimeoutMs: Math.min(
+            options.fal.config.transferTimeoutMs,
+            2 * options.fal.config.stallTimeoutMs,
+          ),
           signal: options.signal,
         })
       ).data;
@@ -242,7 +249,11 @@ export async function imagePreview(options: {
     }
   }
   if (data.length === 0 || data.length > maxRaw) return undefined;
-  return { data: data.toString("base64"), mimeType: image.content_type.toLowerCase(), url: image.url };
+  // Inline only what the bytes prove to be an image of the announced type (an HTML page served
+  // as image/png is not attached).
+  const mimeType = inlineImageType(data, image.content_type);
+  if (!mimeType) return undefined;
+  return { data: data.toString("base64"), mimeType, url: image.url };
 }
 
 /**

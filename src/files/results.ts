@@ -1,10 +1,12 @@
+import { createHash } from "node:crypto";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { DownloadError, downloadToFile, extensionFor, sanitizeName } from "./download.js";
+import { DownloadError, downloadToFile, extensionFor, networkAccess, sanitizeName } from "./download.js";
 import type { Fal } from "../fal/index.js";
-import { LocalFileError } from "../errors.js";
+import { errnoCode, errorMessage } from "../util/errors.js";
 import { mapLimited } from "../util/limit.js";
 import { isInside } from "../util/paths.js";
+import { createRedactor } from "../util/redact-deep.js";
 import { dataUriType, type MediaRef, type ResultFile } from "./media.js";
 import { factsFromFile } from "./media-facts.js";
 
@@ -28,10 +30,19 @@ export function outputBaseName(options: {
   endpointId: string;
   requestId: string;
   index: number;
+  /** True when a text carries the key (fal could echo it as a request id). */
+  leaks?: ((text: string) => boolean) | undefined;
 }): string {
   const day = options.date.toISOString().slice(0, 10);
   const slug = sanitizeName(options.endpointId.replace(/\//g, "-"), 60);
-  const prefix = sanitizeName(options.requestId, 40).slice(0, 8);
+  // A plain id (fal's are UUIDs) names the file by its first 8 characters; anything else (a
+  // key-shaped id, a path) by a hash, so no part of it reaches the disk as a name (the job
+  // record's file names follow the same rule).
+  const plain = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(options.requestId);
+  const prefix =
+    plain && !options.leaks?.(options.requestId)
+      ? options.requestId.slice(0, 8)
+      : `h${createHash("sha256").update(options.requestId).digest("hex").slice(0, 7)}`;
   return `${day}_${slug}_${prefix}_${options.index}`;
 }
 
@@ -58,14 +69,18 @@ export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
   try {
     await fsp.mkdir(directory, { recursive: true });
   } catch (error) {
-    throw new LocalFileError(
-      `Could not create the output folder ${directory} (${error instanceof Error ? error.message : String(error)}).`,
-      "Set FAL_MCP_OUTPUT_DIR to a folder you can write to, or pass save: false to get only the URLs.",
-    );
+    // The job is done and paid for: a folder we cannot write is a per-file failure, never an
+    // error that hides the result (a retry of the call would pay again).
+    const reason = `not saved: the output folder ${directory} could not be created (${errnoCode(error) ?? errorMessage(error)}); set FAL_MCP_OUTPUT_DIR to a folder you can write to, then fetch the result again (free)`;
+    return options.files.map((file) => ({ ...unsavedFile(file), error: reason }));
   }
   const date = options.date ?? new Date();
+  const redactor = createRedactor([config.falKey?.reveal()]);
+  const leaks = (text: string) => redactor.leaks(text);
+  // One deadline for the whole save, however many files: the documented time bound holds.
+  const deadlineAt = Date.now() + config.transferTimeoutMs;
   return mapLimited(options.files, options.concurrency ?? 3, async (file, index) =>
-    withFileFacts(await saveOne(options, file, index + 1, directory, date)),
+    withFileFacts(await saveOne(options, file, index + 1, directory, date, deadlineAt, leaks)),
   );
 }
 
@@ -90,6 +105,8 @@ async function saveOne(
   index: number,
   directory: string,
   date: Date,
+  deadlineAt: number,
+  leaks: (text: string) => boolean,
 ): Promise<ResultFile> {
   const base = unsavedFile(file);
   const reused = await reusable(options.previous, file.url, file.field, file.contentType, directory);
@@ -105,17 +122,19 @@ async function saveOne(
     endpointId: options.endpointId,
     requestId: options.requestId,
     index,
+    leaks,
   });
   try {
     if (file.url.startsWith("data:")) return { ...base, ...(await saveDataUri(file, directory, baseName)) };
     const saved = await downloadToFile({
-      fetch: options.fal.fetch,
+      network: networkAccess(options.fal.config),
       url: file.url,
       directory,
       baseName,
       contentTypeHint: file.contentType,
       maxBytes: options.fal.config.maxDownloadBytes,
       stallTimeoutMs: options.fal.config.stallTimeoutMs,
+      totalTimeoutMs: Math.max(1, deadlineAt - Date.now()),
       signal: options.signal,
     });
     return {

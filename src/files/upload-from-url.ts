@@ -2,11 +2,12 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import mime from "mime-types";
-import { AccessDeniedError, FalMcpError, FalNetworkError, InvalidArgumentError } from "../errors.js";
-import { networkCause } from "../util/errors.js";
+import { AccessDeniedError, FalNetworkError, InvalidArgumentError } from "../errors.js";
 import { formatBytes } from "../util/format.js";
 import { isFalCdnUrl } from "../fal/cdn.js";
-import { assertFetchableUrl, type Resolver } from "./network-guard.js";
+import type { Resolver } from "./address-policy.js";
+import { DownloadError, downloadToFile, networkAccess } from "./download.js";
+import { openVerified } from "./open-verified.js";
 import {
   cleanFileName,
   contentTypeFor,
@@ -28,9 +29,6 @@ export interface UrlUploadOptions extends UploadOptions {
   /** Injectable DNS look-up (tests). */
   resolve?: Resolver | undefined;
 }
-
-/** Redirect hops followed for a URL upload; each hop is checked like the first URL. */
-const MAX_REDIRECTS = 5;
 
 export interface UrlUploadResult extends Omit<UploadResult, "size"> {
   /** Unknown (null) when a fal CDN URL is returned as is. */
@@ -74,13 +72,13 @@ export async function uploadFromUrl(raw: string, options: UrlUploadOptions): Pro
     };
   }
   options.fal.requireKey("Uploading a file");
-  await assertFetchableUrl(url, options.allowPrivateUrls, options.resolve);
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-rehost-"));
   try {
-    const { filePath, size, contentType } = await download(url, dir, urlName, options);
+    const { filePath, contentType } = await download(url, dir, urlName, options);
     const fileName = cleanFileName(options.fileName ?? withExtension(urlName, contentType));
-    const result = await uploadLocalFile(filePath, size, {
+    // Our own private temp file: opened and verified like any local file, then read from the descriptor.
+    const result = await uploadLocalFile(await openVerified(await fs.realpath(filePath)), {
       ...options,
       fileName,
       contentType:
@@ -105,116 +103,60 @@ async function download(
   name: string,
   options: UrlUploadOptions,
 ): Promise<{ filePath: string; size: number; contentType: string | undefined }> {
-  const stall = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const touch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stall.abort(), options.fal.config.stallTimeoutMs);
-  };
-  const signal = AbortSignal.any([options.signal, stall.signal]);
-  const host = url.host;
-  const stalled = () =>
-    new FalNetworkError(
-      `Downloading ${url.origin}${url.pathname} stalled: no byte for ${Math.round(options.fal.config.stallTimeoutMs / 1000)} s.`,
-      "stalled",
-      "Check that the URL is reachable and try again, or download it yourself and pass a `path`.",
-    );
-  touch();
-  let response: Response;
+  const shown = `${url.origin}${url.pathname}`;
+  let saved;
   try {
-    // fal.fetch redirects fal hosts to FAL_MCP_BASE_URL and leaves others to the platform's fetch.
-    // Redirects are followed by hand so that every hop passes the same address check.
-    response = await options.fal.fetch(url.href, { signal, redirect: "manual" });
-    for (
-      let hop = 0;
-      response.status >= 300 && response.status < 400 && response.headers.has("location");
-      hop++
-    ) {
-      await response.body?.cancel().catch(() => undefined);
-      const next = new URL(response.headers.get("location") ?? "", url);
-      if (hop >= MAX_REDIRECTS)
-        throw new InvalidArgumentError(
-          `${url.origin}${url.pathname} redirects more than ${MAX_REDIRECTS} times.`,
-          "Give the file's final URL.",
-        );
-      if (next.protocol !== "http:" && next.protocol !== "https:") {
+    // The one guarded downloader: every hop checked at connect time, decoded bytes capped, a stall
+    // timeout and a total deadline; the connection is closed at any refusal.
+    saved = await downloadToFile({
+      network: {
+        ...networkAccess(options.fal.config),
+        policy: { allowPrivate: options.allowPrivateUrls },
+        resolve: options.resolve,
+      },
+      url: url.href,
+      directory: dir,
+      baseName: name,
+      maxBytes: options.maxBytes,
+      sizeSetting: "FAL_MCP_MAX_UPLOAD_BYTES",
+      stallTimeoutMs: options.fal.config.stallTimeoutMs,
+      totalTimeoutMs: options.fal.config.transferTimeoutMs,
+      signal: options.signal,
+      onProgress: options.onDownload,
+    });
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    if (!(error instanceof DownloadError)) throw error;
+    switch (error.kind) {
+      case "refused":
         throw new AccessDeniedError(
-          `${url.origin}${url.pathname} redirects to a "${next.protocol}" URL, which is refused.`,
-          "Give an http(s) URL of the file itself.",
+          `fal-mcp does not fetch ${shown}: ${error.message.replace(/^not downloaded: /, "")}; upload_file would publish what it returns on fal's public CDN.`,
+          "Download the file yourself and pass it as a `path`, or (for a private network, never for metadata addresses) set FAL_MCP_ALLOW_PRIVATE_URLS=1 in this server's env block.",
         );
-      }
-      await assertFetchableUrl(next, options.allowPrivateUrls, options.resolve);
-      response = await options.fal.fetch(next.href, { signal, redirect: "manual" });
+      case "too-large":
+        throw new AccessDeniedError(
+          `${shown} ${error.message.replace(/^the file /, "")}, above the upload limit of ${formatBytes(options.maxBytes)}.`,
+          "Raise FAL_MCP_MAX_UPLOAD_BYTES in this server's env block (a number of bytes).",
+        );
+      case "status":
+        throw new InvalidArgumentError(
+          `Downloading ${shown} failed: ${error.message}.`,
+          "Check that the URL is correct and public (no login needed).",
+        );
+      case "timeout":
+        throw new FalNetworkError(
+          `Downloading ${shown}: ${error.message}.`,
+          "stalled",
+          "Check that the URL is reachable and try again, or download it yourself and pass a `path`.",
+        );
+      default:
+        throw new FalNetworkError(
+          `Could not download ${shown} (${error.message}).`,
+          "connection",
+          "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.",
+        );
     }
-  } catch (error) {
-    clearTimeout(timer);
-    if (options.signal.aborted) throw options.signal.reason;
-    if (error instanceof FalMcpError) throw error;
-    if (stall.signal.aborted) throw stalled();
-    throw new FalNetworkError(
-      `Could not download ${url.origin}${url.pathname} (${networkCause(error)}).`,
-      "connection",
-      "Check the URL (it must be publicly reachable), or download it yourself and pass a `path`.",
-    );
   }
-  if (!response.ok || !response.body) {
-    clearTimeout(timer);
-    await response.body?.cancel().catch(() => undefined);
-    throw new InvalidArgumentError(
-      `Downloading ${url.origin}${url.pathname} failed: ${host} answered HTTP ${response.status}.`,
-      "Check that the URL is correct and public (no login needed).",
-    );
-  }
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  const total = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
-  const tooBig = (bytes: string) =>
-    new AccessDeniedError(
-      `${url.origin}${url.pathname} is ${bytes}, above the upload limit of ${formatBytes(options.maxBytes)}.`,
-      "Raise FAL_MCP_MAX_UPLOAD_BYTES in this server's env block (a number of bytes).",
-    );
-  if (total !== undefined && total > options.maxBytes) {
-    clearTimeout(timer);
-    await response.body.cancel().catch(() => undefined);
-    throw tooBig(formatBytes(total));
-  }
-  const contentType = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() || undefined;
-  const filePath = path.join(dir, "download");
-  const out = await fs.open(filePath, "wx", 0o600);
-  let size = 0;
-  try {
-    const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-    for (;;) {
-      const { done, value: chunk } = await reader.read();
-      if (done) break;
-      touch();
-      size += chunk.byteLength;
-      if (size > options.maxBytes) {
-        throw tooBig(`more than ${formatBytes(options.maxBytes)}`);
-      }
-      await out.write(chunk);
-      options.onDownload?.(size, total);
-    }
-  } catch (error) {
-    if (options.signal.aborted) throw options.signal.reason;
-    if (error instanceof FalMcpError) throw error;
-    if (stall.signal.aborted) throw stalled();
-    throw new FalNetworkError(
-      `The download of ${url.origin}${url.pathname} broke off after ${formatBytes(size)} (${error instanceof Error ? error.message : String(error)}).`,
-      "connection",
-      "Try again, or download it yourself and pass a `path`.",
-    );
-  } finally {
-    clearTimeout(timer);
-    await out.close().catch(() => undefined);
-  }
-  if (total !== undefined && size !== total) {
-    throw new FalNetworkError(
-      `The download of ${url.origin}${url.pathname} ended after ${formatBytes(size)} of ${formatBytes(total)}.`,
-      "connection",
-      "Try again, or download it yourself and pass a `path`.",
-    );
-  }
-  if (size === 0)
-    throw new InvalidArgumentError(`${url.origin}${url.pathname} is empty (0 bytes).`, "Check the URL.");
-  return { filePath, size, contentType };
+  if (saved.size === 0) throw new InvalidArgumentError(`${shown} is empty (0 bytes).`, "Check the URL.");
+  return { filePath: saved.path, size: saved.size, contentType: saved.contentType };
 }

@@ -1,11 +1,9 @@
-import { constants } from "node:fs";
-import fs from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
-import { LocalFileError } from "../errors.js";
+import { FalNetworkError } from "../errors.js";
 import { sleep as defaultSleep } from "../util/abort.js";
-import { formatBytes } from "../util/format.js";
+import { formatBytes, formatSeconds } from "../util/format.js";
+import type { VerifiedFile } from "./open-verified.js";
 import type { Fal } from "../fal/index.js";
 import { createPutAgents } from "../fal/proxy.js";
 import { initiateUpload } from "../fal/storage.js";
@@ -76,38 +74,25 @@ export function cleanFileName(name: string): string {
   return cleaned === "" || cleaned === "." || cleaned === ".." ? "upload" : cleaned.slice(0, 200);
 }
 
-/** Uploads a local file that the access policy already checked (see checkReadableFile). */
-export async function uploadLocalFile(
-  realPath: string,
-  size: number,
-  options: UploadOptions,
-): Promise<UploadResult> {
-  const key = options.fal.requireKey("Uploading a file");
-  const fileName = cleanFileName(options.fileName ?? path.basename(realPath));
-  const contentType = options.contentType ?? contentTypeFor(fileName);
-  const multipart = size > MULTIPART_THRESHOLD;
-  const parts = multipart ? Math.ceil(size / PART_SIZE) : 1;
-  options.signal.throwIfAborted();
-
-  let handle: FileHandle;
-  try {
-    // O_NONBLOCK: should the checked file have been swapped for a FIFO, opening must not hang.
-    handle = await fs.open(realPath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (error) {
-    throw new LocalFileError(
-      `Cannot open "${realPath}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
-      "Check the file's permissions.",
-    );
-  }
+/**
+ * Uploads a local file opened and verified by the access policy (openReadable), reading only from
+ * its descriptor (never by name again: the file the policy checked is the file sent). Takes
+ * ownership of the handle and closes it. The whole upload runs under FAL_MCP_TRANSFER_TIMEOUT_MS
+ * besides the per-PUT stall timeout, so a trickling CDN cannot hold it forever.
+ */
+export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions): Promise<UploadResult> {
+  const { handle, size, realPath } = file;
   const agents = await createPutAgents(options.fal.config.proxy, { maxSockets: PART_CONCURRENCY });
+  const total = AbortSignal.timeout(options.fal.config.transferTimeoutMs);
+  const callerSignal = options.signal;
+  options = { ...options, signal: AbortSignal.any([callerSignal, total]) };
   try {
-    const opened = await handle.stat();
-    if (!opened.isFile() || opened.size !== size) {
-      throw new LocalFileError(
-        `"${realPath}" changed after it was checked (it is no longer the same regular file).`,
-        "Make sure the file is not being written to, then try again.",
-      );
-    }
+    const key = options.fal.requireKey("Uploading a file");
+    const fileName = cleanFileName(options.fileName ?? path.basename(realPath));
+    const contentType = options.contentType ?? contentTypeFor(fileName);
+    const multipart = size > MULTIPART_THRESHOLD;
+    const parts = multipart ? Math.ceil(size / PART_SIZE) : 1;
+    options.signal.throwIfAborted();
     const { uploadUrl, fileUrl } = await initiateUpload(options.fal, {
       key,
       fileName,
@@ -153,6 +138,14 @@ export async function uploadLocalFile(
       await complete(context, uploadUrl, etags, options.signal);
     }
     return { url: fileUrl, file_name: fileName, content_type: contentType, size };
+  } catch (error) {
+    if (total.aborted && !callerSignal.aborted)
+      throw new FalNetworkError(
+        `The upload took longer than ${formatSeconds(options.fal.config.transferTimeoutMs)} (FAL_MCP_TRANSFER_TIMEOUT_MS) and was stopped.`,
+        "timeout",
+        "Try again on a faster connection, or raise FAL_MCP_TRANSFER_TIMEOUT_MS in this server's env block.",
+      );
+    throw error;
   } finally {
     agents.destroy();
     await handle.close().catch(() => undefined);

@@ -33,8 +33,9 @@ export async function collectResult(
   let record = job.record;
   let output: unknown;
   let billableUnits: number | null | undefined;
-  if (record && record.status === "COMPLETED" && record.output !== undefined) {
-    output = record.output;
+  const kept = record && record.status === "COMPLETED" ? await context.jobs.outputOf(record) : undefined;
+  if (record && kept !== undefined) {
+    output = kept;
     billableUnits = record.billable_units;
   } else {
     let result;
@@ -98,7 +99,7 @@ export async function keepOutputEarly(
   job: { endpointId: string; requestId: string },
   record: JobRecord | undefined,
 ): Promise<void> {
-  if (!record || record.output !== undefined) return;
+  if (!record || record.output !== undefined || record.output_file) return;
   try {
     const result = await getQueueResult(context.fal, { ...job, signal: context.signal });
     await context.jobs.update(job.requestId, {

@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Catalog } from "../fal/catalog.js";
 import type { Fal } from "../fal/index.js";
+import type { InFlightSubmits } from "./in-flight.js";
 import type { Money } from "./money.js";
 import type { JobStore } from "./store.js";
 
@@ -13,6 +14,8 @@ export interface JobContext {
   readonly fal: Fal;
   /** The durable job record. */
   readonly jobs: JobStore;
+  /** Submit-and-record sections shutdown waits for (absent in tests that do not shut down). */
+  readonly inFlight?: InFlightSubmits | undefined;
   /** Catalog, schemas, prices, docs search. */
   readonly catalog: Catalog;
   /** The money gate before every paid submit. */

@@ -3,10 +3,14 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import fsSync from "node:fs";
 import { Logger } from "../util/log.js";
+import { createRedactor, type Redactor } from "../util/redact-deep.js";
+import { removeTemp, sweepTemps, tempName, trackTemp } from "../util/temp-files.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { groupCommit } from "../util/group-commit.js";
-import { jsonLength } from "../util/json.js";
+import { parseBoundedJson } from "../util/json-bounds.js";
+import { jsonLength, parseJson } from "../util/json.js";
 import { summarizeInput } from "./input-summary.js";
 
 /**
@@ -66,6 +70,8 @@ const recordSchema = z.looseObject({
   /** The model's output JSON, kept because fal deletes results after 6 minutes to 1 hour. */
   output: z.unknown().optional(),
   output_omitted: z.string().nullish(),
+  /** Where a large output is kept in full (beside the record). */
+  output_file: z.string().nullish(),
   billable_units: z.number().nullish(),
   /** USD estimated before the submit (null: it could not be estimated); counted by the daily cap. */
   estimate_usd: z.number().nullish(),
@@ -122,12 +128,10 @@ export interface RecordProblem {
   movedTo?: string | undefined;
 }
 
-/** Output JSON larger than this is not copied into the record (its media are still saved). */
-const MAX_STORED_OUTPUT_CHARS = 4 * 1024 * 1024;
+/** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
+const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
 /** Names of old records remembered for recordsSince (about 4 MB at most). */
 const MAX_REMEMBERED_OLD_RECORDS = 100_000;
-/** Temporary files older than this are leftovers of a crash. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 
 export class JobStore {
   readonly directory: string;
@@ -138,6 +142,7 @@ export class JobStore {
   readonly #locks = new Map<string, Promise<unknown>>();
 
   readonly #log: Logger;
+  readonly #redact: Redactor;
   readonly #syncDirectory: () => Promise<void>;
   /**
    * Record files whose job was submitted before a `since` already asked for (the daily cap's
@@ -145,9 +150,13 @@ export class JobStore {
    */
   readonly #submittedLongAgo = new Set<string>();
 
-  /** `logger` reports records kept aside and folder problems; silent when none is given. */
-  constructor(stateDir: string, logger: Logger = Logger.silent()) {
+  /**
+   * `logger` reports records kept aside and folder problems; silent when none is given.
+   * `redactor` removes the key from everything written (fal can echo it in an output or a URL).
+   */
+  constructor(stateDir: string, logger: Logger = Logger.silent(), redactor: Redactor = createRedactor([])) {
     this.#log = logger;
+    this.#redact = redactor;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
     // One folder fsync covers every rename made before it started: 32 records written at once
@@ -295,9 +304,13 @@ export class JobStore {
       const next: JobRecord = { ...found.record, ...patch, updated_at: new Date().toISOString() };
       if (patch.output !== undefined) {
         const size = jsonLength(patch.output);
-        if (size > MAX_STORED_OUTPUT_CHARS) {
+        if (size > MAX_INLINE_OUTPUT_CHARS) {
+          // Kept in full beside the record: fal deletes its copy within the hour.
+          const outputFile = file.replace(/\.json$/, ".output.json");
+          await this.#writeText(outputFile, JSON.stringify(this.#redact.value(patch.output)) + "\n");
           next.output = undefined;
-          next.output_omitted = `the output JSON (${size} characters) was too large to keep in the record`;
+          next.output_file = outputFile;
+          next.output_omitted = null;
         }
       }
       await this.#write(file, next);
@@ -334,7 +347,14 @@ export class JobStore {
   }
 
   #fileFor(requestId: string): string {
-    return path.join(this.directory, recordFileName(requestId));
+    return path.join(this.directory, recordFileName(requestId, this.#redact));
+  }
+
+  /** A job's output: from the record, or from the file beside it when it was large. */
+  async outputOf(record: JobRecord): Promise<unknown> {
+    if (record.output !== undefined || !record.output_file) return record.output;
+    const text = await fs.readFile(record.output_file, "utf8").catch(() => undefined);
+    return text === undefined ? undefined : parseJson(text);
   }
 
   async #recordNames(): Promise<string[]> {
@@ -350,14 +370,7 @@ export class JobStore {
   }
 
   async #removeStaleTemps(): Promise<void> {
-    const entries = await fs.readdir(this.directory).catch(() => [] as string[]);
-    const now = Date.now();
-    for (const name of entries) {
-      if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
-      const file = path.join(this.directory, name);
-      const stat = await fs.stat(file).catch(() => undefined);
-      if (stat && now - stat.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { force: true });
-    }
+    await sweepTemps(this.directory);
   }
 
   async #read(file: string): Promise<JobLookup> {
@@ -374,7 +387,7 @@ export class JobStore {
     }
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = parseBoundedJson(text);
     } catch {
       return this.#quarantine(file, `it is not valid JSON (${text.length} bytes)`);
     }
@@ -427,22 +440,89 @@ export class JobStore {
   async #write(file: string, record: JobRecord): Promise<void> {
     const existing = await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
+    await this.#writeText(file, JSON.stringify(this.#redact.value(record), null, 2) + "\n");
+  }
+
+  /** Atomic write: a temp file (named with our pid), fsynced, renamed; the temp never outlives a failure. */
+  async #writeText(file: string, text: string): Promise<void> {
     await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const temp = path.join(this.directory, `.${path.basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
-    const handle = await fs.open(temp, "wx", 0o600);
+    const temp = path.join(
+      this.directory,
+      tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"),
+    );
+    const forget = trackTemp(temp);
     try {
-      await handle.writeFile(JSON.stringify(record, null, 2) + "\n", "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      const handle = await fs.open(temp, "wx", 0o600);
+      try {
+        await handle.writeFile(text, "utf8");
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, file);
     } catch (error) {
-      await fs.rm(temp, { force: true });
+      await removeTemp(temp);
       throw error;
+    } finally {
+      forget();
     }
     await this.#syncDirectory();
+  }
+
+  /**
+   * Writes an unconfirmed-submit record synchronously: for shutdown, when the process is about to
+   * exit with a submit in flight. Returns the file written, or undefined when it could not be.
+   */
+  recordUnconfirmedSync(entry: {
+    endpointId: string;
+    tool: string;
+    input: unknown;
+    uploads?: readonly UploadInput[] | undefined;
+    requestId?: string | undefined;
+    reason: string;
+    /** The estimate made before the submit: the daily cap counts it like any record's. */
+    estimate?: RecordEstimate | undefined;
+    /** When the submit started (the record's submitted_at). */
+    submittedAt?: Date | undefined;
+  }): string | undefined {
+    const now = new Date().toISOString();
+    const attemptId = newAttemptId();
+    const record: JobRecord = {
+      version: JOB_RECORD_VERSION,
+      request_id: entry.requestId ?? null,
+      attempt_id: attemptId,
+      endpoint_id: entry.endpointId,
+      tool: entry.tool,
+      submitted_at: entry.submittedAt?.toISOString() ?? now,
+      updated_at: now,
+      status: entry.requestId ? "IN_QUEUE" : "SUBMIT_UNCONFIRMED",
+      input_summary: summarizeInput(entry.input),
+      uploads: uploadEntries(entry.uploads),
+      note: entry.reason,
+      ...estimateFields(entry.estimate),
+    };
+    const file = entry.requestId
+      ? this.#fileFor(entry.requestId)
+      : path.join(this.directory, `unconfirmed-${attemptId}.json`);
+    const temp = path.join(
+      this.directory,
+      tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"),
+    );
+    try {
+      fsSync.mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+      const fd = fsSync.openSync(temp, "wx", 0o600);
+      try {
+        fsSync.writeFileSync(fd, JSON.stringify(this.#redact.value(record), null, 2) + "\n");
+        fsSync.fsyncSync(fd);
+      } finally {
+        fsSync.closeSync(fd);
+      }
+      fsSync.renameSync(temp, file);
+      return file;
+    } catch {
+      fsSync.rmSync(temp, { force: true });
+      return undefined;
+    }
   }
 
   async #newerVersionAt(file: string): Promise<string | undefined> {
@@ -471,9 +551,13 @@ export class JobStore {
   }
 }
 
-/** The file name of a request id's record: the id itself when it is a plain token, else a hash. */
-export function recordFileName(requestId: string): string {
-  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(requestId)) return `${requestId}.json`;
+/**
+ * The file name of a request id's record: the id itself when it is a plain token that holds no
+ * form of the key, else a hash (a hostile fal could answer `../../x`, or the key, as a request id).
+ */
+export function recordFileName(requestId: string, redactor?: Redactor): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(requestId) && !redactor?.leaks(requestId))
+    return `${requestId}.json`;
   return `h-${createHash("sha256").update(requestId).digest("hex").slice(0, 40)}.json`;
 }
 

@@ -1,5 +1,5 @@
 import { AmbiguousSubmitError } from "../errors.js";
-import { allowedFolders } from "../files/access.js";
+import { readPolicyFor, type ReadPolicy } from "../files/access.js";
 import { checkLocalInputs, uploadLocalInputs, type LocalInputUpload } from "../files/local-inputs.js";
 import { submitToQueue } from "../fal/queue.js";
 import { jobUrls, type QueueUrls } from "../fal/queue-urls.js";
@@ -101,11 +101,11 @@ export async function submitAndRecord(context: JobContext, request: PaidRequest)
   await reportRecordProblems(context);
   // Everything that can refuse the call runs before any upload or submit: first the local files
   // (no request at all), then the money gate (schema, price and estimate reads).
-  const folders = await allowedFolders(context.config, await context.roots());
-  await checkLocalInputs(request.input, { fal, allowedDirs: folders });
+  const policy = readPolicyFor(context.config, await context.roots());
+  await checkLocalInputs(request.input, { fal, policy });
   const clearance = await clearPaidCall(context, request);
   try {
-    return await sendAndRecord(context, request, clearance, folders);
+    return await sendAndRecord(context, request, clearance, policy);
   } finally {
     // The record (or its absence after a failure) now carries the estimate for the daily cap.
     await clearance.release();
@@ -116,7 +116,7 @@ async function sendAndRecord(
   context: JobContext,
   request: PaidRequest,
   clearance: Clearance,
-  folders: readonly string[],
+  policy: ReadPolicy,
 ): Promise<Submitted> {
   const { fal } = context;
   const estimate = { usd: clearance.estimateUsd, basis: describeEstimate(clearance.estimate) };
@@ -128,8 +128,9 @@ async function sendAndRecord(
 
   const prepared = await uploadLocalInputs(request.input, {
     fal,
-    allowedDirs: folders,
+    policy,
     signal: context.signal,
+    onNotice: (message) => void context.log("info", message),
     onProgress: (message) => {
       void context.log("info", message);
       void request.progress?.step(message);
@@ -138,17 +139,39 @@ async function sendAndRecord(
 
   let answer;
   const sentAt = new Date();
+  // From here until the record is written, a paid job may exist that only this process knows:
+  // shutdown waits for this section, and writes what it knows if time runs out (src/index.ts).
+  const section =
+    context.config.mode === "http"
+      ? undefined
+      : context.inFlight?.begin({
+          endpointId: request.endpointId,
+          tool: request.tool,
+          input: prepared.input,
+          uploads: prepared.uploads,
+          estimate,
+          submittedAt: sentAt,
+        });
   try {
+    section?.markSent();
+    // No abort signal: a submit cut off mid-flight (a cancelled call, shutdown) has an unknown
+    // outcome, which costs the request id of a job that may be paid for. It runs to fal's answer
+    // or its own timeout; shutdown waits for it (bounded) and records it either way.
     answer = await submitToQueue(fal, {
       endpointId: request.endpointId,
       input: prepared.input,
       headers: generationHeaders(request.retention),
-      signal: context.signal,
     });
   } catch (error) {
-    if (!(error instanceof AmbiguousSubmitError)) throw error;
+    if (!(error instanceof AmbiguousSubmitError)) {
+      section?.end();
+      throw error;
+    }
     // fal-mcp http writes nothing to its disk: the attempt is looked up without a record.
     let attempt: JobRecord | undefined;
+    // Say "recorded" only when it was: otherwise the user must keep the message.
+    let recorded =
+      context.config.mode === "http" ? " fal-mcp http keeps no job record: keep this message." : "";
     if (context.config.mode !== "http") {
       try {
         attempt = await context.jobs.recordUnconfirmed({
@@ -160,15 +183,19 @@ async function sendAndRecord(
           estimate,
           now: sentAt,
         });
+        recorded = ` The attempt was recorded in fal-mcp's job record as ${attempt.attempt_id} (status SUBMIT_UNCONFIRMED, in ${context.jobs.directory}).`;
         await context.log(
           "warning",
           `Submit to ${request.endpointId} unconfirmed; recorded as attempt ${attempt.attempt_id} in ${context.jobs.directory}.`,
         );
       } catch (recordError) {
+        recorded = ` It could NOT be recorded (${errorMessage(recordError)}): keep this message, it is the only trace of the attempt.`;
         await context.log(
           "error",
           `Could not record the unconfirmed submit to ${request.endpointId}: ${errorMessage(recordError)}`,
         );
+      } finally {
+        section?.end();
       }
     }
     // Before the user is sent to the dashboard: fal's request history may know the job.
@@ -176,7 +203,7 @@ async function sendAndRecord(
       context,
       { endpointId: request.endpointId, sentAt, record: attempt },
       prepared.input,
-      error,
+      new AmbiguousSubmitError(error.message + recorded, error.nextStep),
     );
     return {
       requestId: resolved.requestId,
@@ -191,6 +218,7 @@ async function sendAndRecord(
       recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
     };
   }
+  section?.setRequestId(answer.requestId);
 
   let record: JobRecord | undefined;
   let recordError: string | undefined;
@@ -214,6 +242,8 @@ async function sendAndRecord(
         "error",
         `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
       );
+    } finally {
+      section?.end();
     }
   }
   await context.log(

@@ -62,6 +62,6 @@ export async function resolveUnconfirmed(
   }
   throw new AmbiguousSubmitError(
     `${error.message} fal's request history shows no such request to ${attempt.endpointId} (looked twice), so fal most likely never received it.`,
-    "Do NOT resubmit blindly: the history can lag. Check https://fal.ai/dashboard/requests to be sure, then submit again if it is not there. The attempt stays in fal-mcp's job record as SUBMIT_UNCONFIRMED.",
+    `Do NOT resubmit blindly: the history can lag. Check https://fal.ai/dashboard/requests to be sure, then submit again if it is not there.${attempt.record ? " The attempt stays in fal-mcp's job record as SUBMIT_UNCONFIRMED." : ""}`,
   );
 }

@@ -10,8 +10,11 @@ import {
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
-import { isRecord } from "../util/json.js";
+import { writeResultFile } from "../files/result-file.js";
 import type { Services } from "../services.js";
+import { budgetFor } from "../util/result-budget.js";
+import { guardResult } from "./result-guard.js";
+import { isRecord } from "../util/json.js";
 import { ApprovalElicitation } from "../jobs/money.js";
 import { REQUIRES_USER_INTERACTION_META } from "../jobs/spend-gate.js";
 import type { CallerInfo } from "../jobs/context.js";
@@ -169,6 +172,7 @@ export function createServer({
       config,
       fal: services.fal,
       jobs: services.jobs,
+      inFlight: services.inFlight,
       catalog: services.catalog,
       money: services.money,
       caller: callerFor(ctx),
@@ -237,9 +241,30 @@ export function createServer({
               requestState: error.fingerprint,
             }) as unknown as CallToolResult;
           }
+          // The last step before anything leaves: the key out of all of it (strings and keys,
+          // encoded forms too), depth bounded, and the whole result within the client's budget.
+          // What does not fit is kept in full in a file (stdio; fal-mcp http writes nothing).
+          const guarded = await guardResult(
+            {
+              text: output.text,
+              structuredContent: output.structuredContent,
+              images: (output.extraContent ?? []).filter((item) => item.type === "image"),
+            },
+            {
+              redactor: log.redactor,
+              budget: budgetFor(config.maxResultBytes),
+              spill:
+                config.mode === "http"
+                  ? undefined
+                  : (json) => writeResultFile(config.outputDir, tool.name, json),
+            },
+          );
           return {
-            content: [{ type: "text", text: redact(output.text) }, ...(output.extraContent ?? [])],
-            structuredContent: output.structuredContent,
+            content: [
+              { type: "text", text: guarded.text },
+              ...guarded.images.map((image) => ({ type: "image" as const, ...image })),
+            ],
+            structuredContent: guarded.structuredContent,
           };
         } catch (error) {
           const text = redact(errorText(error));

@@ -1,11 +1,6 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors.js";
-import {
-  allowedFolders,
-  checkReadableFile,
-  pathFromReference,
-  remoteServerFileError,
-} from "../files/access.js";
+import { openReadable, readPolicyFor, remoteServerFileError } from "../files/access.js";
 import { MAX_DATA_CHARS, uploadData } from "../files/data-upload.js";
 import { MAX_PREPARED_BYTES, prepareUpload } from "../files/prepared-upload.js";
 import { uploadFromUrl } from "../files/upload-from-url.js";
@@ -189,15 +184,10 @@ export const uploadFile = defineTool({
       args.path ?? (args.url !== undefined && /^file:/i.test(args.url.trim()) ? args.url : undefined);
     if (localReference !== undefined) {
       if (httpMode) throw remoteServerFileError(localReference);
-      pathFromReference(localReference); // refuses non-file URL schemes before anything else
-      const folders = await allowedFolders(config, await context.roots());
-      const file = await checkReadableFile(localReference, {
-        allowedDirs: folders,
-        allowHidden: config.allowHidden,
-        maxBytes: config.maxUploadBytes,
-        homeDir: config.homeDir,
-      });
-      const result = await uploadLocalFile(file.realPath, file.size, {
+      // Containment on the path string first, then an O_NOFOLLOW open whose descriptor is verified
+      // and read from: nothing outside the readable folders is touched, nothing swapped is sent.
+      const file = await openReadable(localReference, readPolicyFor(config, await context.roots()));
+      const result = await uploadLocalFile(file, {
         fal: context.fal,
         signal: context.signal,
         fileName: args.file_name,

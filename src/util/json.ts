@@ -1,3 +1,5 @@
+import { tryParseBoundedJson } from "./json-bounds.js";
+
 /** Small helpers for values of unknown shape (network answers, model outputs, records). */
 
 /** A plain object (not null, not an array): the one record check. */
@@ -10,13 +12,13 @@ export function asRecord(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
 }
 
-/** JSON.parse that answers undefined instead of throwing. */
+/**
+ * JSON.parse that answers undefined instead of throwing for invalid JSON. Nesting deeper than
+ * MAX_JSON_DEPTH throws JsonTooDeepError before parsing: every walk after a parse is recursive
+ * somewhere, and a hostile 5,000-deep answer would overflow the stack there.
+ */
 export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+  return tryParseBoundedJson(text);
 }
 
 /** Reads an SSE body (first `data:` line) or a plain JSON body. Undefined when neither parses. */

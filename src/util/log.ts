@@ -1,3 +1,4 @@
+import { liveRedactor, type Redactor } from "./redact-deep.js";
 /**
  * The logger. stdout belongs to the MCP protocol, so the entry point hands every logger a sink
  * that writes to stderr. Secrets registered with `redactSecret` are masked in every line, whatever
@@ -38,11 +39,12 @@ export class Logger {
     if (value && value.length >= 6) this.#secrets.add(value);
   }
 
-  /** Replaces every registered secret in `text` by `<redacted>`. */
+  /** The redactor of this logger's secrets (every form: encoded, halves), following later registrations. */
+  readonly redactor: Redactor = liveRedactor(() => [...this.#secrets]);
+
+  /** Replaces every form of every registered secret in `text` by `<redacted>`. */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.#secrets) out = out.split(secret).join("<redacted>");
-    return out;
+    return this.redactor.text(text);
   }
 
   /** A logger with the same sink, level and secrets, plus its own (e.g. one HTTP caller's key). */

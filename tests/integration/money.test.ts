@@ -48,7 +48,9 @@ const costOf = (result: CallToolResult) => (result.structuredContent as { cost?:
 describe("caps", () => {
   it("refuses a call over the per-call cap and sends nothing to fal, not even its local files", async () => {
     const harness = await start({ env: { FAL_MCP_MAX_COST_PER_CALL: "0.015" } });
-    const file = path.join(harness.config.homeDir, "start.png");
+    // In the output folder: the one folder readable by default (the home folder is not).
+    await fs.mkdir(harness.config.outputDir, { recursive: true });
+    const file = path.join(harness.config.outputDir, "start.png");
     await fs.writeFile(file, Buffer.alloc(512, 1));
     const result = await harness.call("run_model", {
       endpoint_id: "fake/instant",

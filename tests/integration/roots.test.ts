@@ -7,8 +7,10 @@ import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 /**
- * A client that supports MCP roots decides which folders files may be read from: its roots
- * replace FAL_MCP_ALLOWED_DIRS, and a roots/list_changed notification takes effect at once.
+ * A client that supports MCP roots decides which folders files may be read from when the user has
+ * not set FAL_MCP_ALLOWED_DIRS, and a roots/list_changed notification takes effect at once. An
+ * explicit FAL_MCP_ALLOWED_DIRS is the user's word: roots never replace it. Roots announced but
+ * empty mean nothing is readable.
  */
 let fake: FakeFal;
 let harness: Harness;
@@ -39,8 +41,6 @@ beforeAll(async () => {
           roots: roots.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })),
         };
       }),
-    // `other` is allowed by the setting, but the client's roots take precedence over it.
-    env: { FAL_MCP_ALLOWED_DIRS: other },
   });
 });
 
@@ -57,7 +57,7 @@ describe("MCP roots", () => {
     const before = fake.requests.length;
     const outside = await harness.call("upload_file", { path: path.join(other, "outside.png") });
     expect(outside.isError).toBe(true);
-    expect(textOf(outside)).toContain("outside the allowed folders");
+    expect(textOf(outside)).toContain("outside the readable folders");
     expect(textOf(outside)).toContain(await fs.realpath(workspace));
     expect(fake.requests.length).toBe(before);
     expect(rootsAsked).toBe(1);
@@ -88,5 +88,47 @@ describe("MCP roots", () => {
       input: { image_url: path.join(workspace, "in-root.png") },
     });
     expect(refused.isError).toBe(true);
+  });
+});
+
+/** A harness whose client announces `announced` as its roots. */
+async function harnessWithRoots(announced: string[], env: Record<string, string> = {}): Promise<Harness> {
+  return startHarness({
+    baseUrl: fake.url,
+    clientOptions: { capabilities: { roots: { listChanged: true } } },
+    setupClient: (client) =>
+      client.setRequestHandler("roots/list", async () => ({
+        roots: announced.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })),
+      })),
+    env,
+  });
+}
+
+describe("roots and FAL_MCP_ALLOWED_DIRS: one rule", () => {
+  it("an explicit FAL_MCP_ALLOWED_DIRS wins: the client's roots neither replace nor widen it", async () => {
+    const explicit = await harnessWithRoots([workspace], { FAL_MCP_ALLOWED_DIRS: other });
+    try {
+      const allowed = await explicit.call("upload_file", { path: path.join(other, "outside.png") });
+      expect(allowed.isError, textOf(allowed)).toBeFalsy();
+      const root = await explicit.call("upload_file", { path: path.join(workspace, "in-root.png") });
+      expect(root.isError).toBe(true);
+      expect(textOf(root)).toContain("FAL_MCP_ALLOWED_DIRS and the output folder");
+    } finally {
+      await explicit.close();
+    }
+  });
+
+  it("roots announced but empty: nothing is readable, and the message says how to add a folder", async () => {
+    const empty = await harnessWithRoots([]);
+    try {
+      const before = fake.requests.length;
+      const result = await empty.call("upload_file", { path: path.join(workspace, "in-root.png") });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain("empty list of workspace folders");
+      expect(textOf(result)).toContain("FAL_MCP_ALLOWED_DIRS");
+      expect(fake.requests.length).toBe(before);
+    } finally {
+      await empty.close();
+    }
   });
 });

@@ -47,9 +47,10 @@ beforeAll(async () => {
   // The fake of fal lives on loopback, so re-hosting its files needs private URLs allowed.
   harness = await startHarness({
     baseUrl: fake.url,
-    env: { FAL_MCP_STALL_TIMEOUT_MS: "5000", FAL_MCP_ALLOW_PRIVATE_URLS: "1" },
+    // The user allowed their home folder (the default is the output folder only).
+    env: { FAL_MCP_STALL_TIMEOUT_MS: "5000", FAL_MCP_ALLOW_PRIVATE_URLS: "1", FAL_MCP_ALLOWED_DIRS: "~" },
   });
-  // Default allowed folders: home + output. The tool reads the home folder from os.homedir() ($HOME).
+  // The tool reads the home folder from os.homedir() ($HOME).
   home = await fs.realpath(path.join(harness.tempDir, "home"));
   vi.stubEnv("HOME", home);
 });
@@ -200,7 +201,7 @@ describe("upload_file refuses what it may not read, and sends nothing", () => {
     [
       "../ out of the allowed folder",
       () => path.join(home, "..", "..", path.basename(outside), "secret.txt"),
-      /outside the allowed folders/,
+      /outside the readable folders/,
     ],
     [
       "a symlink inside pointing outside",

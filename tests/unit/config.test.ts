@@ -84,3 +84,38 @@ describe("loadConfig", () => {
     );
   });
 });
+
+describe("settings are strict (issue 11)", () => {
+  it.each(["FAL_MCP_ALLOW_HIDDEN", "FAL_MCP_ALLOW_PRIVATE_URLS", "FAL_MCP_ALLOW_SENSITIVE_FILES"])(
+    "%s accepts exactly the documented forms and names itself otherwise",
+    (name) => {
+      for (const on of ["1", "true", "YES", " on "])
+        expect(loadConfig({ env: { [name]: on }, homeDir: "/home/u" })).toBeDefined();
+      for (const bad of ["2", "enabled", "y"]) {
+        expect(() => loadConfig({ env: { [name]: bad }, homeDir: "/home/u" }), bad).toThrow(
+          new RegExp(`${name} must be one of 1, true, yes, on \\(on\\) or 0, false, no, off \\(off\\)`),
+        );
+      }
+    },
+  );
+
+  it("FAL_MCP_LOG_LEVEL=verbose names the variable, the allowed values and what was given", () => {
+    expect(() => loadConfig({ env: { FAL_MCP_LOG_LEVEL: "verbose" }, homeDir: "/home/u" })).toThrow(
+      'FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error (got "verbose")',
+    );
+  });
+
+  it("every number setting names itself and its range", () => {
+    expect(() => loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: "12" }, homeDir: "/home/u" })).toThrow(
+      /FAL_MCP_MAX_RESULT_BYTES must be a whole number from 16384 to 10485760 \(got "12"\)/,
+    );
+    // Digits only: what Number() would also accept is refused by name.
+    for (const raw of ["1e5", "0x20000", "200000.0", "+200000", "2e5 "])
+      expect(() => loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: raw }, homeDir: "/home/u" }), raw).toThrow(
+        /FAL_MCP_MAX_RESULT_BYTES must be a whole number/,
+      );
+    expect(
+      loadConfig({ env: { FAL_MCP_MAX_RESULT_BYTES: " 200000 " }, homeDir: "/home/u" }).maxResultBytes,
+    ).toBe(200000);
+  });
+});

@@ -6,7 +6,42 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, InvalidArgumentError, NotFoundError } from "../../src/errors.js";
-import { allowedFolders, checkReadableFile, type AccessPolicy } from "../../src/files/access.js";
+import { openReadable, readableFolders, readPolicyFor, type ReadPolicy } from "../../src/files/access.js";
+
+/** The first policy's options, mapped onto the read policy (the old checkReadableFile's shape). */
+interface AccessPolicy {
+  allowedDirs: string[];
+  allowHidden: boolean;
+  maxBytes: number;
+  homeDir: string;
+}
+
+function toReadPolicy(policy: AccessPolicy): ReadPolicy {
+  return {
+    readable:
+      policy.allowedDirs.length === 0
+        ? readableFolders({
+            allowedDirs: undefined,
+            roots: [],
+            outputDir: path.join(policy.homeDir, "fal-mcp"),
+          })
+        : { folders: policy.allowedDirs, source: "setting" },
+    allowHidden: policy.allowHidden,
+    allowSensitive: true, // this file tests containment and hidden rules; read-policy.test.ts the deny list
+    maxBytes: policy.maxBytes,
+    homeDir: policy.homeDir,
+  };
+}
+
+/** Opens, reads nothing, closes: what the old checkReadableFile answered. */
+async function checkReadableFile(
+  reference: string,
+  policy: AccessPolicy,
+): Promise<{ realPath: string; size: number }> {
+  const file = await openReadable(reference, toReadPolicy(policy));
+  await file.handle.close();
+  return { realPath: file.realPath, size: file.size };
+}
 
 let base: string;
 let home: string;
@@ -60,29 +95,29 @@ async function refusal(reference: string, overrides: Partial<AccessPolicy> = {})
   return error;
 }
 
-describe("allowedFolders", () => {
-  it("uses MCP roots when the client announces some, in order, as real paths", async () => {
+describe("readPolicyFor: one rule for roots and FAL_MCP_ALLOWED_DIRS", () => {
+  // The first rule let roots replace the setting, let empty roots fall back, and defaulted to the
+  // whole home folder: all three are the defects of issue 11. The rule now (README, "Local files"):
+  it("an explicit FAL_MCP_ALLOWED_DIRS wins: announced roots neither replace nor widen it", async () => {
     const config = loadConfig({ env: { FAL_MCP_ALLOWED_DIRS: outside }, homeDir: home });
     const link = path.join(base, "root-link");
     await fs.symlink(allowed, link).catch(() => undefined);
-    expect(await allowedFolders(config, [link, outside])).toEqual([allowed, outside]);
-  });
-
-  it("falls back to FAL_MCP_ALLOWED_DIRS when the client has no roots (or announces none)", async () => {
-    const config = loadConfig({
-      env: { FAL_MCP_ALLOWED_DIRS: [outside, "~/work"].join(path.delimiter) },
-      homeDir: home,
+    expect(readPolicyFor(config, [link, outside]).readable).toEqual({
+      folders: [outside, config.outputDir],
+      source: "setting",
     });
-    expect(await allowedFolders(config, undefined)).toEqual([outside, allowed]);
-    expect(await allowedFolders(config, [])).toEqual([outside, allowed]);
   });
 
-  it("defaults to the home folder and the output folder, leaving out folders that do not exist", async () => {
+  it("without the setting, roots (plus the output folder) are readable; roots announced but empty: nothing", async () => {
+    const config = loadConfig({ env: {}, homeDir: home });
+    expect(readPolicyFor(config, [allowed]).readable.folders).toEqual([allowed, config.outputDir]);
+    expect(readPolicyFor(config, []).readable).toEqual({ folders: [], source: "roots-empty" });
+  });
+
+  it("defaults to the output folder only, never the home folder", async () => {
     const output = path.join(base, "output");
     const config = loadConfig({ env: { FAL_MCP_OUTPUT_DIR: output }, homeDir: home });
-    expect(await allowedFolders(config, undefined)).toEqual([home]);
-    await fs.mkdir(output);
-    expect(await allowedFolders(config, undefined)).toEqual([home, output]);
+    expect(readPolicyFor(config, undefined).readable).toEqual({ folders: [output], source: "default" });
   });
 });
 
@@ -108,13 +143,13 @@ describe("checkReadableFile", () => {
   it("refuses ../ out of the allowed folder", async () => {
     const error = await refusal(path.join(allowed, "..", "..", "outside", "secret.txt"));
     expect(error).toBeInstanceOf(AccessDeniedError);
-    expect(error.message).toContain("outside the allowed folders");
+    expect(error.message).toContain("outside the readable folders");
     expect(error.message).toContain(allowed);
     expect((error as AccessDeniedError).nextStep).toContain("FAL_MCP_ALLOWED_DIRS");
-    expect((await refusal("../../outside/secret.txt")).message).toContain("outside the allowed folders");
+    expect((await refusal("../../outside/secret.txt")).message).toContain("outside the readable folders");
     // a missing file outside is refused as outside: nothing is revealed about what exists there
     expect((await refusal(path.join(outside, "missing.txt"))).message).toContain(
-      "outside the allowed folders",
+      "outside the readable folders",
     );
   });
 
@@ -130,7 +165,7 @@ describe("checkReadableFile", () => {
 
   it("does not treat a sibling folder sharing a name prefix as inside (/x/al vs /x/alice)", async () => {
     const error = await refusal(path.join(base, "alice", "a.png"), { allowedDirs: [path.join(base, "al")] });
-    expect(error.message).toContain("outside the allowed folders");
+    expect(error.message).toContain("outside the readable folders");
   });
 
   it("refuses ~/.ssh files even when home is allowed, and says how to allow hidden files", async () => {
@@ -139,8 +174,8 @@ describe("checkReadableFile", () => {
     expect(error.message).toContain("hidden");
     expect(error.message).toContain(".ssh");
     expect((error as AccessDeniedError).nextStep).toContain("FAL_MCP_ALLOW_HIDDEN=1");
-    // outside every folder, the hidden check still applies to the written path
-    expect((await refusal("~/.ssh/id_rsa")).message).toContain("hidden");
+    // outside every folder, containment is decided first, on the string: nothing is looked at
+    expect((await refusal("~/.ssh/id_rsa")).message).toContain("outside the readable folders");
   });
 
   it("refuses hidden files and folders inside the allowed folder, and a visible link to a hidden file", async () => {
@@ -187,9 +222,45 @@ describe("checkReadableFile", () => {
     expect(http.message).toContain('"https:" references are not local files');
 
     const noFolders = await refusal(path.join(allowed, "photo.png"), { allowedDirs: [] });
-    expect(noFolders.message).toContain("no allowed folder exists");
+    expect(noFolders.message).toContain("empty list of workspace folders");
 
     const messages = [folder, fifo, missing, big, http, noFolders].map((error) => error.message);
     expect(new Set(messages).size).toBe(messages.length);
+  });
+});
+
+describe("Claude's chat sandbox paths (/mnt/user-data/…)", () => {
+  const MESSAGE = /chat attachment inside Claude's own sandbox[\s\S]*give its real path/;
+  const refusal = async (reference: string, readPolicy: ReadPolicy) => {
+    const error = await openReadable(reference, readPolicy).then(
+      () => undefined,
+      (e: unknown) => e as Error & { nextStep?: string },
+    );
+    return `${error?.message ?? "(read)"} ${error?.nextStep ?? ""}`;
+  };
+
+  it("the refusal of such a path outside the readable folders explains the attachment, as a path or a file:// URL", async () => {
+    const readPolicy = toReadPolicy(policy);
+    for (const reference of [
+      "/mnt/user-data/uploads/photo.png",
+      "file:///mnt/user-data/uploads/photo%20one.jpg",
+      "/home/claude/cat.png",
+    ])
+      expect(await refusal(reference, readPolicy), reference).toMatch(MESSAGE);
+    // Roots announced but empty: the same explanation rather than "add a folder".
+    const empty: ReadPolicy = { ...readPolicy, readable: { folders: [], source: "roots-empty" } };
+    expect(await refusal("file:///mnt/user-data/uploads/a.png", empty)).toMatch(MESSAGE);
+  });
+
+  it("inside an allowed folder a missing sandbox path explains too; a user whose home is /home/claude is not the sandbox", async () => {
+    const inside: ReadPolicy = {
+      ...toReadPolicy(policy),
+      readable: { folders: ["/mnt"], source: "setting" },
+    };
+    expect(await refusal("/mnt/user-data/uploads/never-there.png", inside)).toMatch(MESSAGE);
+    const claudeHome: ReadPolicy = { ...toReadPolicy(policy), homeDir: "/home/claude" };
+    const text = await refusal("/home/claude/Pictures/cat.png", claudeHome);
+    expect(text).not.toMatch(MESSAGE);
+    expect(text).toMatch(/outside the readable folders/);
   });
 });

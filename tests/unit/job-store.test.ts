@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTempOwner } from "../../src/util/temp-files.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { summarizeInput } from "../../src/jobs/input-summary.js";
 import { JOB_RECORD_VERSION, JobStore, recordFileName } from "../../src/jobs/store.js";
@@ -10,6 +11,19 @@ import { captureLogger } from "../helpers/logger.js";
 let stateDir: string;
 let logLines: string[];
 let logger: Logger;
+
+// As the entry point does: temp files carry the pid, and dead writers' files are swept.
+setTempOwner({
+  pid: process.pid,
+  isAlive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+  },
+});
 
 beforeEach(async () => {
   stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-jobs-"));
@@ -130,7 +144,7 @@ describe("JobStore", () => {
     expect(await store.update("never-submitted", { status: "COMPLETED" })).toBeUndefined();
   });
 
-  it("does not copy a huge output into the record but says so", async () => {
+  it("keeps a huge output in full in a file beside the record, not inline (never dropped)", async () => {
     const store = new JobStore(stateDir, logger);
     await store.create({ requestId: "big", endpointId: "fal-ai/flux/dev", tool: "run_model", input: {} });
     const updated = await store.update("big", {
@@ -138,7 +152,8 @@ describe("JobStore", () => {
       output: { text: "x".repeat(5 * 1024 * 1024) },
     });
     expect(updated?.output).toBeUndefined();
-    expect(updated?.output_omitted).toMatch(/too large/);
+    expect(updated?.output_file).toBe(path.join(jobsDir(), "big.output.json"));
+    expect(await store.outputOf(updated!)).toEqual({ text: "x".repeat(5 * 1024 * 1024) });
   });
 
   it("moves a corrupt record aside into quarantine, reports it, and keeps its bytes", async () => {
@@ -201,7 +216,8 @@ describe("JobStore", () => {
     await store.create({ requestId: "good", endpointId: "a/b", tool: "run_model", input: {} });
     await fs.writeFile(path.join(jobsDir(), "bad.json"), "not json");
     const stale = path.join(jobsDir(), ".good.json.123.abc.tmp");
-    const fresh = path.join(jobsDir(), ".good.json.456.def.tmp");
+    // A temp file whose writer (named by pid) is still running is left alone.
+    const fresh = path.join(jobsDir(), `.good.json.${process.ppid}.def.tmp`);
     await fs.writeFile(stale, "{");
     await fs.writeFile(fresh, "{");
     const old = new Date(Date.now() - 2 * 60 * 60 * 1000);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { AccessDeniedError, NotFoundError } from "../../src/errors.js";
 import { createFal, type Fal } from "../../src/fal/index.js";
+import { readPolicyFor } from "../../src/files/access.js";
 import { localReferenceKind, uploadLocalInputs } from "../../src/files/local-inputs.js";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
 import { TEST_KEY } from "../helpers/harness.js";
@@ -45,7 +46,11 @@ afterAll(async () => {
 // reset() forgets requests (uploads stay): each test asserts on its own uploads by URL.
 beforeEach(() => fake.reset());
 
-const options = () => ({ fal, allowedDirs: [allowed], signal: new AbortController().signal });
+const options = () => ({
+  fal,
+  policy: readPolicyFor({ ...fal.config, allowedDirs: [allowed] }, undefined),
+  signal: new AbortController().signal,
+});
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 describe("localReferenceKind", () => {
@@ -107,7 +112,7 @@ describe("uploadLocalInputs", () => {
       inline: "data:image/png;base64,iVBORw0KGgo=",
       prompt: "/imagine a cat",
       folder: allowed,
-      missing: "/definitely/not/a/file.png",
+      missing: path.join(allowed, "not-a-file.png"),
       count: 3,
       enabled: true,
       nothing: null,
@@ -147,12 +152,42 @@ describe("uploadLocalInputs", () => {
     );
     await expect(hidden).rejects.toBeInstanceOf(AccessDeniedError);
     await expect(hidden).rejects.toThrow(/hidden/);
+    // An explicit file:// reference outside the readable folders is refused...
     const outside = uploadLocalInputs(
-      { a: [path.join(allowed, "photo.png"), path.join(base, "elsewhere", "other.png")] },
+      { a: [path.join(allowed, "photo.png"), pathToFileURL(path.join(base, "elsewhere", "other.png")).href] },
       options(),
     );
-    await expect(outside).rejects.toThrow(/outside the allowed folders/);
+    await expect(outside).rejects.toThrow(/outside the readable folders/);
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it("refuses a file path outside the readable folders with the same answer whether a file exists there or not", async () => {
+    const exists = path.join(base, "elsewhere", "other.png");
+    const missing = path.join(base, "elsewhere", "none.png");
+    const answer = (input: Record<string, unknown>) =>
+      uploadLocalInputs(input, options()).then(
+        () => "accepted",
+        (e: Error) => e.message,
+      );
+    const a = await answer({ a: exists });
+    const b = await answer({ a: missing });
+    expect(a).toMatch(/outside the readable folders/);
+    expect(a.replace(exists, "X")).toBe(b.replace(missing, "X"));
+    // "/etc/passwd" exists, "/etc/no-such-file" does not: same answer.
+    const passwd = await answer({ a: "/etc/passwd" });
+    const none = await answer({ a: "/etc/no-such-file" });
+    expect(passwd.replace("/etc/passwd", "X")).toBe(none.replace("/etc/no-such-file", "X"));
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("keeps prose that starts with a slash as text, with a notice", async () => {
+    const notices: string[] = [];
+    const result = await uploadLocalInputs(
+      { prompt: "/imagine a cat on the moon" },
+      { ...options(), onNotice: (message) => notices.push(message) },
+    );
+    expect(result).toEqual({ input: { prompt: "/imagine a cat on the moon" }, uploads: [] });
+    expect(notices).toHaveLength(1);
   });
 
   it("requires a file:// URL to resolve, unlike a string that only looks like a path", async () => {

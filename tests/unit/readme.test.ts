@@ -21,6 +21,33 @@ describe("README", () => {
     for (const setting of settings) expect(readme, setting).toContain(`\`${setting}\``);
   });
 
+  it("names, in every Reliability row, test files that exist and test names found in them", () => {
+    const section = readme.slice(readme.indexOf("## Reliability"), readme.indexOf("## Performance"));
+    const rows = section.split("\n").filter((line) => line.startsWith("| **"));
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const row of rows) {
+      const proof = row.split(" | ").pop() ?? "";
+      const files = [...proof.matchAll(/tests\/[\w./-]+\.test\.ts/g)].map((match) => match[0]);
+      const guarantee = row.slice(0, 40);
+      // A row may say "same" or name a file by its base name after the first mention.
+      const named = files.length > 0 || /faults\.test\.ts|same/.test(proof);
+      expect(named, guarantee).toBe(true);
+      const texts = files.map((file) => {
+        const url = new URL(`../../${file}`, import.meta.url);
+        expect(fs.existsSync(url), `${guarantee}: ${file}`).toBe(true);
+        return fs.readFileSync(url, "utf8");
+      });
+      // Every quoted test name (its parts around an ellipsis) appears in one of the row's files.
+      for (const [, quoted] of proof.matchAll(/"([^"]+)"/g))
+        for (const part of (quoted ?? "").split("…").map((piece) => piece.trim()))
+          if (part)
+            expect(
+              texts.some((text) => text.includes(part)),
+              `${guarantee}: "${part}"`,
+            ).toBe(true);
+    }
+  });
+
   it("gives the two set-up commands", () => {
     expect(readme).toContain("npm ci && npm run build && FAL_KEY=your-fal-key node bin/fal-mcp.js");
     expect(readme).toContain("npm ci && npm test");

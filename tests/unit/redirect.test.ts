@@ -62,3 +62,42 @@ describe("upstream redirect (FAL_MCP_BASE_URL)", () => {
     expect(seen[1]?.url).toBe("https://example.com/a?b=1");
   });
 });
+
+describe("redirects in fal's answers (falRedirectsOnly)", () => {
+  it("follows within the origin and to fal's hosts (through the base), never elsewhere; the key never changes origin", async () => {
+    const http = await import("node:http");
+    const { falRedirectsOnly, FalRedirectRefusedError } = await import("../../src/fal/fal-redirects.js");
+    let otherConnections = 0;
+    const other = http.createServer((_req, res) => res.end("secret"));
+    other.on("connection", () => otherConnections++);
+    const seen: string[] = [];
+    const fal = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
+      if (req.url === "/api.fal.ai/v1/moved")
+        res.writeHead(302, { location: "https://api.fal.ai/v1/here" }).end();
+      else if (req.url === "/queue.fal.run/x")
+        res.writeHead(303, { location: "/queue.fal.run/x/status" }).end();
+      else if (req.url === "/api.fal.ai/v1/away")
+        res
+          .writeHead(302, { location: `http://127.0.0.1:${(other.address() as { port: number }).port}/` })
+          .end();
+      else if (req.url?.startsWith("/loop")) res.writeHead(307, { location: `/loop${seen.length}` }).end();
+      else res.end(`ok ${req.url}`);
+    });
+    await Promise.all([fal, other].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
+    const base = `http://127.0.0.1:${(fal.address() as { port: number }).port}`;
+    const send = redirectingFetch(base, falRedirectsOnly(globalThis.fetch, base));
+    try {
+      const moved = await send("https://api.fal.ai/v1/moved", { headers: { authorization: "Key k" } });
+      expect(await moved.text()).toBe("ok /api.fal.ai/v1/here");
+      const posted = await send("https://queue.fal.run/x", { method: "POST", body: "{}" });
+      expect(await posted.text()).toBe("ok /queue.fal.run/x/status");
+      expect(seen).toContain("GET /queue.fal.run/x/status -");
+      await expect(send("https://api.fal.ai/v1/away")).rejects.toBeInstanceOf(FalRedirectRefusedError);
+      expect(otherConnections).toBe(0);
+      await expect(send(`${base}/loop0`)).rejects.toThrow(/more than 5 redirects/);
+    } finally {
+      await Promise.all([fal, other].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+});

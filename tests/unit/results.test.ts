@@ -84,6 +84,8 @@ beforeEach(async () => {
       FAL_MCP_STATE_DIR: path.join(dir, "state"),
       FAL_MCP_MAX_DOWNLOAD_BYTES: "200000",
       FAL_MCP_STALL_TIMEOUT_MS: "300",
+      // The media server of these tests is on loopback, a private address.
+      FAL_MCP_ALLOW_PRIVATE_URLS: "1",
     },
     homeDir: dir,
   });
@@ -154,6 +156,20 @@ describe("names and paths", () => {
       }),
     ).not.toContain("/");
     expect(sanitizeName("../../etc/passwd")).toBe("etc-passwd");
+    // A key-shaped id, or one that carries the key, is named by a hash: no part of it is a file name.
+    const secret = "0123456789abcdef0123456789abcdef";
+    for (const requestId of [`11111111-2222-3333-4444-555555555555:${secret}`, secret]) {
+      const hashed = outputBaseName({
+        date: new Date("2026-03-04T00:00:00Z"),
+        endpointId: "fal-ai/x",
+        requestId,
+        index: 1,
+        leaks: (text) => text.includes(secret),
+      });
+      expect(hashed).toMatch(/^2026-03-04_fal-ai-x_h[0-9a-f]{7}_1$/);
+      expect(hashed).not.toContain(secret.slice(0, 8));
+      expect(hashed).not.toContain("11111111");
+    }
   });
 
   it("picks extensions from the content type, else the URL, else bin", () => {
@@ -174,11 +190,13 @@ describe("names and paths", () => {
 });
 
 describe("downloadToFile", () => {
+  // The test server is on loopback: private addresses allowed, as FAL_MCP_ALLOW_PRIVATE_URLS=1 would.
   const options = () => ({
-    fetch: globalThis.fetch,
+    network: { policy: { allowPrivate: true } },
     directory: path.join(dir, "out"),
     maxBytes: 200_000,
     stallTimeoutMs: 300,
+    totalTimeoutMs: 10_000,
   });
 
   it("streams a file to disk under a fresh name and never overwrites an existing file", async () => {

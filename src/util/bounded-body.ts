@@ -1,0 +1,204 @@
+import type { IncomingMessage } from "node:http";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import zlib from "node:zlib";
+
+/**
+ * Reading a response body with a cap on the DECODED bytes. Content-Length says nothing about a
+ * compressed body (1 MB of gzip can inflate to gigabytes), and `response.text()` decodes without
+ * a limit, so every body fal-mcp reads goes through here: the count is taken after decoding,
+ * and at the cap the read stops, the stream is cancelled and the connection is destroyed (a
+ * refused body never keeps its socket open).
+ */
+
+/** A body that grew past its cap; `limit` is the cap in bytes. */
+export class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+  readonly code = "ERR_FAL_MCP_BODY_TOO_LARGE";
+  constructor(
+    readonly limit: number,
+    what = "the answer",
+  ) {
+    super(`${what} is larger than the limit of ${limit} bytes`);
+  }
+}
+
+/** A Content-Encoding this reader cannot decode; refused rather than passed on undecoded. */
+export class UnsupportedEncodingError extends Error {
+  override name = "UnsupportedEncodingError";
+  readonly code = "ERR_FAL_MCP_BODY_ENCODING";
+}
+
+export interface BodyLimit {
+  maxBytes: number;
+  /** Names the body in the error ("the model catalog"). */
+  what?: string | undefined;
+  /** Aborted at the cap, so the fetch that produced the body tears its connection down. */
+  abort?: AbortController | undefined;
+  /** Called for every chunk as it arrives from the network (a stall timer's touch). */
+  onChunk?: (() => void) | undefined;
+}
+
+/**
+ * Reads a fetch Response body (fetch has already decoded Content-Encoding, so the bytes counted
+ * are decoded bytes) into one Buffer, refusing past `maxBytes`. A declared Content-Length over
+ * the cap is refused before reading anything.
+ */
+export async function readResponseBody(response: Response, limit: BodyLimit): Promise<Buffer> {
+  const refuse = async (): Promise<never> => {
+    limit.abort?.abort(new BodyTooLargeError(limit.maxBytes, limit.what));
+    await response.body?.cancel().catch(() => undefined);
+    throw new BodyTooLargeError(limit.maxBytes, limit.what);
+  };
+  const declared = Number(response.headers.get("content-length") ?? "");
+  const encoded = (response.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
+  if (!encoded && Number.isFinite(declared) && declared > limit.maxBytes) return refuse();
+  if (!response.body) return Buffer.alloc(0);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit.maxBytes) {
+      limit.abort?.abort(new BodyTooLargeError(limit.maxBytes, limit.what));
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(limit.maxBytes, limit.what);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * `response` with its body capped: reading past `maxBytes` decoded bytes errors and aborts
+ * `limit.abort`. For bodies read by code we do not own (the official fal client).
+ */
+export function capResponse(response: Response, limit: BodyLimit): Response {
+  if (!response.body) return response;
+  let total = 0;
+  const capped = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > limit.maxBytes) {
+          const error = new BodyTooLargeError(limit.maxBytes, limit.what);
+          limit.abort?.abort(error);
+          controller.error(error);
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const headers = new Headers(response.headers);
+  // The bytes are decoded already; the new Response must not claim otherwise.
+  headers.delete("content-encoding");
+  headers.delete("content-length");
+  return new Response(capped, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Like readResponseBody, as UTF-8 text. */
+export async function readResponseText(response: Response, limit: BodyLimit): Promise<string> {
+  return (await readResponseBody(response, limit)).toString("utf8");
+}
+
+/** A Transform that passes bytes through and errors once more than `maxBytes` have passed. */
+export function byteCap(maxBytes: number, what?: string, onBytes?: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      total += chunk.length;
+      onBytes?.(total);
+      if (total > maxBytes) callback(new BodyTooLargeError(maxBytes, what));
+      else callback(null, chunk);
+    },
+  });
+}
+
+function decoderFor(encoding: string): Transform | undefined {
+  switch (encoding) {
+    case "":
+    case "identity":
+      return undefined;
+    case "gzip":
+    case "x-gzip":
+      return zlib.createGunzip();
+    case "deflate":
+      return zlib.createInflate();
+    case "br":
+      return zlib.createBrotliDecompress();
+    default:
+      throw new UnsupportedEncodingError(
+        `the answer uses a content encoding fal-mcp does not read (${encoding})`,
+      );
+  }
+}
+
+/**
+ * The decoded body of a node:http response as a stream that errors with BodyTooLargeError past
+ * `maxBytes` decoded bytes (and with UnsupportedEncodingError for an unknown encoding). On any
+ * error, including the cap, the response and its socket are destroyed. A declared Content-Length
+ * over the cap (identity encoding) is refused before the first byte is read.
+ */
+export function decodedBody(message: IncomingMessage, limit: BodyLimit): Readable {
+  const encodings = String(message.headers["content-encoding"] ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part && part !== "identity")
+    .reverse(); // applied in order, so undone last-first
+  const destroy = (error: Error) => {
+    limit.abort?.abort(error);
+    message.destroy(error);
+    message.socket?.destroy();
+  };
+  const cap = byteCap(limit.maxBytes, limit.what);
+  let decoders: Transform[];
+  try {
+    if (encodings.length > 2) throw new UnsupportedEncodingError("the answer is encoded more than twice");
+    decoders = encodings.map(decoderFor).filter((d): d is Transform => d !== undefined);
+  } catch (error) {
+    destroy(error as Error);
+    setImmediate(() => cap.destroy(error as Error));
+    return cap;
+  }
+  const declared = Number(message.headers["content-length"] ?? "");
+  if (decoders.length === 0 && Number.isFinite(declared) && declared > limit.maxBytes) {
+    const error = new BodyTooLargeError(limit.maxBytes, limit.what);
+    destroy(error);
+    setImmediate(() => cap.destroy(error));
+    return cap;
+  }
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      limit.onChunk?.();
+      callback(null, chunk);
+    },
+  });
+  const stages: (Readable | Transform)[] = [message, tap, ...decoders, cap];
+  for (let i = 0; i + 1 < stages.length; i++) {
+    const from = stages[i]!;
+    const to = stages[i + 1] as Transform;
+    from.on("error", (error: Error) => cap.destroy(error));
+    from.pipe(to);
+  }
+  cap.on("error", destroy);
+  cap.on("close", () => {
+    if (!message.complete) destroy(new Error("the body was not read to the end"));
+    tap.destroy();
+    for (const decoder of decoders) decoder.destroy();
+  });
+  return cap;
+}
+
+/** The decoded body of a node:http response in one Buffer, at most `maxBytes`. */
+export async function readIncomingBody(message: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of decodedBody(message, limit)) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+  }
+  return Buffer.concat(chunks, total);
+}
