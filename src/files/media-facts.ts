@@ -67,11 +67,13 @@ export function durationBeside(parent: Record<string, unknown>): number | undefi
   return seconds(parent.duration) ?? seconds(parent.duration_seconds) ?? seconds(parent.audio_duration);
 }
 
-/** Dimensions of an image, or the duration of a WAV, from the first bytes of a saved file. */
+/** Dimensions of an image, or the duration of a WAV or MP4/MOV, from a few bytes of a saved file. */
 export async function factsFromFile(file: string, contentType: string | null): Promise<MediaFacts> {
   const type = (contentType ?? "").toLowerCase();
   const image = type.startsWith("image/");
   const wav = /^audio\/(x-)?wav(e)?$|^audio\/vnd\.wave$/.test(type);
+  if (/^(video|audio)\/(mp4|quicktime|x-m4a|m4a)$/.test(type))
+    return defined({ duration_seconds: await mp4Duration(file).catch(() => undefined) });
   if (!image && !wav) return {};
   let header: Buffer;
   try {
@@ -109,6 +111,72 @@ export function wavDuration(header: Buffer): number | undefined {
     if (id === "fmt " && offset + 20 <= header.length) byteRate = header.readUInt32LE(offset + 16);
     if (id === "data") return byteRate ? seconds(size / byteRate) : undefined;
     offset += 8 + size + (size % 2);
+  }
+  return undefined;
+}
+
+/** Top-level boxes looked at before giving up (ftyp, free, mdat, moov, … : a file has a handful). */
+const MAX_TOP_BOXES = 32;
+/** Bytes of the moov box searched for its mvhd (it comes first in every file seen; 64 KiB is generous). */
+const MOOV_HEAD_BYTES = 64 * 1024;
+
+/**
+ * An MP4 or QuickTime file's duration from its movie header (moov → mvhd: duration over
+ * timescale). Reads only box headers, skipping the media data, so a moov at the end of a large
+ * file costs a few small reads.
+ */
+export async function mp4Duration(file: string): Promise<number | undefined> {
+  const handle = await fsp.open(file, "r");
+  try {
+    const { size: fileSize } = await handle.stat();
+    const header = Buffer.alloc(16);
+    let offset = 0;
+    for (let box = 0; box < MAX_TOP_BOXES && offset + 8 <= fileSize; box++) {
+      const { bytesRead } = await handle.read(header, 0, 16, offset);
+      if (bytesRead < 8) return undefined;
+      let size = header.readUInt32BE(0);
+      const type = header.toString("latin1", 4, 8);
+      let headerSize = 8;
+      if (size === 1) {
+        if (bytesRead < 16) return undefined;
+        size = Number(header.readBigUInt64BE(8));
+        headerSize = 16;
+      } else if (size === 0) size = fileSize - offset;
+      if (size < headerSize) return undefined;
+      if (type === "moov") {
+        const length = Math.min(size - headerSize, MOOV_HEAD_BYTES);
+        const moov = Buffer.alloc(length);
+        const read = await handle.read(moov, 0, length, offset + headerSize);
+        return movieHeaderDuration(moov.subarray(0, read.bytesRead));
+      }
+      offset += size;
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** mvhd among the children of a moov box: version 0 has 32-bit times, version 1 64-bit. */
+export function movieHeaderDuration(moov: Buffer): number | undefined {
+  let offset = 0;
+  while (offset + 8 <= moov.length) {
+    const size = moov.readUInt32BE(offset);
+    const type = moov.toString("latin1", offset + 4, offset + 8);
+    if (type === "mvhd") {
+      const body = offset + 8;
+      if (body + 1 > moov.length) return undefined;
+      const version = moov.readUInt8(body);
+      const [scaleAt, durationAt, end] =
+        version === 1 ? [body + 20, body + 24, body + 32] : [body + 12, body + 16, body + 20];
+      if (end > moov.length) return undefined;
+      const timescale = moov.readUInt32BE(scaleAt);
+      const duration =
+        version === 1 ? Number(moov.readBigUInt64BE(durationAt)) : moov.readUInt32BE(durationAt);
+      return timescale > 0 ? seconds(duration / timescale) : undefined;
+    }
+    if (size < 8) return undefined;
+    offset += size;
   }
   return undefined;
 }

@@ -130,6 +130,8 @@ export interface RecordProblem {
 
 /** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
 const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
+/** Names of old records remembered for recordsSince (about 4 MB at most). */
+const MAX_REMEMBERED_OLD_RECORDS = 100_000;
 
 export class JobStore {
   readonly directory: string;
@@ -142,6 +144,11 @@ export class JobStore {
   readonly #log: Logger;
   readonly #redact: Redactor;
   readonly #syncDirectory: () => Promise<void>;
+  /**
+   * Record files whose job was submitted before a `since` already asked for (the daily cap's
+   * window only moves forward, and a record's submitted_at never changes): skipped unread.
+   */
+  readonly #submittedLongAgo = new Set<string>();
 
   /**
    * `logger` reports records kept aside and folder problems; silent when none is given.
@@ -256,13 +263,25 @@ export class JobStore {
   async recordsSince(since: Date): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
     for (const name of await this.#recordNames()) {
+      // Submitted before an earlier `since`, so before every later one: not even a stat.
+      if (this.#submittedLongAgo.has(name)) continue;
       const file = path.join(this.directory, name);
       const stat = await fs.stat(file).catch(() => undefined);
-      if (!stat || stat.mtimeMs < since.getTime()) continue;
+      if (!stat) continue;
+      if (stat.mtimeMs < since.getTime()) {
+        this.#rememberLongAgo(name);
+        continue;
+      }
       const found = await this.#read(file);
-      if (found.kind === "found") records.push(found.record);
+      if (found.kind !== "found") continue;
+      if (Date.parse(found.record.submitted_at) < since.getTime()) this.#rememberLongAgo(name);
+      else records.push(found.record);
     }
     return records;
+  }
+
+  #rememberLongAgo(name: string): void {
+    if (this.#submittedLongAgo.size < MAX_REMEMBERED_OLD_RECORDS) this.#submittedLongAgo.add(name);
   }
 
   /** Reads one job's record. Never throws for a bad record: it is quarantined and reported. */

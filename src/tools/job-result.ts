@@ -62,7 +62,7 @@ export async function completedOutput(
     estimateUsd: structured.cost?.estimate_usd,
   });
   structured.summary = summary;
-  let text = completedText(structured, files, compact, summary);
+  let text = completedText(structured, files, compact, summary, context.config.mode);
   text += `\n${describeCost(cost)}${job.money && job.money.notes.length > 0 ? ` ${job.money.notes.join(" ")}` : ""}`;
   const extraContent: ExtraContent[] = [];
   const budget = context.config.inlinePreviewBytes;

@@ -153,6 +153,8 @@ export function completedText(
   files: readonly ResultFile[],
   compact: unknown,
   summary: string,
+  /** HTTP mode saves nothing on the server's disk by design (not because of save: false). */
+  mode: "stdio" | "http" = "stdio",
 ): string {
   const lines = [`fal job ${structured.request_id} (${structured.endpoint_id}) COMPLETED.`, summary];
   if (files.length > 0) {
@@ -176,7 +178,11 @@ export function completedText(
     );
   }
   if (files.some((file) => file.path === null && file.error === null))
-    lines.push("Files were not saved (save: false); the URLs expire under the account's media settings.");
+    lines.push(
+      mode === "http"
+        ? "This HTTP server saves nothing on its disk by design: download the files from their URLs, which expire under the account's media settings."
+        : "Files were not saved (save: false); the URLs expire under the account's media settings.",
+    );
   return lines.join("\n");
 }
 

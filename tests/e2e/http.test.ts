@@ -134,6 +134,8 @@ describe("fal-mcp http", () => {
         };
         expect(structured.status).toBe("COMPLETED");
         expect(structured.recorded).toBe(false);
+        expect(textOf(result)).toContain("This HTTP server saves nothing on its disk by design");
+        expect(textOf(result)).not.toContain("save: false");
         // Nothing written: no output folder, no job record.
         await expect(fs.access(env.FAL_MCP_OUTPUT_DIR!)).rejects.toThrow();
         await expect(fs.access(env.FAL_MCP_STATE_DIR!)).rejects.toThrow();

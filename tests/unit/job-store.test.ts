@@ -38,6 +38,38 @@ afterEach(async () => {
 const jobsDir = () => path.join(stateDir, "jobs");
 
 describe("JobStore", () => {
+  it("recordsSince: only jobs submitted since then, however recently their file was touched", async () => {
+    const store = new JobStore(stateDir, logger);
+    const job = (requestId: string) =>
+      store.create({
+        requestId,
+        endpointId: "fal-ai/flux/dev",
+        tool: "submit_job",
+        input: { prompt: requestId },
+      });
+    await job("old");
+    await job("recent");
+    // "old" was submitted 60 hours ago and not touched since.
+    const oldFile = path.join(jobsDir(), "old.json");
+    const longAgo = new Date(Date.now() - 60 * 3600_000);
+    const record = JSON.parse(await fs.readFile(oldFile, "utf8")) as Record<string, unknown>;
+    await fs.writeFile(oldFile, JSON.stringify({ ...record, submitted_at: longAgo.toISOString() }));
+    await fs.utimes(oldFile, longAgo, longAgo);
+    const since = new Date(Date.now() - 50 * 3600_000);
+    expect((await store.recordsSince(since)).map((found) => found.request_id)).toEqual(["recent"]);
+    // A late status update makes its file fresh: its job was still submitted long ago.
+    await store.update("old", { status: "COMPLETED" });
+    await job("newest");
+    expect((await store.recordsSince(since)).map((found) => found.request_id).sort()).toEqual([
+      "newest",
+      "recent",
+    ]);
+    expect((await store.recordsSince(since)).map((found) => found.request_id).sort()).toEqual([
+      "newest",
+      "recent",
+    ]);
+  });
+
   it("writes one JSON file per job and reads it back by request id", async () => {
     const store = new JobStore(stateDir, logger);
     await store.create({

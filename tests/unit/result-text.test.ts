@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { factsFromFields, wavDuration } from "../../src/files/media-facts.js";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { factsFromFields, factsFromFile, wavDuration } from "../../src/files/media-facts.js";
 import type { ResultFile } from "../../src/files/media.js";
 import { completedText, madeLine, promptWords } from "../../src/tools/result-text.js";
 import { formatDuration, oneLine } from "../../src/util/format.js";
@@ -132,5 +135,60 @@ describe("formatDuration", () => {
     expect(formatDuration(12.4)).toBe("12 s");
     expect(formatDuration(125)).toBe("2 min 5 s");
     expect(formatDuration(3600 * 2 + 60 * 3)).toBe("2 h 3 min");
+  });
+});
+
+describe("MP4 duration from the movie header", () => {
+  const box = (type: string, body: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(8 + body.length, 0);
+    head.write(type, 4, "latin1");
+    return Buffer.concat([head, body]);
+  };
+  const mvhd = (version: 0 | 1, timescale: number, duration: number): Buffer => {
+    const body = Buffer.alloc(version === 1 ? 32 : 20);
+    body.writeUInt8(version, 0);
+    if (version === 1) {
+      body.writeUInt32BE(timescale, 20);
+      body.writeBigUInt64BE(BigInt(duration), 24);
+    } else {
+      body.writeUInt32BE(timescale, 12);
+      body.writeUInt32BE(duration, 16);
+    }
+    return box("mvhd", body);
+  };
+  const ftyp = box("ftyp", Buffer.from("isom\0\0\x02\0isomiso2", "latin1"));
+
+  it("reads moov before the media, or after it without reading the media", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-mp4-"));
+    try {
+      const front = path.join(dir, "front.mp4");
+      await fs.writeFile(
+        front,
+        Buffer.concat([ftyp, box("moov", mvhd(0, 1000, 5000)), box("mdat", Buffer.alloc(64))]),
+      );
+      expect(await factsFromFile(front, "video/mp4")).toEqual({ duration_seconds: 5 });
+      // 8 MiB of media before the moov: only box headers are read.
+      const back = path.join(dir, "back.mov");
+      await fs.writeFile(
+        back,
+        Buffer.concat([
+          ftyp,
+          box("mdat", Buffer.alloc(8 * 1024 * 1024)),
+          box("moov", Buffer.concat([box("free", Buffer.alloc(4)), mvhd(1, 600, 7500)])),
+        ]),
+      );
+      expect(await factsFromFile(back, "video/quicktime")).toEqual({ duration_seconds: 12.5 });
+      // An "unknown" duration (all ones), a zero timescale, a box that claims 3 bytes: nothing.
+      const odd = path.join(dir, "odd.mp4");
+      await fs.writeFile(odd, Buffer.concat([ftyp, box("moov", mvhd(0, 1000, 0xffffffff))]));
+      expect(await factsFromFile(odd, "video/mp4")).toEqual({});
+      await fs.writeFile(odd, Buffer.concat([ftyp, box("moov", mvhd(0, 0, 10))]));
+      expect(await factsFromFile(odd, "video/mp4")).toEqual({});
+      await fs.writeFile(odd, Buffer.from([0, 0, 0, 3, 0x66, 0x74, 0x79, 0x70, 0, 0, 0, 0]));
+      expect(await factsFromFile(odd, "video/mp4")).toEqual({});
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
