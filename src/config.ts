@@ -41,6 +41,11 @@ export interface Config {
    * extension field left empty arrives so): ignored, so their defaults apply. The entry point warns.
    */
   readonly ignoredSettings: readonly IgnoredSetting[];
+  /**
+   * FAL_MCP_* variables that are no setting of fal-mcp (a typo such as FAL_MCP_MAX_COST_PER_DAYS
+   * would otherwise drop a cap in silence), each with the closest setting. The entry point warns.
+   */
+  readonly unknownSettings: readonly { name: string; closest: string | undefined }[];
   /** FAL_MCP_BASE_URL: send every request meant for a fal host to `${baseUrl}/${host}${path}`. */
   readonly baseUrl: string | undefined;
   /** FAL_MCP_OUTPUT_DIR: absolute folder where results are saved. Default ~/fal-mcp. */
@@ -261,6 +266,35 @@ export function defaultStateDir(env: Env, homeDir: string, platform: NodeJS.Plat
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homeDir, ".local", "state"), "fal-mcp");
 }
 
+/** Edit distance of two short names (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function unknownSettings(env: Env): { name: string; closest: string | undefined }[] {
+  const known = Object.keys(envSchema.shape).filter((name) => name.startsWith("FAL_MCP_"));
+  return Object.keys(env)
+    .filter((name) => name.startsWith("FAL_MCP_") && !known.includes(name))
+    .map((name) => {
+      const [closest] = known
+        .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+        .filter(({ distance }) => distance <= 4)
+        .sort((x, y) => x.distance - y.distance);
+      return { name, closest: closest?.candidate };
+    });
+}
+
 export function loadConfig({
   env,
   homeDir = os.homedir(),
@@ -313,6 +347,7 @@ export function loadConfig({
   return Object.freeze({
     homeDir,
     ignoredSettings: Object.freeze(ignored),
+    unknownSettings: Object.freeze(unknownSettings(env)),
     falKey,
     falKeySource,
     baseUrl,

@@ -93,6 +93,27 @@ export class FalResponseError extends FalMcpError {
     "Try again in a moment; if it persists, fal's API may have changed: please report it at the fal-mcp issue tracker.";
 }
 
+/**
+ * Something failed after a job was submitted (reading, keeping or saving its result): the job is
+ * paid for and runs on, so the only right next step is the free read of its result, never the
+ * same call again (which would pay twice), whatever the failure's own advice was.
+ */
+export class AfterSubmitError extends FalMcpError {
+  override name = "AfterSubmitError";
+  readonly nextStep: string;
+  constructor(
+    failure: unknown,
+    readonly job: { requestId: string; endpointId: string; tool: string },
+  ) {
+    const reason = failure instanceof Error ? failure.message : String(failure);
+    super(
+      `${reason.replace(/\s*$/, "")} The job ${job.requestId} (${job.endpointId}) was submitted and is paid for; it is not lost.`,
+      { cause: failure },
+    );
+    this.nextStep = `Do NOT call ${job.tool} again: that would pay for a second job. Call get_job_result with request_id "${job.requestId}" and endpoint_id "${job.endpointId}" to fetch its result again; that is free.`;
+  }
+}
+
 /** The submit may or may not have reached fal: retrying blindly could pay for the same job twice. */
 export class AmbiguousSubmitError extends FalMcpError {
   override name = "AmbiguousSubmitError";

@@ -134,6 +134,10 @@ async function main(argv: string[]): Promise<void> {
   });
   log.setLevel(config.logLevel);
   for (const setting of config.ignoredSettings) log.warn(ignoredSettingWarning(setting));
+  for (const { name, closest } of config.unknownSettings)
+    log.warn(
+      `${name} is not a fal-mcp setting and is ignored${closest ? ` (did you mean ${closest}?)` : ""}; the settings are listed by \`npx fal-mcp --help\`.`,
+    );
 
   if (command.name === "doctor") {
     const { formatDoctor, runDoctor } = await import("./doctor.js");

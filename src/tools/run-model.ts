@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AfterSubmitError, JobFailedError } from "../errors.js";
 import { anyJson, defineTool } from "./define.js";
 import { isFailure } from "../fal/queue.js";
 import { ProgressCounter } from "../jobs/context.js";
@@ -68,46 +69,56 @@ export const runModel = defineTool({
       `Submitted: ${submitted.status}${submitted.queuePosition !== undefined ? `, position ${submitted.queuePosition}` : ""}`,
     );
     const job = { endpointId: submitted.endpointId, requestId: submitted.requestId };
+    // Waiting, reading and saving: everything after the submit, once the job is paid for.
+    async function afterSubmit() {
+      const outcome =
+        waitSeconds > 0
+          ? await waitWithProgress(context, { ...job, deadline: started + waitSeconds * 1000, progress })
+          : { reason: "deadline" as const, status: undefined };
 
-    const outcome =
-      waitSeconds > 0
-        ? await waitWithProgress(context, { ...job, deadline: started + waitSeconds * 1000, progress })
-        : { reason: "deadline" as const, status: undefined };
-
-    if (outcome.reason === "completed" && outcome.status) {
-      if (isFailure(outcome.status)) throw await failJob(context, job, outcome.status);
-      const result = await completedOutput(context, {
-        ...job,
-        save: args.save,
-        record: submitted.record,
-        status: outcome.status,
-        money: submitted.money,
-        input: args.input,
-      });
-      if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
-      result.structuredContent.recipe = submitted.recipe;
-      return result;
+      if (outcome.reason === "completed" && outcome.status) {
+        if (isFailure(outcome.status)) throw await failJob(context, job, outcome.status);
+        const result = await completedOutput(context, {
+          ...job,
+          save: args.save,
+          record: submitted.record,
+          status: outcome.status,
+          money: submitted.money,
+          input: args.input,
+        });
+        if (submitted.uploads.length > 0) result.structuredContent.uploads = submitted.uploads;
+        result.structuredContent.recipe = submitted.recipe;
+        return result;
+      }
+      const status = outcome.status;
+      const lead =
+        outcome.reason === "aborted"
+          ? "Stopped waiting because the call was cancelled; the job was NOT cancelled."
+          : waitSeconds > 0
+            ? `Not finished after waiting ${Math.round((Date.now() - started) / 1000)} s.`
+            : "Submitted without waiting.";
+      return pendingOutput(
+        {
+          requestId: job.requestId,
+          endpointId: job.endpointId,
+          status: status?.status ?? submitted.status,
+          queuePosition: status ? status.queuePosition : submitted.queuePosition,
+          uploads: submitted.uploads,
+          record: recordStateOf(context, submitted),
+          money: submitted.money,
+          urls: submitted.urls,
+          recipe: submitted.recipe,
+        },
+        lead,
+      );
     }
-    const status = outcome.status;
-    const lead =
-      outcome.reason === "aborted"
-        ? "Stopped waiting because the call was cancelled; the job was NOT cancelled."
-        : waitSeconds > 0
-          ? `Not finished after waiting ${Math.round((Date.now() - started) / 1000)} s.`
-          : "Submitted without waiting.";
-    return pendingOutput(
-      {
-        requestId: job.requestId,
-        endpointId: job.endpointId,
-        status: status?.status ?? submitted.status,
-        queuePosition: status ? status.queuePosition : submitted.queuePosition,
-        uploads: submitted.uploads,
-        record: recordStateOf(context, submitted),
-        money: submitted.money,
-        urls: submitted.urls,
-        recipe: submitted.recipe,
-      },
-      lead,
-    );
+    try {
+      return await afterSubmit();
+    } catch (error) {
+      // fal's verdict on the job (it failed) says itself what to do; anything else after the
+      // submit must never suggest repeating the paid call.
+      if (error instanceof JobFailedError || error instanceof AfterSubmitError) throw error;
+      throw new AfterSubmitError(error, { ...job, tool: "run_model" });
+    }
   },
 });

@@ -58,6 +58,28 @@ describe("paid results survive local failures", () => {
     expect(textOf(result)).toContain(out.request_id);
   });
 
+  it("a result that cannot be read after the submit: the error names the job and says get_job_result, never run_model again", async () => {
+    harness = await startHarness({ baseUrl: fake.url, env: { FAL_MCP_REQUEST_TIMEOUT_MS: "1500" } });
+    // The job completes, but every read of its result fails (a 500 that retries do not cure).
+    fake.inject({
+      host: "queue.fal.run",
+      method: "GET",
+      path: /\/requests\/[^/]+$/,
+      fault: { kind: "status", status: 500 },
+    });
+    const result = await harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "x" } });
+    expect(result.isError).toBe(true);
+    const [job] = fake.jobsFor("fake/instant");
+    const text = textOf(result);
+    expect(text).toContain(`The job ${job?.requestId} (fake/instant) was submitted and is paid for`);
+    expect(text).toMatch(
+      /Next step: Do NOT call run_model again: that would pay for a second job\. Call get_job_result with request_id/,
+    );
+    // fal's own advice for a failed read ("try again … not billed") would pay twice here.
+    expect(text).not.toMatch(/not billed|try again in a moment/i);
+    expect(fake.jobsFor("fake/instant")).toHaveLength(1);
+  });
+
   it("an unconfirmed submit says it was recorded only when the record was written", async () => {
     // The connection drops as the submit arrives (fal never makes the job, so its request
     // history cannot resolve the attempt): the outcome is unknown to fal-mcp.

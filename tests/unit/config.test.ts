@@ -99,6 +99,21 @@ describe("settings are strict (issue 11)", () => {
     },
   );
 
+  it("a FAL_MCP_* variable that is no setting is reported with the closest one (a typo never drops a cap in silence)", () => {
+    const config = loadConfig({
+      env: { FAL_MCP_MAX_COST_PER_DAYS: "5", FAL_MCP_ALLOWED_DIR: "/x", FAL_MCP_NOTHING_LIKE_IT_AT_ALL: "1" },
+      homeDir: "/home/u",
+    });
+    expect(config.unknownSettings).toEqual([
+      { name: "FAL_MCP_MAX_COST_PER_DAYS", closest: "FAL_MCP_MAX_COST_PER_DAY" },
+      { name: "FAL_MCP_ALLOWED_DIR", closest: "FAL_MCP_ALLOWED_DIRS" },
+      { name: "FAL_MCP_NOTHING_LIKE_IT_AT_ALL", closest: undefined },
+    ]);
+    expect(
+      loadConfig({ env: { FAL_MCP_MAX_COST_PER_DAY: "5" }, homeDir: "/home/u" }).unknownSettings,
+    ).toEqual([]);
+  });
+
   it("FAL_MCP_LOG_LEVEL=verbose names the variable, the allowed values and what was given", () => {
     expect(() => loadConfig({ env: { FAL_MCP_LOG_LEVEL: "verbose" }, homeDir: "/home/u" })).toThrow(
       'FAL_MCP_LOG_LEVEL must be one of debug, info, warning, error (got "verbose")',
