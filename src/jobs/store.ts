@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import fsSync from "node:fs";
 import { Logger } from "../util/log.js";
 import { createRedactor, type Redactor } from "../util/redact-deep.js";
-import { removeTemp, sweepTemps, tempName, trackTemp } from "../util/temp-files.js";
+import { sweepTemps } from "../util/temp-files.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { groupCommit } from "../util/group-commit.js";
+import { syncDirectory, writeAtomic, writeAtomicSync } from "./atomic-write.js";
 import { parseBoundedJson } from "../util/json-bounds.js";
 import { jsonLength, parseJson } from "../util/json.js";
 import {
@@ -359,38 +358,8 @@ export class JobStore {
 
   /** Atomic write: a temp file (named with our pid), fsynced, renamed; the temp never outlives a failure. */
   async #writeText(file: string, text: string): Promise<void> {
-    const temp = path.join(
-      this.directory,
-      tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"),
-    );
-    const forget = trackTemp(temp);
-    try {
-      const handle = await this.#openTemp(temp);
-      try {
-        await handle.writeFile(text, "utf8");
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(temp, file);
-    } catch (error) {
-      await removeTemp(temp);
-      throw error;
-    } finally {
-      forget();
-    }
+    await writeAtomic(this.directory, file, text);
     await this.#syncDirectory();
-  }
-
-  /** Opens a new temp file, making the folder only when it is missing (not a mkdir per write). */
-  async #openTemp(temp: string): Promise<fs.FileHandle> {
-    try {
-      return await fs.open(temp, "wx", 0o600);
-    } catch (error) {
-      if (errnoCode(error) !== "ENOENT") throw error;
-      await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
-      return await fs.open(temp, "wx", 0o600);
-    }
   }
 
   /**
@@ -424,25 +393,9 @@ export class JobStore {
     const file = entry.requestId
       ? this.#fileFor(entry.requestId)
       : path.join(this.directory, `unconfirmed-${attemptId}.json`);
-    const temp = path.join(
-      this.directory,
-      tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"),
-    );
-    try {
-      fsSync.mkdirSync(this.directory, { recursive: true, mode: 0o700 });
-      const fd = fsSync.openSync(temp, "wx", 0o600);
-      try {
-        fsSync.writeFileSync(fd, JSON.stringify(this.#redact.value(record), null, 2) + "\n");
-        fsSync.fsyncSync(fd);
-      } finally {
-        fsSync.closeSync(fd);
-      }
-      fsSync.renameSync(temp, file);
-      return file;
-    } catch {
-      fsSync.rmSync(temp, { force: true });
-      return undefined;
-    }
+    return writeAtomicSync(this.directory, file, JSON.stringify(this.#redact.value(record), null, 2) + "\n")
+      ? file
+      : undefined;
   }
 
   async #newerVersionAt(file: string): Promise<string | undefined> {
@@ -469,13 +422,4 @@ export class JobStore {
       if (this.#locks.get(key) === settled) this.#locks.delete(key);
     }
   }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  // Makes the rename itself durable. Not possible on Windows, where it is not needed either.
-  if (os.platform() === "win32") return;
-  const handle = await fs.open(directory, "r").catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close().catch(() => undefined);
 }
