@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { decodedBody } from "../util/bounded-body.js";
 import type { ProxyConfig } from "../config.js";
 import { proxyFor, tunnelAgent } from "../fal/proxy.js";
+import { isFalHost } from "../fal/redirect.js";
 import type { TransferDeadline } from "../util/transfer-deadline.js";
 import {
   assertHostAllowed,
@@ -29,7 +30,8 @@ import {
  *
  * Behind a proxy (HTTPS_PROXY / HTTP_PROXY, unless NO_PROXY names the host) a hop goes through a
  * CONNECT tunnel, after its host was checked here: an IP literal as it is, a name by resolving
- * every address it has (a name that does not resolve here is refused: fail closed). The proxy
+ * every address it has (a name that does not resolve here is refused: fail closed), except fal's
+ * own hosts, which the proxy alone may be able to resolve. The proxy
  * then resolves the name itself, so a name whose answer changes between our lookup and the
  * proxy's can still reach a private address the proxy can reach: the residual risk of any
  * client-side guard behind a proxy, documented in the README. Without a proxy the socket
@@ -161,8 +163,11 @@ export async function guardedGet(options: GuardedGetOptions): Promise<GuardedRes
     const via = proxyFor(target, options.proxy);
     if (!rewritten) {
       assertHostAllowed(url.hostname, options.policy);
-      // An IP literal was checked as it is; a name is resolved and every address checked.
-      if (via && !isIpLiteral(url.hostname)) await vetBeforeProxy(url.hostname, options);
+      // An IP literal was checked as it is; a name is resolved and every address checked. fal's
+      // own hosts (its CDN) are not a prompt's to point anywhere, and behind a proxy this machine
+      // may have no DNS of its own: they go to the proxy without a local lookup.
+      if (via && !isIpLiteral(url.hostname) && !isFalHost(url.hostname))
+        await vetBeforeProxy(url.hostname, options);
     }
     const route: Route = via
       ? { kind: "tunnel", agent: await tunnelAgent(via) }

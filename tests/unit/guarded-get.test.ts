@@ -177,6 +177,7 @@ describe("guardedGet behind a proxy (HTTP_PROXY)", () => {
       [`intranet.test:${port}`]: port,
       [`nowhere.test:${port}`]: port,
       [`10.0.0.7:${port}`]: port,
+      [`v3.fal.media:${port}`]: port,
     });
     config = { httpProxy: proxy.url, httpsProxy: undefined, noProxy: "" };
   });
@@ -209,6 +210,13 @@ describe("guardedGet behind a proxy (HTTP_PROXY)", () => {
     );
     expect(proxy.passed).toEqual([]);
     expect(proxy.refused).toEqual([]);
+  });
+
+  it("fal's CDN goes to the proxy without a local lookup (behind a proxy this machine may have no DNS)", async () => {
+    reset();
+    // The test resolver knows no v3.fal.media: a local lookup would refuse it.
+    expect((await get(`http://v3.fal.media:${port}/image.png`, false, { proxy: config })).text).toBe("PNG!");
+    expect(proxy.passed).toContain(`CONNECT v3.fal.media:${port}`);
   });
 
   it("a redirect hop to a metadata address is refused before it reaches the proxy", async () => {
