@@ -1,4 +1,5 @@
-import { FalMcpError } from "../errors.js";
+import { FalMcpError, LocalFileError } from "../errors.js";
+import { errorMessage } from "../util/errors.js";
 import { roundMoney, type UnitPrice } from "../fal/pricing.js";
 import { estimateCall, withDefaults, type CostEstimate } from "./estimate.js";
 import type { DailyLedger, Reservation } from "./ledger.js";
@@ -157,7 +158,16 @@ export class Money {
     },
   ): Promise<Clearance | ElicitationNeeded> {
     const { estimate, estimateUsd, schemaCheck, notes, reservation } = found;
-    const today = await this.#ledger?.today({ except: reservation });
+    let today;
+    try {
+      today = await this.#ledger?.today({ except: reservation });
+    } catch (error) {
+      // A cap that cannot be checked is not passed: nothing is sent.
+      throw new LocalFileError(
+        `Not sent to fal: the daily cap (FAL_MCP_MAX_COST_PER_DAY) could not be checked, because the job record folder could not be read (${errorMessage(error)}).`,
+        "Have the user point FAL_MCP_STATE_DIR at a folder this user can read and write (or unset FAL_MCP_MAX_COST_PER_DAY), then restart the client.",
+      );
+    }
     const decision = checkSpend({
       endpointId: call.endpointId,
       estimate,
