@@ -131,39 +131,33 @@ describe("caps", () => {
     }
   });
 
-  it("a daily cap that cannot be checked (the state folder is a file) refuses the call, typed, and sends nothing", async () => {
+  /** Runs one submit_job with a file where the state folder should be. */
+  async function submitWithStateDirAsFile(env: Record<string, string>): Promise<CallToolResult> {
     const parent = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-money-state-"));
     const stateDir = path.join(parent, "not-a-folder");
     await fs.writeFile(stateDir, "a file where the state folder should be");
     try {
-      const harness = await start({ env: { FAL_MCP_MAX_COST_PER_DAY: "5", FAL_MCP_STATE_DIR: stateDir } });
-      const refused = await harness.call("submit_job", {
-        endpoint_id: "fake/instant",
-        input: { prompt: "a" },
-      });
-      expect(refused.isError).toBe(true);
-      expect(textOf(refused)).toContain("the daily cap (FAL_MCP_MAX_COST_PER_DAY) could not be checked");
-      expect(textOf(refused)).toContain("FAL_MCP_STATE_DIR");
-      expect(textOf(refused)).not.toContain("Unexpected error");
-      expect(submits()).toBe(0);
+      const harness = await start({ env: { ...env, FAL_MCP_STATE_DIR: stateDir } });
+      return await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a" } });
     } finally {
       await fs.rm(parent, { recursive: true, force: true });
     }
+  }
+
+  it("a daily cap that cannot be checked (the state folder is a file) refuses the call, typed, and sends nothing", async () => {
+    const refused = await submitWithStateDirAsFile({ FAL_MCP_MAX_COST_PER_DAY: "5" });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain("the daily cap (FAL_MCP_MAX_COST_PER_DAY) could not be checked");
+    expect(textOf(refused)).toContain("FAL_MCP_STATE_DIR");
+    expect(textOf(refused)).not.toContain("Unexpected error");
+    expect(submits()).toBe(0);
   });
 
   it("without a daily cap, an unusable state folder does not stop a paid call before it is sent", async () => {
-    const parent = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-money-state-"));
-    const stateDir = path.join(parent, "not-a-folder");
-    await fs.writeFile(stateDir, "a file where the state folder should be");
-    try {
-      const harness = await start({ env: { FAL_MCP_STATE_DIR: stateDir } });
-      const ran = await harness.call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a" } });
-      expect(submits()).toBe(1);
-      // The job exists on fal: the answer gives its id even though no record could be written.
-      expect(textOf(ran)).toMatch(/request_id|Request id|request id/i);
-    } finally {
-      await fs.rm(parent, { recursive: true, force: true });
-    }
+    const ran = await submitWithStateDirAsFile({});
+    expect(submits()).toBe(1);
+    // The job exists on fal: the answer gives its id even though no record could be written.
+    expect(textOf(ran)).toMatch(/request_id|Request id|request id/i);
   });
 
   it("refuses a call whose cost cannot be estimated when told to, and allows it by default saying so", async () => {
