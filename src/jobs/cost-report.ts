@@ -35,6 +35,15 @@ function why(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Billed units × unit price, in the price's currency; undefined without both. */
+export function costFromUnits(
+  billableUnits: number | undefined,
+  price: UnitPrice | undefined,
+): number | undefined {
+  if (billableUnits === undefined || !price || !Number.isFinite(billableUnits)) return undefined;
+  return roundMoney(billableUnits * price.unit_price);
+}
+
 export async function settleCost(
   known: { estimateUsd: number | null | undefined; billableUnits: number | undefined },
   sources: SettleSources,
@@ -47,7 +56,7 @@ export async function settleCost(
     notes.push(`The unit price could not be read (${why(error)}).`);
   }
   const units = known.billableUnits;
-  const unitsCost = units !== undefined && price ? roundMoney(units * price.unit_price) : undefined;
+  const unitsCost = costFromUnits(units, price);
   if (units === undefined) notes.push("fal sent no billed units with this result.");
 
   let event: BillingEvent | undefined;

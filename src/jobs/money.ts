@@ -1,6 +1,6 @@
 import { FalMcpError, LocalFileError } from "../errors.js";
 import { errorMessage } from "../util/errors.js";
-import { roundMoney, type UnitPrice } from "../fal/pricing.js";
+import type { UnitPrice } from "../fal/pricing.js";
 import { estimateCall, withDefaults, type CostEstimate } from "./estimate.js";
 import type { DailyLedger, Reservation } from "./ledger.js";
 import {
@@ -96,15 +96,6 @@ export class Money {
     this.#validators = options.validators ?? new InputValidators();
     this.#approvals = options.approvals ?? new PendingApprovals();
     this.#principal = options.principal ?? "";
-  }
-
-  get keepsDailyLedger(): boolean {
-    return this.#ledger !== undefined;
-  }
-
-  /** Today's spending, when a ledger is kept. */
-  today() {
-    return this.#ledger?.today();
   }
 
   /**
@@ -220,15 +211,6 @@ export class Money {
       release: async () => reservation?.release(),
     };
   }
-}
-
-/** Billed units × unit price, in the price's currency; undefined without both. */
-export function costFromUnits(
-  billableUnits: number | undefined,
-  price: UnitPrice | undefined,
-): number | undefined {
-  if (billableUnits === undefined || !price || !Number.isFinite(billableUnits)) return undefined;
-  return roundMoney(billableUnits * price.unit_price);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { UnitPrice } from "../../src/fal/pricing.js";
 import { DailyLedger } from "../../src/jobs/ledger.js";
-import { Money, costFromUnits, type MoneySources } from "../../src/jobs/money.js";
+import { costFromUnits } from "../../src/jobs/cost-report.js";
+import { Money, type MoneySources } from "../../src/jobs/money.js";
 import { ApprovalRequiredError, SpendRefusedError, type SpendSettings } from "../../src/jobs/spend-gate.js";
 import { InputRejectedError } from "../../src/jobs/validate-input.js";
 import { CATALOG } from "../fake-fal/catalog.js";
