@@ -7,6 +7,15 @@ export abstract class FalMcpError extends Error {
   abstract readonly nextStep: string | undefined;
 }
 
+/** An error whose advice is given where it is raised (most of them). */
+export abstract class AdvisedError extends FalMcpError {
+  readonly nextStep: string | undefined;
+  constructor(message: string, nextStep?: string) {
+    super(message);
+    this.nextStep = nextStep;
+  }
+}
+
 /** A tool needs the fal key and none was configured. */
 export class MissingKeyError extends FalMcpError {
   override name = "MissingKeyError";
@@ -115,12 +124,11 @@ export class AfterSubmitError extends FalMcpError {
 }
 
 /** The submit may or may not have reached fal: retrying blindly could pay for the same job twice. */
-export class AmbiguousSubmitError extends FalMcpError {
+export class AmbiguousSubmitError extends AdvisedError {
   override name = "AmbiguousSubmitError";
-  readonly nextStep: string;
+  declare readonly nextStep: string;
   constructor(message: string, nextStep: string) {
-    super(message);
-    this.nextStep = nextStep;
+    super(message, nextStep);
   }
 }
 
@@ -154,43 +162,23 @@ export class JobFailedError extends FalMcpError {
 }
 
 /** Something the user or model asked for does not exist (a model, a job, a file). */
-export class NotFoundError extends FalMcpError {
+export class NotFoundError extends AdvisedError {
   override name = "NotFoundError";
-  readonly nextStep: string | undefined;
-  constructor(message: string, nextStep?: string) {
-    super(message);
-    this.nextStep = nextStep;
-  }
 }
 
 /** Arguments that pass the schema but make no sense together. */
-export class InvalidArgumentError extends FalMcpError {
+export class InvalidArgumentError extends AdvisedError {
   override name = "InvalidArgumentError";
-  readonly nextStep: string | undefined;
-  constructor(message: string, nextStep?: string) {
-    super(message);
-    this.nextStep = nextStep;
-  }
 }
 
 /** A local path that fal-mcp will not read, with the setting that would change that. */
-export class AccessDeniedError extends FalMcpError {
+export class AccessDeniedError extends AdvisedError {
   override name = "AccessDeniedError";
-  readonly nextStep: string | undefined;
-  constructor(message: string, nextStep?: string) {
-    super(message);
-    this.nextStep = nextStep;
-  }
 }
 
 /** A local I/O failure (disk full, permission denied) while saving or reading files. */
-export class LocalFileError extends FalMcpError {
+export class LocalFileError extends AdvisedError {
   override name = "LocalFileError";
-  readonly nextStep: string | undefined;
-  constructor(message: string, nextStep?: string) {
-    super(message);
-    this.nextStep = nextStep;
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { SpendSettings } from "../config.js";
-import { FalMcpError } from "../errors.js";
+import { AdvisedError } from "../errors.js";
 import { formatMoney } from "../fal/pricing.js";
 import { describeEstimate, type CostEstimate } from "./estimate.js";
 import type { DaySpending } from "./ledger.js";
@@ -118,22 +118,20 @@ function refuse(message: string, nextStep: string): SpendDecision {
 }
 
 /** A paid call refused by a cap or the unknown-cost policy; nothing was sent to fal. */
-export class SpendRefusedError extends FalMcpError {
+export class SpendRefusedError extends AdvisedError {
   override name = "SpendRefusedError";
-  readonly nextStep: string;
+  declare readonly nextStep: string;
   constructor(message: string, nextStep: string) {
-    super(message);
-    this.nextStep = nextStep;
+    super(message, nextStep);
   }
 }
 
 /** A paid call that needs the user's approval first; nothing was sent to fal. */
-export class ApprovalRequiredError extends FalMcpError {
+export class ApprovalRequiredError extends AdvisedError {
   override name = "ApprovalRequiredError";
-  readonly nextStep: string;
+  declare readonly nextStep: string;
   constructor(message: string, nextStep: string) {
-    super(message);
-    this.nextStep = nextStep;
+    super(message, nextStep);
   }
 }
 
