@@ -1,33 +1,27 @@
 import fs from "node:fs/promises";
 import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { createFal, type Fal } from "../../src/fal/index.js";
+import type { Fal } from "../../src/fal/index.js";
 import { prepareUpload } from "../../src/files/prepared-upload.js";
 import { redirectUrl } from "../../src/fal/redirect.js";
 import { MAX_DATA_BYTES, uploadData } from "../../src/files/data-upload.js";
-import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
-import { startHarness, TEST_KEY, textOf, type Harness } from "../helpers/harness.js";
+import type { FakeFal } from "../fake-fal/server.js";
+import { startFalOnFake } from "../helpers/fal-on-fake.js";
+import { startHarness, textOf, type Harness } from "../helpers/harness.js";
 
 /** upload_file's two client-side paths: base64 `data`, and a prepared target the client PUTs to. */
 
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
 let fake: FakeFal;
 let fal: Fal;
-let home: string;
+let onFake: Awaited<ReturnType<typeof startFalOnFake>>;
 
 beforeAll(async () => {
-  fake = await startFakeFal();
-  home = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-data-test-"));
-  const config = loadConfig({ env: { FAL_KEY: TEST_KEY, FAL_MCP_BASE_URL: fake.url }, homeDir: home });
-  fal = createFal({ config });
+  onFake = await startFalOnFake();
+  ({ fake, fal } = onFake);
 });
 
-afterAll(async () => {
-  await fake?.close();
-  await fs.rm(home, { recursive: true, force: true });
-});
+afterAll(() => onFake?.close());
 
 beforeEach(() => fake.reset());
 

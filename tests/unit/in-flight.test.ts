@@ -4,23 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InFlightSubmits } from "../../src/jobs/in-flight.js";
-import {
-  removeLiveTempsSync,
-  setTempOwner,
-  sweepTemps,
-  tempName,
-  trackTemp,
-} from "../../src/util/temp-files.js";
+import { ownTempFilesLikeTheEntryPoint } from "../helpers/temp-owner.js";
+import { removeLiveTempsSync, sweepTemps, tempName, trackTemp } from "../../src/util/temp-files.js";
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-setTempOwner({ pid: process.pid, isAlive });
+ownTempFilesLikeTheEntryPoint();
 
 describe("InFlightSubmits", () => {
   it("drain returns at once with nothing open", async () => {

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { setTempOwner } from "../../src/util/temp-files.js";
+import { ownTempFilesLikeTheEntryPoint } from "../helpers/temp-owner.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { summarizeInput } from "../../src/jobs/input-summary.js";
 import { JOB_RECORD_VERSION, JobStore, recordFileName } from "../../src/jobs/store.js";
@@ -12,18 +12,7 @@ let stateDir: string;
 let logLines: string[];
 let logger: Logger;
 
-// As the entry point does: temp files carry the pid, and dead writers' files are swept.
-setTempOwner({
-  pid: process.pid,
-  isAlive: (pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
-  },
-});
+ownTempFilesLikeTheEntryPoint();
 
 beforeEach(async () => {
   stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-jobs-"));

@@ -1,32 +1,23 @@
-import fs from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
 import { FalApiError } from "../../src/errors.js";
-import { createFal, type Fal } from "../../src/fal/index.js";
+import type { Fal } from "../../src/fal/index.js";
 import { submitToQueue } from "../../src/fal/queue.js";
 import { waitForJob } from "../../src/fal/queue-wait.js";
-import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
-import { TEST_KEY } from "../helpers/harness.js";
+import type { FakeFal } from "../fake-fal/server.js";
+import { startFalOnFake } from "../helpers/fal-on-fake.js";
 
 /** The polling loop: failed status reads go through the one retry loop, bounded by the deadline. */
 
 let fake: FakeFal;
 let fal: Fal;
-let home: string;
+let onFake: Awaited<ReturnType<typeof startFalOnFake>>;
 
 beforeAll(async () => {
-  fake = await startFakeFal();
-  home = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-wait-test-"));
-  const config = loadConfig({ env: { FAL_KEY: TEST_KEY, FAL_MCP_BASE_URL: fake.url }, homeDir: home });
-  fal = createFal({ config });
+  onFake = await startFalOnFake();
+  ({ fake, fal } = onFake);
 });
 
-afterAll(async () => {
-  await fake?.close();
-  await fs.rm(home, { recursive: true, force: true });
-});
+afterAll(() => onFake?.close());
 
 beforeEach(() => fake.reset());
 

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { setTempOwner } from "../../src/util/temp-files.js";
+import { ownTempFilesLikeTheEntryPoint } from "../helpers/temp-owner.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { JobStore, recordFileName } from "../../src/jobs/store.js";
 import { createRedactor } from "../../src/util/redact-deep.js";
@@ -12,18 +12,7 @@ const secret = key.split(":")[1]!;
 const redactor = createRedactor([key]);
 let stateDir: string;
 
-// As the entry point does: temp files carry the pid, and dead writers' files are swept.
-setTempOwner({
-  pid: process.pid,
-  isAlive: (pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
-  },
-});
+ownTempFilesLikeTheEntryPoint();
 
 beforeEach(async () => {
   stateDir = await fsp.mkdtemp(path.join(os.tmpdir(), "fal-mcp-store-"));
