@@ -100,6 +100,13 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
   },
   {
+    // The launcher: plain Node ESM that runs before the program (it may touch process).
+    files: ["bin/**/*.js"],
+    languageOptions: {
+      globals: { process: "readonly", URL: "readonly", setTimeout: "readonly" },
+    },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",

@@ -1,7 +1,28 @@
 #!/usr/bin/env node
-// The published entry point: a thin launcher so the bin path never changes with the build layout.
+// The published entry point: a small launcher, so the bin path never changes with the build layout,
+// that runs the bundle (dist/index.cjs, ~3 MB) through V8's code cache. Compiling the bundle and the
+// functions the handshake and first call need was about 40% of spawn → first result on Node 20;
+// with the cache a start after the first deserialises them instead. Any cache problem (no home,
+// an unwritable folder, a cache from another Node or bundle, a corrupt or foreign file) falls back
+// to a plain compile: the cache only ever costs a start its speed. FAL_MCP_COMPILE_CACHE=0 turns it
+// off. It writes nothing to stdout.
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import module from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
+import vm from "node:vm";
 
 // Memory as users see it (VmRSS; they run many MCP servers at once): V8 sizes this long-lived,
 // mostly idle process for throughput by default, letting old space grow to ~3× the live heap
@@ -9,10 +30,117 @@ import v8 from "node:v8";
 // V8's heap heuristics each time they run, so setting them here, before the program loads, takes
 // effect: measured 160 → 100 MiB after 1,000 mixed calls and 74 → 68 MiB idle (bench: memory),
 // with no measurable cost per call. No command-line flag is needed, so `npx fal-mcp` gets it too.
+// They are set before the bundle is compiled because V8 accepts a code cache only under the flags
+// it was made with.
 v8.setFlagsFromString("--optimize-for-size");
 v8.setFlagsFromString("--semi-space-growth-factor=1");
-// Node 22.1+ keeps compiled code on disk between starts (a no-op where it is missing, as on Node 20).
-module.enableCompileCache?.();
-// require(), not import(): importing a CommonJS file from ESM runs Node's export lexer over the
-// whole 2 MB bundle first (~300 ms on this machine), and the bundle exports nothing.
-module.createRequire(import.meta.url)("../dist/index.cjs");
+
+const bundle = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+const CACHE_PREFIX = "bundle-";
+const CACHE_SUFFIX = ".v8cache";
+// "server-" named the caches of 0.1.0's earlier loader; they are cleaned up the same way.
+const STALE_PREFIXES = [CACHE_PREFIX, "server-"];
+
+/** The per-user cache folder of this platform (never a shared temp folder: bytecode from a file another user can write would run here). */
+function cacheFolder(env, platform, home) {
+  if (platform === "win32") {
+    const base = env.LOCALAPPDATA || (home ? path.join(home, "AppData", "Local") : "");
+    return base ? path.join(base, "fal-mcp", "Cache") : undefined;
+  }
+  if (platform === "darwin") return home ? path.join(home, "Library", "Caches", "fal-mcp") : undefined;
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : home ? path.join(home, ".cache") : "";
+  return base ? path.join(base, "fal-mcp") : undefined;
+}
+
+/** On unless set to one of the words every fal-mcp flag takes for off (src/settings.ts); the program rejects other values. */
+function cacheEnabled(raw) {
+  return raw === undefined || !["0", "false", "no", "off", ""].includes(raw.trim().toLowerCase());
+}
+
+/** The cache of this bundle (size and time) on this Node build, when it belongs to this user and no one else can write it. */
+function readOwnCache(file) {
+  let fd;
+  try {
+    fd = openSync(file, "r");
+    const stat = fstatSync(fd);
+    if (typeof process.getuid === "function" && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0))
+      return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeCache(folder, file, data) {
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, file); // atomic: a server starting now reads the old file or the new one
+    // Caches of other bundles or Node builds unused for a week go; a recent one may belong to
+    // another installed version that a different client still starts (a removed one is rewritten).
+    const stale = Date.now() - 7 * 86_400_000;
+    for (const name of readdirSync(folder)) {
+      const other = path.join(folder, name);
+      if (
+        STALE_PREFIXES.some((prefix) => name.startsWith(prefix)) &&
+        name.endsWith(CACHE_SUFFIX) &&
+        other !== file &&
+        statSync(other).mtimeMs < stale
+      )
+        rmSync(other, { force: true });
+    }
+  } catch {
+    // A read-only home or a full disk only costs the next start its speed.
+  }
+}
+
+function load() {
+  // The bundle's few `import()`s (Node built-ins, on rarely used paths) must resolve as in a plain
+  // require(); vm.Script does that only with this loader (Node 20.12+/21.7+). Without it: no cache.
+  const mainContextLoader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+  if (!mainContextLoader) {
+    module.createRequire(import.meta.url)(bundle);
+    return;
+  }
+  const source = readFileSync(bundle, "utf8");
+  const folder = cacheEnabled(process.env.FAL_MCP_COMPILE_CACHE)
+    ? cacheFolder(process.env, process.platform, os.homedir())
+    : undefined;
+  let file;
+  let cachedData;
+  if (folder) {
+    const { size, mtimeMs } = statSync(bundle);
+    const key = `${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}`.replace(/[^\w.-]/g, "_");
+    file = path.join(folder, `${CACHE_PREFIX}${key}${CACHE_SUFFIX}`);
+    cachedData = readOwnCache(file);
+  }
+  // The wrapper Node puts around a CommonJS module, on the bundle's first line so line numbers stay true.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData ? { cachedData } : {}),
+    importModuleDynamically: mainContextLoader,
+  });
+  if (folder && file && (!cachedData || script.cachedDataRejected)) {
+    // Written once the server has answered its first requests, so the functions compiled for them
+    // are cached too; or at exit if the process ends sooner. Only when missing or rejected, so a
+    // start with a good cache writes nothing.
+    let written = false;
+    const save = () => {
+      if (written) return;
+      written = true;
+      writeCache(folder, file, script.createCachedData());
+    };
+    setTimeout(save, 3_000).unref();
+    process.once("exit", save);
+  }
+  const wrapper = script.runInThisContext();
+  const exports = {};
+  const bundleModule = { exports, filename: bundle, id: bundle, loaded: false };
+  wrapper.call(exports, exports, module.createRequire(bundle), bundleModule, bundle, path.dirname(bundle));
+}
+
+load();

@@ -174,6 +174,8 @@ const envSchema = z.object({
       return policy;
     }),
   FAL_MCP_READ_ONLY: flag("FAL_MCP_READ_ONLY"),
+  // Read by the launcher (bin/fal-mcp.js) before this program loads; checked here like every setting.
+  FAL_MCP_COMPILE_CACHE: flag("FAL_MCP_COMPILE_CACHE", true),
   FAL_MCP_LOG_LEVEL: z
     .enum(["debug", "info", "warning", "error"], {
       error: (issue) =>

@@ -38,6 +38,7 @@ Settings (environment variables; put them in the "env" block of your client conf
   FAL_MCP_STALL_TIMEOUT_MS         a transfer that moves no byte this long is aborted (default 30000)
   FAL_MCP_CATALOG_TTL_SECONDS      how long catalog answers are cached (default 600)
   FAL_MCP_LOG_LEVEL                debug | info | warning | error (default info)
+  FAL_MCP_COMPILE_CACHE=0          do not keep compiled code between starts (in ~/.cache/fal-mcp)
   FAL_MCP_BASE_URL                 send fal traffic to a proxy or a fake of fal
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY   outbound proxy for every request (lowercase forms win)
  fal-mcp http only:

@@ -80,12 +80,12 @@ const FLAG_ON = ["1", "true", "yes", "on"];
 const FLAG_OFF = ["0", "false", "no", "off", ""];
 
 /** An on/off setting: exactly the documented forms, anything else is an error naming the variable. */
-export const flag = (name: string) =>
+export const flag = (name: string, whenUnset = false) =>
   z
     .string()
     .optional()
     .transform((raw, ctx) => {
-      if (raw === undefined) return false;
+      if (raw === undefined) return whenUnset;
       const value = raw.trim().toLowerCase();
       if (FLAG_ON.includes(value)) return true;
       if (FLAG_OFF.includes(value)) return false;

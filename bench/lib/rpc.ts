@@ -7,7 +7,10 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The built entry point `npx fal-mcp` runs (needs `npm run build`). */
-export const BIN = path.join(ROOT, "bin/fal-mcp.js");
+// BENCH_BIN points the rows at another launcher (an A/B of two builds in one sitting).
+export const BIN = process.env.BENCH_BIN
+  ? path.resolve(process.env.BENCH_BIN)
+  : path.join(ROOT, "bin/fal-mcp.js");
 export const PROTOCOL_VERSION = "2025-06-18";
 
 export interface RpcMessage {
@@ -168,6 +171,9 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
+  // BENCH_ENV_*: extra settings for the server under test (an A/B of one setting in one sitting).
+  for (const [name, value] of Object.entries(process.env))
+    if (name.startsWith("BENCH_ENV_") && value !== undefined) env[name.slice("BENCH_ENV_".length)] = value;
   return { ...env, FAL_MCP_LOG_LEVEL: "warning", ...extra };
 }
 
