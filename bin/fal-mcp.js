@@ -99,13 +99,6 @@ function writeCache(folder, file, data) {
 }
 
 function load() {
-  // The bundle's few `import()`s (Node built-ins, on rarely used paths) must resolve as in a plain
-  // require(); vm.Script does that only with this loader (Node 20.12+/21.7+). Without it: no cache.
-  const mainContextLoader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (!mainContextLoader) {
-    module.createRequire(import.meta.url)(bundle);
-    return;
-  }
   const source = readFileSync(bundle, "utf8");
   const folder = cacheEnabled(process.env.FAL_MCP_COMPILE_CACHE)
     ? cacheFolder(process.env, process.platform, os.homedir())
@@ -113,16 +106,24 @@ function load() {
   let file;
   let cachedData;
   if (folder) {
+    // V8 checks a cache against the source's length only, so the name carries all that tells two
+    // bundles apart: the package version (npm gives every packed file the same mtime), the size and
+    // mtime (for local builds), and the Node build.
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
     const { size, mtimeMs } = statSync(bundle);
-    const key = `${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}`.replace(/[^\w.-]/g, "_");
+    const key = `${version}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}`.replace(
+      /[^\w.-]/g,
+      "_",
+    );
     file = path.join(folder, `${CACHE_PREFIX}${key}${CACHE_SUFFIX}`);
     cachedData = readOwnCache(file);
   }
-  // The wrapper Node puts around a CommonJS module, on the bundle's first line so line numbers stay true.
+  // The wrapper Node puts around a CommonJS module, on the bundle's first line so line numbers stay
+  // true. The bundle holds no import() (tests/e2e/compile-cache.test.ts checks): on Node 20 a script
+  // compiled from a code cache loses its dynamic-import callback.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
-    importModuleDynamically: mainContextLoader,
   });
   if (folder && file && (!cachedData || script.cachedDataRejected)) {
     // Written once the server has answered its first requests, so the functions compiled for them

@@ -8,7 +8,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readMemory, type ProcMemory } from "../lib/proc.js";
-import { serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
+import { RpcChild, serverEnv, startServer } from "../lib/rpc.js";
+import { buildSdkFloor } from "../lib/sdk-floor.js";
 import { skipped, verdict, type RowContext, type RowResult } from "../lib/row.js";
 import { mib } from "../lib/stats.js";
 
@@ -102,7 +103,35 @@ async function bareNodeRss(): Promise<ProcMemory> {
   return memory;
 }
 
+const signed = (bytes: number): string => `${bytes >= 0 ? "+" : "−"}${mib(Math.abs(bytes))}`;
 const split = (m: ProcMemory): string => `anon ${mib(m.anon)} · file ${mib(m.file)}`;
+
+/**
+ * The same readings of the MCP SDK's own smallest server (bench/floors/sdk-server.ts: one tool, one
+ * raw fetch), bundled and flagged like fal-mcp: what any server built on the SDK holds.
+ */
+async function sdkFloorRss(
+  context: RowContext,
+  roundSize: number,
+  warmRounds: number,
+): Promise<{ idle: ProcMemory; after: ProcMemory; calls: number }> {
+  const launcher = await buildSdkFloor(context.scratch);
+  const floor = new RpcChild(process.execPath, [launcher], serverEnv({ FLOOR_BASE_URL: context.fakeUrl }));
+  try {
+    await floor.initialize();
+    floor.notify("notifications/initialized");
+    await floor.toolNames();
+    await sleep(IDLE_SECONDS * 1000);
+    const idle = readMemory(floor.pid);
+    const calls: Call[] = QUERIES.map((query, i) => ["search_models", { query, limit: 10 + (i % 3) }]);
+    const result = await runCalls(floor, calls, roundSize * warmRounds, false);
+    if (result.errors)
+      throw new Error(`the SDK floor failed ${result.errors} calls; first: ${result.firstError}`);
+    return { idle, after: readMemory(floor.pid), calls: roundSize * warmRounds };
+  } finally {
+    await floor.close();
+  }
+}
 
 export async function memory(context: RowContext): Promise<RowResult> {
   const id = "memory";
@@ -132,6 +161,8 @@ export async function memory(context: RowContext): Promise<RowResult> {
       readings.push({ calls: round * roundSize, memory: readMemory(server.pid) });
     }
     const total = readings[readings.length - 1]!.calls;
+    await server.close();
+    const sdk = await sdkFloorRss(context, roundSize, warmRounds);
     if (errors > total / 10) throw new Error(`${errors} of ${total} calls failed; first: ${firstError}`);
     const after = readings[warmRounds - 1]!;
     // The slope from the 5,000th call on (that reading included), in MiB per 1,000 calls.
@@ -150,15 +181,15 @@ export async function memory(context: RowContext): Promise<RowResult> {
         {
           measure: `idle, ${IDLE_SECONDS} s after tools/list`,
           falMcp: mib(idle.rss),
-          baseline: `${mib(floor.rss)} bare node -e`,
-          comparison: `+${mib(idle.rss - floor.rss)} · ${split(idle)}`,
+          baseline: `${mib(floor.rss)} bare node -e · ${mib(sdk.idle.rss)} the MCP SDK's one-tool server`,
+          comparison: `+${mib(idle.rss - floor.rss)} over node, ${signed(idle.rss - sdk.idle.rss)} over the SDK's · ${split(idle)}`,
           target: verdict(idle.rss <= 60 * MiB, "≤ 60 MiB", mib(idle.rss)),
         },
         {
           measure: `after ${after.calls.toLocaleString("en")} mixed calls`,
           falMcp: mib(after.memory.rss),
-          baseline: `idle ${mib(idle.rss)}`,
-          comparison: `+${mib(after.memory.rss - idle.rss)} · ${split(after.memory)}`,
+          baseline: `${mib(sdk.after.rss)} the SDK's one-tool server after ${sdk.calls.toLocaleString("en")} calls`,
+          comparison: `${signed(after.memory.rss - sdk.after.rss)} over the SDK's · +${mib(after.memory.rss - idle.rss)} over idle · ${split(after.memory)}`,
           target: verdict(after.memory.rss <= 90 * MiB, "≤ 90 MiB", mib(after.memory.rss)),
         },
         {
@@ -171,6 +202,7 @@ export async function memory(context: RowContext): Promise<RowResult> {
       ],
       figures: {
         floor,
+        sdkFloor: sdk,
         idle,
         readings,
         slopeBytesPerThousandCalls: perThousand,
@@ -180,6 +212,7 @@ export async function memory(context: RowContext): Promise<RowResult> {
       },
       notes: [
         `VmRSS from /proc/<pid>/status of the server as clients start it (no flags, no forced GC); mix: ${usedTools.join(", ")}${checkJobs ? " (+ check_job after each submit_job)" : ""}; 4 in flight; ${errors} tool errors.`,
+        "The SDK's one-tool server (bench/floors/sdk-server.ts) is the official MCP SDK v2 serving both eras on stdio with one zod-typed tool that makes one raw fetch, bundled like fal-mcp and started with the launcher's V8 flags (no code cache); its calls are that tool's, 4 in flight.",
       ],
     };
   } finally {

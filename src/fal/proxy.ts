@@ -1,4 +1,7 @@
-import type http from "node:http";
+// Static: the bundle must hold no import() (the launcher's code-cached script cannot serve one on
+// Node 20), and both are loaded at start-up anyway.
+import http from "node:http";
+import https from "node:https";
 import type { ProxyConfig } from "../config.js";
 
 /**
@@ -96,10 +99,6 @@ export async function createPutAgents(
   proxy: ProxyConfig | undefined,
   options: { maxSockets: number },
 ): Promise<PutAgents> {
-  const [{ default: http }, { default: https }] = await Promise.all([
-    import("node:http"),
-    import("node:https"),
-  ]);
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
   const direct = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const proxied = new Map<string, http.Agent>();
