@@ -7,6 +7,7 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { prepareNpx, npxWorkDir } from "../lib/npx.js";
 import { RpcChild, ROOT, serverEnv, BIN } from "../lib/rpc.js";
+import { buildSdkFloor } from "../lib/sdk-floor.js";
 import { verdict, type RowContext, type RowResult } from "../lib/row.js";
 import { median, ms, ratio } from "../lib/stats.js";
 
@@ -102,6 +103,14 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
     args: ["-e", FLOOR_SCRIPT],
     env: serverEnv({ FLOOR_BASE_URL: context.fakeUrl }),
   };
+  // Reported beside the floor: fal-mcp without its code cache (every start compiles, as the very
+  // first does), and the MCP SDK's own one-tool server (bench/floors/sdk-server.ts).
+  const uncached: Launch = { ...direct, env: serverEnv({ ...context.env, FAL_MCP_COMPILE_CACHE: "0" }) };
+  const sdkFloor: Launch = {
+    command: process.execPath,
+    args: [await buildSdkFloor(context.scratch)],
+    env: serverEnv({ FLOOR_BASE_URL: context.fakeUrl }),
+  };
   const npx = await prepareNpx(context.scratch, FLOOR_SCRIPT);
   const cwd = npxWorkDir(context.scratch);
   const viaNpx = (): Launch => ({ ...npx.falMcp, env: npx.env(serverEnv(context.env)), cwd });
@@ -109,8 +118,14 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
   const lines: RowResult["lines"] = [];
   const figures: Record<string, unknown> = { runs, npxRuns };
   try {
-    // The first start after an install: npx extracts the tarball into a fresh cache.
-    const firstNpx = await timeFirstResult(viaNpx(), "initialize");
+    // The first start after an install: npx extracts the tarball into a fresh cache, and there is no
+    // code cache yet (a folder of its own, so an earlier run's cache of the same tarball is not used).
+    const freshCodeCache = { XDG_CACHE_HOME: path.join(context.scratch, "first-start-cache") };
+    const first = viaNpx();
+    const firstNpx = await timeFirstResult(
+      { ...first, env: { ...first.env, ...freshCodeCache } },
+      "initialize",
+    );
     const firstFloorNpx = await timeFirstResult(floorNpx(), "initialize");
     for (const sequence of SEQUENCES) {
       // One unmeasured start of each: warms the page cache (and Node 22's compile cache).
@@ -122,6 +137,34 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
         // Interleaved, so a burst of load elsewhere hits both alike.
         server.push(await measure(direct, sequence));
         floor.push(await measure(floorDirect, sequence));
+      }
+      if (sequence === "initialize") {
+        const withoutCache: number[] = [];
+        const sdk: number[] = [];
+        const floorAgain: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          withoutCache.push(await timeFirstResult(uncached, sequence));
+          sdk.push(await timeFirstResult(sdkFloor, sequence));
+          floorAgain.push(await timeFirstResult(floorDirect, sequence));
+        }
+        const floorFirst = median(floorAgain);
+        lines.push(
+          {
+            measure: `${sequence}: without the code cache (FAL_MCP_COMPILE_CACHE=0; the first start), spawn → first result`,
+            falMcp: ms(median(withoutCache)),
+            baseline: `${ms(floorFirst)} (bare node -e + one fetch)`,
+            comparison: ratio(median(withoutCache) / floorFirst),
+            target: "(reported)",
+          },
+          {
+            measure: `${sequence}: the MCP SDK's one-tool server (no code cache), spawn → first result`,
+            falMcp: ms(median(sdk)),
+            baseline: `${ms(floorFirst)} (bare node -e + one fetch)`,
+            comparison: ratio(median(sdk) / floorFirst),
+            target: "(reported)",
+          },
+        );
+        figures.uncached = { withoutCache, sdk, floor: floorAgain };
       }
       const npxServer: number[] = [];
       const npxFloor: number[] = [];

@@ -12,6 +12,7 @@ import type { Config } from "../config.js";
 import { errorText } from "../errors.js";
 import { writeResultFile } from "../files/result-file.js";
 import type { Services } from "../services.js";
+import { joinSignals } from "../util/abort.js";
 import { budgetFor } from "../util/result-budget.js";
 import { guardResult } from "./result-guard.js";
 import { isRecord } from "../util/json.js";
@@ -165,7 +166,7 @@ export function createServer({
   };
 
   /** The one place the SDK's request context becomes the SDK-free ToolContext. */
-  const contextFor = (ctx: ServerContext): ToolContext => {
+  const contextFor = (ctx: ServerContext, signal: AbortSignal): ToolContext => {
     const progressToken = ctx.mcpReq._meta?.progressToken;
     let lastProgress = -Infinity;
     return {
@@ -176,7 +177,7 @@ export function createServer({
       catalog: services.catalog,
       money: services.money,
       caller: callerFor(ctx),
-      signal: AbortSignal.any([ctx.mcpReq.signal, stopSignal]),
+      signal,
       async progress(update) {
         if (progressToken === undefined || update.progress <= lastProgress) return;
         lastProgress = update.progress;
@@ -225,8 +226,10 @@ export function createServer({
       async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         try {
           let output;
+          // The call stops waiting when the client cancels it or the process shuts down.
+          const stopWaiting = joinSignals([ctx.mcpReq.signal, stopSignal]);
           try {
-            output = await tool.handler(args as never, contextFor(ctx));
+            output = await tool.handler(args as never, contextFor(ctx, stopWaiting.signal));
           } catch (error) {
             if (!(error instanceof ApprovalElicitation)) throw error;
             // Ask with a form; the client calls again with the answer (2025 connections: the SDK's
@@ -240,6 +243,8 @@ export function createServer({
               },
               requestState: error.fingerprint,
             }) as unknown as CallToolResult;
+          } finally {
+            stopWaiting.release();
           }
           // The last step before anything leaves: the key out of all of it (strings and keys,
           // encoded forms too), depth bounded, and the whole result within the client's budget.

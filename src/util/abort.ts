@@ -40,3 +40,28 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * A signal that fires when any of `sources` does, for joining a short-lived signal (one call's)
+ * with a long-lived one (the process's stop signal); `release()` unhooks it once the short-lived
+ * work is done. Not AbortSignal.any: on Node 20 that keeps a WeakRef to every signal it makes in
+ * each source's set for the source's whole life, so one per call grew the stop signal without
+ * bound (~50 bytes a call, 15,700 entries after 5,000 calls of the bench's mix).
+ */
+export function joinSignals(sources: readonly AbortSignal[]): { signal: AbortSignal; release(): void } {
+  const fired = sources.find((source) => source.aborted);
+  if (fired) return { signal: AbortSignal.abort(fired.reason), release: () => undefined };
+  const controller = new AbortController();
+  const hooks = sources.map((source) => {
+    const onAbort = () => {
+      release();
+      controller.abort(source.reason);
+    };
+    source.addEventListener("abort", onAbort, { once: true });
+    return () => source.removeEventListener("abort", onAbort);
+  });
+  const release = () => {
+    for (const unhook of hooks) unhook();
+  };
+  return { signal: controller.signal, release };
+}
