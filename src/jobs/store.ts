@@ -67,6 +67,9 @@ export interface NewJobEntry {
   attemptId?: string | undefined;
 }
 
+/** Just the version of a record, read before its shape (zod compiles a schema at its first parse: made once). */
+const versionSchema = z.looseObject({ version: z.number() });
+
 /** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
 const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
 /** Names of old records remembered for recordsSince (about 4 MB at most). */
@@ -324,7 +327,7 @@ export class JobStore {
     } catch {
       return this.#quarantine(file, `it is not valid JSON (${text.length} bytes)`);
     }
-    const version = z.looseObject({ version: z.number() }).safeParse(json);
+    const version = versionSchema.safeParse(json);
     if (version.success && version.data.version > JOB_RECORD_VERSION) {
       const reason = `it was written by a newer fal-mcp (record version ${version.data.version}; this one reads version ${JOB_RECORD_VERSION}): upgrade fal-mcp to use it`;
       this.#report({ file, reason });
@@ -432,7 +435,7 @@ export class JobStore {
     const text = await fs.readFile(file, "utf8").catch(() => undefined);
     if (text === undefined) return undefined;
     try {
-      const version = z.looseObject({ version: z.number() }).safeParse(JSON.parse(text));
+      const version = versionSchema.safeParse(JSON.parse(text));
       if (version.success && version.data.version > JOB_RECORD_VERSION)
         return `it was written by a newer fal-mcp (record version ${version.data.version})`;
     } catch {
