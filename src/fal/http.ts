@@ -153,7 +153,6 @@ export class FalHttpClient {
 
   async #attempt<T>(request: FalRequest<T>, remainingMs: number, budgetMs: number): Promise<FalResponse<T>> {
     const timeout = AbortSignal.timeout(remainingMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     const headers: Record<string, string> = {
       accept:
         request.responseFormat === "text" ? "text/plain, text/markdown;q=0.9, */*;q=0.1" : "application/json",
@@ -167,14 +166,17 @@ export class FalHttpClient {
     }
     let response: Response | undefined;
     let text: string;
-    // Aborted at the body cap, so the connection is torn down rather than drained.
+    // Aborted at the body cap, so the connection is torn down rather than drained. One combined
+    // signal per attempt (AbortSignal.any is among the costlier calls of a request on Node 20).
     const cap = new AbortController();
+    const signals = [timeout, cap.signal];
+    if (request.signal) signals.push(request.signal);
     try {
       response = await this.#options.fetch(buildUrl(request.url, request.query), {
         method: request.method,
         headers,
         body,
-        signal: AbortSignal.any([signal, cap.signal]),
+        signal: AbortSignal.any(signals),
       });
       // Capped by decoded bytes: a gzip answer's Content-Length says nothing about its size.
       text = await readResponseText(response, { maxBytes: MAX_BODY_BYTES, what: "fal's answer", abort: cap });

@@ -57,10 +57,26 @@ export function writeAtomicSync(directory: string, file: string, text: string): 
       fsSync.closeSync(fd);
     }
     fsSync.renameSync(temp, file);
+    syncDirectorySync(directory);
     return true;
   } catch {
     fsSync.rmSync(temp, { force: true });
     return false;
+  }
+}
+
+/** The same as syncDirectory, synchronously (shutdown). */
+function syncDirectorySync(directory: string): void {
+  if (os.platform() === "win32") return;
+  try {
+    const fd = fsSync.openSync(directory, "r");
+    try {
+      fsSync.fsyncSync(fd);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+  } catch {
+    // The record is written; only its durability across a power cut is not confirmed.
   }
 }
 

@@ -5,8 +5,8 @@ import { recordEntries, saveFiles, unsavedFiles } from "../files/results.js";
 import { errorMessage } from "../util/errors.js";
 import type { JobContext } from "./context.js";
 import type { CostReport } from "./cost-report.js";
-import { lookupJobCost } from "./settle.js";
-import type { JobRecord, JobRecordPatch } from "./store.js";
+import { costSources, lookupJobCost } from "./settle.js";
+import type { JobRecord, JobRecordPatch, RecordOutcome } from "./store.js";
 import { recordFailure } from "./wait.js";
 
 /**
@@ -25,7 +25,14 @@ export interface CollectedResult {
 
 export async function collectResult(
   context: JobContext,
-  job: { endpointId: string; requestId: string; save: boolean; record: JobRecord | undefined },
+  job: {
+    endpointId: string;
+    requestId: string;
+    save: boolean;
+    record: JobRecord | undefined;
+    /** The record's write when it is still under way (run_model): awaited once the result is read. */
+    recorded?: Promise<RecordOutcome> | undefined;
+  },
 ): Promise<CollectedResult> {
   const { fal } = context;
   // fal-mcp http saves nothing on its disk: fal URLs and an inline preview only.
@@ -40,6 +47,8 @@ export async function collectResult(
     billableUnits = record.billable_units;
     costLookup = lookupJobCost(context, job, record, billableUnits ?? null);
   } else {
+    // The cost's reads need only the job's id: they run beside the result fetch, not after it.
+    const sources = costSources(context, job, record);
     let result;
     try {
       result = await getQueueResult(fal, {
@@ -51,9 +60,11 @@ export async function collectResult(
       if (error instanceof JobFailedError) await recordFailure(context, job.requestId, error);
       throw error;
     }
+    // The record's write overlapped the status and result reads; the output goes into it once it is on disk.
+    if (job.recorded) record = (await job.recorded).record;
     output = result.output;
     billableUnits = result.billableUnits ?? null;
-    costLookup = lookupJobCost(context, job, record, billableUnits);
+    costLookup = lookupJobCost(context, job, record ?? job.record, billableUnits, sources);
     if (context.config.mode !== "http") {
       // The answer waits for the cost anyway, so a cost that comes quickly is kept in the same
       // durable write as the output (one fsync, not two); a slow one does not hold the output back.

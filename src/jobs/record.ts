@@ -64,6 +64,13 @@ export const recordSchema = z.looseObject({
 
 export type JobRecord = z.output<typeof recordSchema>;
 
+/** A job record after its write: written, or why not (the job still exists on fal). */
+export interface RecordOutcome {
+  record: JobRecord | undefined;
+  /** Why the record could not be written. */
+  recordError: string | undefined;
+}
+
 /** The estimate made before a submit, as the record keeps it. */
 export interface RecordEstimate {
   usd: number | null;

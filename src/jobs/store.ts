@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -32,6 +33,7 @@ export {
   type JobRecordPatch,
   type JobUpload,
   type RecordEstimate,
+  type RecordOutcome,
   type RecordProblem,
   type UploadInput,
 } from "./record.js";
@@ -49,6 +51,24 @@ export {
  *   A record written by a newer fal-mcp is left untouched (a newer server may be using it) and
  *   reported; this version never overwrites it.
  */
+
+/** What `create` needs to write the record of a job fal accepted. */
+export interface NewJobEntry {
+  requestId: string;
+  endpointId: string;
+  tool: string;
+  input: unknown;
+  uploads?: readonly UploadInput[];
+  status?: string;
+  queuePosition?: number | undefined;
+  estimate?: RecordEstimate | undefined;
+  /** When the submit was sent (an unconfirmed attempt resolved later keeps its own time). */
+  now?: Date;
+  attemptId?: string | undefined;
+}
+
+/** Just the version of a record, read before its shape (zod compiles a schema at its first parse: made once). */
+const versionSchema = z.looseObject({ version: z.number() });
 
 /** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
 const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
@@ -92,19 +112,16 @@ export class JobStore {
   }
 
   /** Writes the record of a job fal accepted. Call right after fal returns the request id. */
-  async create(entry: {
-    requestId: string;
-    endpointId: string;
-    tool: string;
-    input: unknown;
-    uploads?: readonly UploadInput[];
-    status?: string;
-    queuePosition?: number | undefined;
-    estimate?: RecordEstimate | undefined;
-    /** When the submit was sent (an unconfirmed attempt resolved later keeps its own time). */
-    now?: Date;
-    attemptId?: string | undefined;
-  }): Promise<JobRecord> {
+  async create(entry: NewJobEntry): Promise<JobRecord> {
+    return this.startCreate(entry).written;
+  }
+
+  /**
+   * The record `create` writes, built at once, and its durable write started: a caller that has
+   * other work to do (the first status read of the job) overlaps it and awaits `written` before
+   * it answers. `written` rejects when the write failed (the job still exists on fal).
+   */
+  startCreate(entry: NewJobEntry): { record: JobRecord; written: Promise<JobRecord> } {
     const record = newRecord({
       requestId: entry.requestId,
       attemptId: entry.attemptId,
@@ -117,8 +134,10 @@ export class JobStore {
       estimate: entry.estimate,
       submittedAt: entry.now,
     });
-    await this.#withLock(entry.requestId, () => this.#write(this.#fileFor(entry.requestId), record));
-    return record;
+    const written = this.#withLock(entry.requestId, () =>
+      this.#write(this.#fileFor(entry.requestId), record),
+    ).then(() => record);
+    return { record, written };
   }
 
   /**
@@ -219,6 +238,7 @@ export class JobStore {
         if (size > MAX_INLINE_OUTPUT_CHARS) {
           // Kept in full beside the record: fal deletes its copy within the hour.
           const outputFile = file.replace(/\.json$/, ".output.json");
+          // A new file: its folder entry is made durable before the record names it.
           await this.#writeText(outputFile, JSON.stringify(this.#redact.value(patch.output)) + "\n");
           next.output = undefined;
           next.output_file = outputFile;
@@ -226,7 +246,10 @@ export class JobStore {
         }
       }
       // Just read under this process's lock at the current version: no second read before writing.
-      await this.#write(file, next, { versionChecked: true });
+      // The file being replaced is already durable (its creation synced the folder), and the new
+      // one is fsynced before the rename: a crash leaves the old record or the new one, both
+      // whole, with no folder fsync (a new folder entry is what that fsync is for).
+      await this.#write(file, next, { versionChecked: true, replacing: true });
       return next;
     });
   }
@@ -304,7 +327,7 @@ export class JobStore {
     } catch {
       return this.#quarantine(file, `it is not valid JSON (${text.length} bytes)`);
     }
-    const version = z.looseObject({ version: z.number() }).safeParse(json);
+    const version = versionSchema.safeParse(json);
     if (version.success && version.data.version > JOB_RECORD_VERSION) {
       const reason = `it was written by a newer fal-mcp (record version ${version.data.version}; this one reads version ${JOB_RECORD_VERSION}): upgrade fal-mcp to use it`;
       this.#report({ file, reason });
@@ -350,16 +373,23 @@ export class JobStore {
     );
   }
 
-  async #write(file: string, record: JobRecord, options: { versionChecked?: boolean } = {}): Promise<void> {
+  async #write(
+    file: string,
+    record: JobRecord,
+    options: { versionChecked?: boolean; replacing?: boolean } = {},
+  ): Promise<void> {
     const existing = options.versionChecked ? undefined : await this.#newerVersionAt(file);
     if (existing) throw new Error(`refusing to overwrite ${file}: ${existing}`);
-    await this.#writeText(file, JSON.stringify(this.#redact.value(record), null, 2) + "\n");
+    await this.#writeText(file, JSON.stringify(this.#redact.value(record), null, 2) + "\n", options);
   }
 
-  /** Atomic write: a temp file (named with our pid), fsynced, renamed; the temp never outlives a failure. */
-  async #writeText(file: string, text: string): Promise<void> {
+  /**
+   * Atomic write: a temp file (named with our pid), fsynced, renamed; the temp never outlives a
+   * failure. The folder is fsynced too (group-committed) unless a durable file is being replaced.
+   */
+  async #writeText(file: string, text: string, options: { replacing?: boolean } = {}): Promise<void> {
     await writeAtomic(this.directory, file, text);
-    await this.#syncDirectory();
+    if (!options.replacing) await this.#syncDirectory();
   }
 
   /**
@@ -399,10 +429,13 @@ export class JobStore {
   }
 
   async #newerVersionAt(file: string): Promise<string | undefined> {
+    // Most writes make a new record: a stat that throws nothing (an ENOENT from an open builds an
+    // Error with its stack, a measured 0.4 ms per call under load) says there is nothing to check.
+    if (!fsSync.existsSync(file)) return undefined;
     const text = await fs.readFile(file, "utf8").catch(() => undefined);
     if (text === undefined) return undefined;
     try {
-      const version = z.looseObject({ version: z.number() }).safeParse(JSON.parse(text));
+      const version = versionSchema.safeParse(JSON.parse(text));
       if (version.success && version.data.version > JOB_RECORD_VERSION)
         return `it was written by a newer fal-mcp (record version ${version.data.version})`;
     } catch {

@@ -9,23 +9,21 @@ import { describeEstimate } from "./estimate.js";
 import { ApprovalElicitation, type Clearance } from "./money.js";
 import { elicitationReallyShown, honoursRequiresUserInteraction } from "./spend-gate.js";
 import { generationHeaders, recipeOf, type Recipe, type RetentionOptions } from "./generation.js";
-import type { JobRecord } from "./store.js";
+import type { JobRecord, RecordOutcome } from "./store.js";
 import { resolveUnconfirmed } from "./unconfirmed.js";
+import type { Section } from "./in-flight.js";
 
 /**
  * Submitting a job: the local files of its input uploaded first, one submit to fal's queue (never
  * retried once it may have been received), and the job recorded durably before anything returns.
  */
 
-export interface Submitted {
+export interface Submitted extends RecordOutcome {
   requestId: string;
   endpointId: string;
   status: string;
   queuePosition: number | undefined;
   uploads: LocalInputUpload[];
-  record: JobRecord | undefined;
-  /** Why the record could not be written (the job still exists on fal). */
-  recordError: string | undefined;
   /** fal's URLs of the job (checked, else the app-root form). */
   urls: QueueUrls;
   /** fal's recipe: how to run the same job again. */
@@ -39,6 +37,16 @@ export interface SubmitMoney {
   /** The estimate in words ("about $0.05 (…)" or "unknown: …"). */
   estimate: string;
   notes: string[];
+}
+
+/**
+ * A submitted job whose durable record is still being written: `record` is what is being written
+ * (undefined in HTTP mode). `recorded` settles once it is on disk, or its write failed; never
+ * rejects. The tool must await it before it answers (shutdown waits for it too).
+ */
+export interface SubmittedRecording extends Omit<Submitted, keyof RecordOutcome> {
+  record: JobRecord | undefined;
+  recorded: Promise<RecordOutcome>;
 }
 
 /** What the caller asked for besides the input: they are part of what an approval covers. */
@@ -96,6 +104,18 @@ export async function reportRecordProblems(context: JobContext): Promise<void> {
  * An ambiguous submit is recorded as SUBMIT_UNCONFIRMED and rethrown.
  */
 export async function submitAndRecord(context: JobContext, request: PaidRequest): Promise<Submitted> {
+  const { recorded, ...submitted } = await submitAndStartRecord(context, request);
+  return { ...submitted, ...(await recorded) };
+}
+
+/**
+ * The same, returning as soon as fal answered the submit, with the record's durable write under
+ * way: a caller overlaps it with reading the job's status and awaits `recorded` before answering.
+ */
+export async function submitAndStartRecord(
+  context: JobContext,
+  request: PaidRequest,
+): Promise<SubmittedRecording> {
   const { fal } = context;
   fal.requireKey("Running a model");
   await reportRecordProblems(context);
@@ -104,12 +124,20 @@ export async function submitAndRecord(context: JobContext, request: PaidRequest)
   const policy = readPolicyFor(context.config, await context.roots());
   await checkLocalInputs(request.input, { fal, policy });
   const clearance = await clearPaidCall(context, request);
+  let submitted: SubmittedRecording;
   try {
-    return await sendAndRecord(context, request, clearance, policy);
-  } finally {
-    // The record (or its absence after a failure) now carries the estimate for the daily cap.
+    submitted = await sendAndRecord(context, request, clearance, policy);
+  } catch (error) {
     await clearance.release();
+    throw error;
   }
+  // The record (or its absence after a failure) carries the estimate for the daily cap from when
+  // it is written: the hold is released then, not before.
+  const recorded = submitted.recorded.then(async (outcome) => {
+    await clearance.release();
+    return outcome;
+  });
+  return { ...submitted, recorded };
 }
 
 async function sendAndRecord(
@@ -117,7 +145,7 @@ async function sendAndRecord(
   request: PaidRequest,
   clearance: Clearance,
   policy: ReadPolicy,
-): Promise<Submitted> {
+): Promise<SubmittedRecording> {
   const { fal } = context;
   const estimate = { usd: clearance.estimateUsd, basis: describeEstimate(clearance.estimate) };
   const money: SubmitMoney = {
@@ -212,7 +240,7 @@ async function sendAndRecord(
       queuePosition: undefined,
       uploads: prepared.uploads,
       record: resolved.record,
-      recordError: undefined,
+      recorded: Promise.resolve({ record: resolved.record, recordError: undefined }),
       money: { ...money, notes: [...money.notes, resolved.note] },
       urls: jobUrls(request.endpointId, resolved.requestId, undefined),
       recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
@@ -220,32 +248,11 @@ async function sendAndRecord(
   }
   section?.setRequestId(answer.requestId);
 
-  let record: JobRecord | undefined;
-  let recordError: string | undefined;
   // fal-mcp http writes nothing to its disk: the request id (and endpoint_id) are the only handle.
-  if (context.config.mode !== "http") {
-    try {
-      record = await context.jobs.create({
-        requestId: answer.requestId,
-        endpointId: request.endpointId,
-        tool: request.tool,
-        input: prepared.input,
-        uploads: prepared.uploads,
-        status: answer.status,
-        queuePosition: answer.queuePosition,
-        estimate,
-      });
-    } catch (error) {
-      // The job exists and is paid for: never fail the call over the local record, return its id.
-      recordError = errorMessage(error);
-      await context.log(
-        "error",
-        `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
-      );
-    } finally {
-      section?.end();
-    }
-  }
+  const { record, recorded } =
+    context.config.mode === "http"
+      ? { record: undefined, recorded: Promise.resolve({ record: undefined, recordError: undefined }) }
+      : startRecord(context, request, prepared, answer, estimate, section);
   await context.log(
     "info",
     `Submitted ${request.endpointId}: request ${answer.requestId}${answer.queuePosition !== undefined ? `, queue position ${answer.queuePosition}` : ""}.`,
@@ -257,9 +264,56 @@ async function sendAndRecord(
     queuePosition: answer.queuePosition,
     uploads: prepared.uploads,
     record,
-    recordError,
+    recorded,
     money,
     urls: jobUrls(request.endpointId, answer.requestId, answer.urls),
     recipe: recipeOf(request.endpointId, prepared.input, request.retention.storePayload),
   };
+}
+
+/**
+ * Starts the durable write of an accepted job's record, at once after fal's answer. The in-flight
+ * section ends only once the write settled, so shutdown waits for it; a failed write is reported
+ * and never fails the call (the job exists and is paid for: its request id is still returned).
+ */
+function startRecord(
+  context: JobContext,
+  request: PaidRequest,
+  prepared: { input: unknown; uploads: LocalInputUpload[] },
+  answer: { requestId: string; status: string; queuePosition: number | undefined },
+  estimate: { usd: number | null; basis: string },
+  section: Section | undefined,
+): { record: JobRecord | undefined; recorded: Promise<RecordOutcome> } {
+  let started: { record: JobRecord | undefined; written: Promise<JobRecord> };
+  try {
+    started = context.jobs.startCreate({
+      requestId: answer.requestId,
+      endpointId: request.endpointId,
+      tool: request.tool,
+      input: prepared.input,
+      uploads: prepared.uploads,
+      status: answer.status,
+      queuePosition: answer.queuePosition,
+      estimate,
+    });
+  } catch (error) {
+    started = {
+      record: undefined,
+      written: Promise.reject(error instanceof Error ? error : new Error(String(error))),
+    };
+  }
+  const recorded = started.written.then(
+    (record): RecordOutcome => ({ record, recordError: undefined }),
+    async (error: unknown): Promise<RecordOutcome> => {
+      const recordError = errorMessage(error);
+      await context.log(
+        "error",
+        `Job ${answer.requestId} was submitted but could not be recorded in ${context.jobs.directory}: ${recordError}`,
+      );
+      return { record: undefined, recordError };
+    },
+  );
+  const end = () => section?.end();
+  recorded.then(end, end);
+  return { record: started.record, recorded };
 }

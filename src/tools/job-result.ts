@@ -1,7 +1,7 @@
 import { collectResult, previewImage } from "../jobs/collect.js";
 import type { JobContext } from "../jobs/context.js";
 import { describeCost, type CostReport } from "../jobs/cost-report.js";
-import type { JobRecord } from "../jobs/store.js";
+import type { JobRecord, RecordOutcome } from "../jobs/store.js";
 import type { SubmitMoney } from "../jobs/submit.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
@@ -25,6 +25,8 @@ export async function completedOutput(
     requestId: string;
     save: boolean;
     record: JobRecord | undefined;
+    /** The record's write when still under way (run_model). */
+    recorded?: Promise<RecordOutcome> | undefined;
     status?: QueueStatus | undefined;
     /** The money notes of the submit in this same call (run_model). */
     money?: SubmitMoney | undefined;

@@ -4,7 +4,7 @@ import { anyJson, defineTool } from "./define.js";
 import { isFailure } from "../fal/queue.js";
 import { ProgressCounter } from "../jobs/context.js";
 import { retentionOf } from "../jobs/generation.js";
-import { submitAndRecord } from "../jobs/submit.js";
+import { submitAndStartRecord } from "../jobs/submit.js";
 import { failJob, waitWithProgress } from "../jobs/wait.js";
 import { completedOutput, pendingOutput, recordStateOf } from "./job-result.js";
 import { endpointIdSchema, jobOutputSchema, retentionArgs } from "./schemas.js";
@@ -57,7 +57,9 @@ export const runModel = defineTool({
     const started = Date.now();
     const waitSeconds = args.wait_seconds ?? context.config.waitSeconds;
     const progress = new ProgressCounter(context);
-    const submitted = await submitAndRecord(context, {
+    // The record's durable write runs while the job's status and result are read; nothing is
+    // answered before it is on disk (the finally below), and shutdown waits for it.
+    const submitted = await submitAndStartRecord(context, {
       endpointId: args.endpoint_id,
       input: args.input,
       tool: "run_model",
@@ -82,6 +84,7 @@ export const runModel = defineTool({
           ...job,
           save: args.save,
           record: submitted.record,
+          recorded: submitted.recorded,
           status: outcome.status,
           money: submitted.money,
           input: args.input,
@@ -91,6 +94,7 @@ export const runModel = defineTool({
         return result;
       }
       const status = outcome.status;
+      const recorded = await submitted.recorded;
       const lead =
         outcome.reason === "aborted"
           ? "Stopped waiting because the call was cancelled; the job was NOT cancelled."
@@ -104,7 +108,7 @@ export const runModel = defineTool({
           status: status?.status ?? submitted.status,
           queuePosition: status ? status.queuePosition : submitted.queuePosition,
           uploads: submitted.uploads,
-          record: recordStateOf(context, submitted),
+          record: recordStateOf(context, recorded),
           money: submitted.money,
           urls: submitted.urls,
           recipe: submitted.recipe,
@@ -119,6 +123,8 @@ export const runModel = defineTool({
       // submit must never suggest repeating the paid call.
       if (error instanceof JobFailedError || error instanceof AfterSubmitError) throw error;
       throw new AfterSubmitError(error, { ...job, tool: "run_model" });
+    } finally {
+      await submitted.recorded;
     }
   },
 });

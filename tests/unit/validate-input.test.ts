@@ -101,6 +101,23 @@ describe("InputValidators against a fal-shaped OpenAPI document", () => {
     expect(small.size).toBe(3);
   });
 
+  it("finds the validator of a document object seen before, and compiles again one that was evicted", () => {
+    const small = new InputValidators({ maxEntries: 1 });
+    const fluxDocument = buildOpenApi(flux);
+    const first = small.compile(fluxDocument, "fal-ai/flux/dev");
+    expect(small.compile(fluxDocument, "fal-ai/flux/dev")).toBe(first);
+    // The same schema in a new object (the catalog refreshed it) still finds it by its content.
+    expect(small.compile(buildOpenApi(flux), "fal-ai/flux/dev")).toBe(first);
+    const other = CATALOG.find((spec) => spec.endpoint_id === "fake/instant")!;
+    small.compile(buildOpenApi(other), other.endpoint_id);
+    const again = small.compile(fluxDocument, "fal-ai/flux/dev");
+    expect(again).not.toBe(first);
+    expect(small.size).toBe(1);
+    expect(small.check(fluxDocument, "fal-ai/flux/dev", { prompt: "a fox", num_imgs: 2 }).status).toBe(
+      "invalid",
+    );
+  });
+
   it("compiles every endpoint of the fake catalog", () => {
     for (const spec of CATALOG)
       expect(() => validators.compile(buildOpenApi(spec), spec.endpoint_id)).not.toThrow();
