@@ -1,10 +1,10 @@
 // Builds bench/floors/sdk-server.ts the way tsup builds fal-mcp (one CommonJS file, every dependency
-// inlined, whitespace minified, ASCII) and writes a launcher that sets the same V8 flags as
-// bin/fal-mcp.js before requiring it. No code cache: a floor of what the SDK itself holds.
-import { writeFile } from "node:fs/promises";
+// inlined, whitespace minified, ASCII) and writes a launcher that sets the same V8 flags as the
+// launcher under test before requiring it. No code cache: a floor of what the SDK itself holds.
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "tsup";
-import { ROOT } from "./rpc.js";
+import { BIN, ROOT } from "./rpc.js";
 
 export async function buildSdkFloor(scratch: string): Promise<string> {
   const outDir = path.join(scratch, "sdk-floor");
@@ -24,14 +24,18 @@ export async function buildSdkFloor(scratch: string): Promise<string> {
       options.legalComments = "none";
     },
   });
+  // The V8 flags are read from the launcher under test, so the floor always gets the same ones.
+  const flags = [...(await readFile(BIN, "utf8")).matchAll(/^v8\.setFlagsFromString\("([^"]+)"\);$/gm)].map(
+    (match) => match[1]!,
+  );
+  if (flags.length === 0) throw new Error(`no v8.setFlagsFromString lines found in ${BIN}`);
   const launcher = path.join(outDir, "launch.mjs");
   await writeFile(
     launcher,
     [
       `import module from "node:module";`,
       `import v8 from "node:v8";`,
-      `v8.setFlagsFromString("--optimize-for-size");`,
-      `v8.setFlagsFromString("--semi-space-growth-factor=1");`,
+      ...flags.map((flag) => `v8.setFlagsFromString(${JSON.stringify(flag)});`),
       `module.createRequire(import.meta.url)("./server.cjs");`,
     ].join("\n"),
   );
