@@ -130,7 +130,11 @@ function load() {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
   });
-  if (folder && file && (!cachedData || script.cachedDataRejected)) {
+  // Only a serving process writes it (no command, or `http`): the first start's cache is kept
+  // while V8 accepts it, so one written by `--version` or `doctor` would hold little of the server.
+  const command = process.argv[2];
+  const serving = command === undefined || command === "http";
+  if (serving && folder && file && (!cachedData || script.cachedDataRejected)) {
     // Written once the server has answered its first requests, so the functions compiled for them
     // are cached too; or at exit if the process ends sooner. Only when missing or rejected, so a
     // start with a good cache writes nothing.

@@ -164,6 +164,17 @@ describe.skipIf(process.platform === "win32")("the compile cache", () => {
     expect(wrong.stdoutLines).toEqual([]);
   });
 
+  it("is written only by a serving process, not by --version, --help or doctor", async () => {
+    for (const args of [["--version"], ["--help"], ["doctor"]]) {
+      const run = spawnRaw({ HOME: home, FAL_KEY: "test-key", FAL_MCP_BASE_URL: fake.url }, args);
+      run.child.stdin.end();
+      await run.exited;
+    }
+    expect(await cacheFiles()).toEqual([]);
+    await session();
+    expect(await cacheFiles()).toHaveLength(1);
+  });
+
   it("honours an absolute XDG_CACHE_HOME and ignores a relative one", async () => {
     const xdg = path.join(home, "xdg");
     await session({ XDG_CACHE_HOME: xdg });
