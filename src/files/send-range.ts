@@ -9,7 +9,8 @@ import { LocalFileError } from "../errors.js";
  * Why not `createReadStream().pipe(request)`: a read stream allocates a fresh buffer per chunk,
  * and on a 1 GiB upload those fresh buffers cost more CPU than the rest of the transfer
  * (page faults on every new buffer, and V8 collecting after each few MiB of external memory:
- * measured 2.0 CPU-s per GiB, 3.7 with the launcher's --optimize-for-size, against curl's 0.4).
+ * measured 1.2–2.0 CPU-s per GiB, 2.9–3.7 with the launcher's --optimize-for-size, against curl's
+ * 0.4). What is left is mostly the two copies curl makes too (page cache → buffer → socket).
  * Here each part has two buffers: one is read into while the other is being written.
  *
  * Chunks grow while the link takes them quickly (fewer, larger writes: the JavaScript work per
@@ -18,8 +19,11 @@ import { LocalFileError } from "../errors.js";
  */
 
 export const MIN_CHUNK_BYTES = 256 * 1024;
-/** 4 MiB: 1.07 → 0.91 CPU-s per GiB against 1 MiB chunks (measured, 3 parts in flight). */
-export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * 1 GiB upload, 3 parts in flight, interleaved runs: 1 MiB chunks 1.04–1.07 CPU-s per GiB, 2 MiB
+ * 1.04, 4 MiB 0.91–1.00 (within the noise of 2 MiB) but 11 MiB more peak RSS (6 buffers).
+ */
+export const MAX_CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** Buffers kept for the next part once a part is done, and the chunk size the link has earned. */
 export class ChunkPool {

@@ -24,8 +24,8 @@ import { ChunkPool } from "./send-range.js";
  * Why our own and not `fal.storage.upload(blob)`: the official one has no progress, no
  * cancellation signal, no stall timeout, retries parts immediately with no backoff, and never
  * retries a single PUT. Ours reads the file straight from disk into the request body, in
- * chunks of 256 KiB to 4 MiB read into buffers used again (sendRange: memory stays constant
- * whatever the size, and the CPU per GiB near curl's), sends a Content-Length so the signed PUT looks
+ * chunks of 256 KiB to 2 MiB read into buffers used again (sendRange: memory stays constant
+ * whatever the size, CPU per GiB 2–2.5× curl's), sends a Content-Length so the signed PUT looks
  * like the client's, uploads 10 MiB parts a few at a time, retries each part with backoff, and on
  * a final failure stops every part and never calls `complete`: no half-registered URL comes back.
  * (Measured: fs.openAsBlob + fetch, the official client's path, peaked at ~185 MiB RSS for 1 GiB.)
