@@ -6,8 +6,11 @@ import { generateCatalog, startFakeFal } from "../tests/fake-fal/server.js";
 const options = JSON.parse(process.argv[2] ?? "{}") as { models?: number };
 // Single PUTs of any size: curl's one PUT of the 1 GiB file is the upload floor (fal-mcp itself
 // still sends files over 90 MiB in parts, as fal requires).
+// Parts hashed with sha256 like the single PUT, so both uploads cost the receiver the same per byte
+// (with md5 etags the fake's one core limited multipart uploads at ~540 MiB/s of hashing alone).
 const fake = await startFakeFal({
   maxSinglePutBytes: Number.MAX_SAFE_INTEGER,
+  partDigest: "sha256",
   ...(options.models ? { catalog: generateCatalog(options.models) } : {}),
 });
 process.stdout.write(JSON.stringify({ url: fake.url, models: fake.catalog.length, pid: process.pid }) + "\n");

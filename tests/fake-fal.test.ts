@@ -916,6 +916,27 @@ describe("storage with plain fetch", () => {
     expect(await (await fetch(local(file_url))).text()).toBe("aaabbb");
     expect(fake.uploads.get(file_url)).toMatchObject({ size: 6, multipart: true, parts: 2 });
   });
+
+  it("answers parts with their sha256 as etag when partDigest is sha256 (the bench's cheaper receiver)", async () => {
+    fake.settings.partDigest = "sha256";
+    const { upload_url, file_url } = await initiate(true);
+    const u = new URL(upload_url);
+    const partUrl = (n: number | string) => local(`${u.origin}${u.pathname}/${n}${u.search}`);
+    const p1 = await json<{ partNumber: number; etag: string }>(
+      await fetch(partUrl(1), { method: "PUT", body: "aaa" }),
+    );
+    expect(p1).toEqual({ partNumber: 1, etag: createHash("sha256").update("aaa").digest("hex") });
+    const done = await fetch(partUrl("complete"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ parts: [p1] }),
+    });
+    expect(done.status).toBe(200);
+    expect(fake.uploads.get(file_url)).toMatchObject({
+      size: 3,
+      sha256: createHash("sha256").update("aaa").digest("hex"),
+    });
+  });
 });
 
 describe("faults", () => {

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { FileHandle } from "node:fs/promises";
@@ -8,6 +7,7 @@ import { redirectUrl } from "../fal/redirect.js";
 import type { Fal } from "../fal/index.js";
 import type { PutAgents } from "../fal/proxy.js";
 import { backoffMs, withRetries } from "../util/retry.js";
+import { sendRange, type ChunkPool } from "./send-range.js";
 
 /**
  * The byte PUTs of an upload to fal's CDN: streamed from the open file with a Content-Length, a
@@ -21,15 +21,14 @@ export const PART_SIZE = 10 * MiB;
 /** Parts in flight at once: enough to fill a link, small enough to keep memory flat. */
 export const PART_CONCURRENCY = 3;
 const ATTEMPTS = 3;
-// Read size per part stream. 256 KiB kept peak RSS of a 1 GiB upload at 125–136 MiB against
-// 138–141 MiB with 1 MiB chunks; throughput differed by less than the run-to-run noise.
-const READ_CHUNK = 256 * 1024;
 
 export interface PutContext {
   fal: Fal;
   handle: FileHandle;
   /** Direct or through the proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), per target. */
   agents: PutAgents;
+  /** Read buffers shared by the parts of this upload. */
+  chunks: ChunkPool;
   fileName: string;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   stallMs: number;
@@ -106,8 +105,8 @@ function connectionCode(error: unknown): string {
 }
 
 /**
- * PUTs bytes [start, end) of the file, streamed from disk as the socket drains, with a stall
- * watchdog (no byte read and no answer for stallMs aborts the attempt).
+ * PUTs bytes [start, end) of the file, streamed from disk as the socket drains (sendRange), with
+ * a stall watchdog (no chunk taken by the socket and no answer for stallMs aborts the attempt).
  *
  * Sent with node:http(s) on the redirected URL rather than fetch: with undici's fetch the
  * garbage of its web-stream body handling grew the process by ~120 MB during a 1 GiB upload
@@ -122,6 +121,8 @@ export function putRange(
   signal: AbortSignal,
 ): Promise<PutAnswer> {
   return new Promise<PutAnswer>((resolve, reject) => {
+    if (signal.aborted)
+      return reject(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
     const target = new URL(redirectUrl(typeof url === "string" ? url : url.href, context.fal.config.baseUrl));
     const secure = target.protocol === "https:";
     const request = (secure ? https : http).request(target, {
@@ -130,34 +131,31 @@ export function putRange(
       // No Authorization: the signed URL is the credential, and fal's CDN must never see the key.
       headers: { ...headers, "content-length": String(end - start) },
     });
-    // The numeric fd of the checked, still-open file (positional reads; never closed by the stream).
-    const source = createReadStream("", {
-      fd: context.handle.fd,
-      start,
-      end: end - 1,
-      autoClose: false,
-      emitClose: false,
-      highWaterMark: READ_CHUNK,
-    });
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    // Reads only from the checked, still-open handle (positional reads; never closed here).
+    const send = sendRange(request, context.handle, start, end, {
+      pool: context.chunks,
+      fileName: context.fileName,
+      onMoved: () => touch(),
+    });
     const finish = (error: Error | undefined, answer?: PutAnswer) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
+      send.stop();
       if (error || !answer) {
-        // Never destroy() the source: that would close the shared fd other parts still read.
-        source.unpipe(request);
-        source.pause();
         request.destroy();
         reject(error ?? new Error("no answer"));
       } else {
-        source.unpipe(request);
+        // Answered before the whole body was sent (a refusal): this connection cannot be reused.
+        if (!request.writableEnded) request.destroy();
         resolve(answer);
       }
     };
     const touch = () => {
+      if (settled) return;
       clearTimeout(timer);
       timer = setTimeout(
         () =>
@@ -171,15 +169,12 @@ export function putRange(
     };
     const onAbort = () =>
       finish(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
-    if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    source.on("data", touch);
-    source.on("error", (error) =>
+    send.done.catch((error: unknown) =>
       finish(
-        new LocalFileError(
-          `Reading ${context.fileName} failed during the upload (${error.message}).`,
-          "Make sure the file is not being changed or moved, then try again.",
-        ),
+        error instanceof LocalFileError
+          ? error
+          : new RetryablePartError(new FalNetworkError(connectionCode(error), "connection")),
       ),
     );
     request.on("response", (response) => {
@@ -208,7 +203,6 @@ export function putRange(
       finish(new RetryablePartError(new FalNetworkError(connectionCode(error), "connection"))),
     );
     touch();
-    source.pipe(request);
   }).then((answer) => {
     if (answer.status >= 200 && answer.status < 300) return answer;
     const failure = apiErrorFrom(answer.status, answer.headers, answer.text, "an upload to fal's CDN");

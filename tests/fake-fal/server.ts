@@ -354,6 +354,7 @@ export async function startFakeFal(options: FakeFalOptions = {}): Promise<FakeFa
     creditBalance: options.creditBalance ?? 42.5,
     uploadTargetTtlMs: options.uploadTargetTtlMs ?? 60 * 60_000,
     maxSinglePutBytes: options.maxSinglePutBytes ?? 90 * 1024 * 1024,
+    partDigest: options.partDigest ?? "md5",
     queueUrlStyle: options.queueUrlStyle ?? "app-root",
   };
   const tmp = await mkdtemp(join(tmpdir(), "fake-fal-"));

@@ -182,6 +182,108 @@ describe("upload_file with a path", () => {
   });
 });
 
+describe("upload_file at the part boundaries, cancelled, and with a file changing under it", () => {
+  const cases: [string, number, number][] = [
+    // fal's threshold is strictly above 90 MiB: exactly 90 MiB is one PUT.
+    ["exactly 90 MiB goes up in one PUT", 90 * MiB, 1],
+    ["90 MiB + 1 byte goes up in 10 parts, the last of one byte", 90 * MiB + 1, 10],
+    ["exactly 100 MiB goes up in 10 full parts", 100 * MiB, 10],
+  ];
+  for (const [name, size, parts] of cases) {
+    it(
+      name,
+      async () => {
+        const file = path.join(home, `boundary-${size}.bin`);
+        const sha = await writeFile(file, size);
+        try {
+          const out = output(await harness.call("upload_file", { path: file }, { timeout: 120_000 }));
+          expect(out.size).toBe(size);
+          expect(fake.uploads.get(out.url)).toMatchObject({ size, sha256: sha, multipart: parts > 1, parts });
+          expect(fake.countRequests({ method: "PUT" })).toBe(parts);
+        } finally {
+          await fs.rm(file, { force: true });
+        }
+      },
+      120_000,
+    );
+  }
+
+  it("stops sending parts when the client cancels the call, and never completes the upload", async () => {
+    const file = path.join(home, "cancelled.bin");
+    await writeFile(file, 200 * MiB);
+    // Slow parts, so the cancel lands while parts are still to be sent.
+    fake.inject({
+      host: "v3.fal.media",
+      method: "PUT",
+      path: /^\/upload\/[0-9a-f]+\/\d+$/,
+      fault: { kind: "delay", ms: 300 },
+    });
+    const uploadsBefore = fake.uploads.size;
+    const controller = new AbortController();
+    try {
+      const call = harness.call(
+        "upload_file",
+        { path: file },
+        {
+          signal: controller.signal,
+          onprogress: (progress) => {
+            if (progress.progress >= 1) controller.abort();
+          },
+        },
+      );
+      await expect(call).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const sent = fake.countRequests({ method: "PUT" });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Nothing more is sent after the cancel, far fewer than the 20 parts went out.
+      expect(fake.countRequests({ method: "PUT" })).toBe(sent);
+      expect(sent).toBeLessThan(20);
+      expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(0);
+      expect(fake.uploads.size).toBe(uploadsBefore);
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }, 60_000);
+
+  it("stops with a clear error when the file becomes shorter while it is uploaded, and creates no URL", async () => {
+    const file = path.join(home, "growing-and-shrinking.mov");
+    await writeFile(file, 200 * MiB);
+    fake.inject({
+      host: "v3.fal.media",
+      method: "PUT",
+      path: /^\/upload\/[0-9a-f]+\/\d+$/,
+      fault: { kind: "delay", ms: 200 },
+    });
+    const uploadsBefore = fake.uploads.size;
+    try {
+      let truncated = false;
+      const result = await harness.call(
+        "upload_file",
+        { path: file },
+        {
+          timeout: 60_000,
+          onprogress: (progress) => {
+            // After the first part: the file is cut to 15 MiB, as by an app rewriting it.
+            if (progress.progress >= 1 && !truncated) {
+              truncated = true;
+              void fs.truncate(file, 15 * MiB);
+            }
+          },
+        },
+      );
+      expect(truncated).toBe(true);
+      expect(result.isError).toBe(true);
+      const text = textOf(result);
+      expect(text).toContain("became shorter while it was being uploaded");
+      expect(text).not.toContain("sig=");
+      expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(0);
+      expect(fake.uploads.size).toBe(uploadsBefore);
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }, 60_000);
+});
+
 describe("upload_file refuses what it may not read, and sends nothing", () => {
   let outside: string;
   beforeAll(async () => {

@@ -184,7 +184,7 @@ export async function handleCdn(core: Core, ctx: Ctx): Promise<void> {
   const file = join(core.tmpDir, `${session.token}.part${n}`);
   let r: { size: number; digest: string };
   try {
-    r = await streamToFile(req, file, "md5");
+    r = await streamToFile(req, file, core.settings.partDigest);
   } catch {
     if (!res.destroyed) res.destroy();
     return;

@@ -1,0 +1,184 @@
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalFileError } from "../../src/errors.js";
+import { ChunkPool, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sendRange } from "../../src/files/send-range.js";
+
+/**
+ * sendRange on its own: a loopback HTTP server hashes what arrives, which must be exactly the
+ * requested byte range of the file, whatever the range's size against the chunk sizes.
+ */
+
+interface Received {
+  size: number;
+  sha256: string;
+  complete: boolean;
+}
+
+let server: http.Server;
+let url: string;
+let dir: string;
+let file: string;
+let bytes: Buffer;
+const received = new Map<string, Promise<Received>>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const hash = createHash("sha256");
+    let size = 0;
+    const id = req.url ?? "";
+    received.set(
+      id,
+      new Promise<Received>((resolve) => {
+        req.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          hash.update(chunk);
+        });
+        req.on("end", () => {
+          resolve({ size, sha256: hash.digest("hex"), complete: true });
+          res.end("ok");
+        });
+        req.on("close", () => resolve({ size, sha256: "", complete: req.complete }));
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-send-range-"));
+  file = path.join(dir, "data.bin");
+  bytes = randomBytes(3 * MAX_CHUNK_BYTES + 5);
+  await fs.writeFile(file, bytes);
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const sha256 = (buffer: Buffer) => createHash("sha256").update(buffer).digest("hex");
+
+/** PUTs [start, end) of `file` with sendRange; resolves with what the server received. */
+async function put(
+  id: string,
+  start: number,
+  end: number,
+  pool = new ChunkPool(4, 1_000),
+  declaredLength = end - start,
+) {
+  const handle = await fs.open(file, "r");
+  try {
+    const request = http.request(`${url}/${id}`, {
+      method: "PUT",
+      agent: false,
+      headers: { "content-length": String(declaredLength) },
+    });
+    const answered = new Promise<void>((resolve, reject) => {
+      request.on("response", (response) => response.resume().on("end", resolve));
+      request.on("error", reject);
+    });
+    const send = sendRange(request, handle, start, end, { pool, fileName: "data.bin", onMoved: () => {} });
+    try {
+      await send.done;
+    } catch (error) {
+      answered.catch(() => {}); // the destroyed request's "socket hang up"
+      request.destroy();
+      throw error;
+    }
+    await answered;
+    return await received.get(`/${id}`)!;
+  } finally {
+    await handle.close();
+  }
+}
+
+describe("sendRange", () => {
+  const cases: [string, number, number][] = [
+    ["one byte", 0, 1],
+    ["one byte short of the first chunk", 0, MIN_CHUNK_BYTES - 1],
+    ["exactly the first chunk", 0, MIN_CHUNK_BYTES],
+    ["one byte over the first chunk", 0, MIN_CHUNK_BYTES + 1],
+    ["an odd offset across several growing chunks", 7, 7 + 2 * MAX_CHUNK_BYTES + 3],
+    ["the last byte of the file", 3 * MAX_CHUNK_BYTES + 4, 3 * MAX_CHUNK_BYTES + 5],
+    ["the whole file", 0, 3 * MAX_CHUNK_BYTES + 5],
+  ];
+  for (const [name, start, end] of cases) {
+    it(`sends exactly the range: ${name}`, async () => {
+      const got = await put(`range-${start}-${end}`, start, end);
+      expect(got).toEqual({ size: end - start, sha256: sha256(bytes.subarray(start, end)), complete: true });
+    });
+  }
+
+  it("sends the right bytes from buffers used again by the next range", async () => {
+    const pool = new ChunkPool(2, 1_000);
+    const first = await put("reuse-1", 0, MAX_CHUNK_BYTES + 11, pool);
+    const second = await put("reuse-2", 5, MIN_CHUNK_BYTES * 3, pool);
+    expect(first.sha256).toBe(sha256(bytes.subarray(0, MAX_CHUNK_BYTES + 11)));
+    expect(second.sha256).toBe(sha256(bytes.subarray(5, MIN_CHUNK_BYTES * 3)));
+  });
+
+  it("stops with a LocalFileError when the file is shorter than the range, never ending the body", async () => {
+    // The range runs 1 MiB past the end of the file, as when the file is truncated mid-upload.
+    const end = bytes.length + 1024 * 1024;
+    const error = await put("shrunk", 0, end).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LocalFileError);
+    expect((error as LocalFileError).message).toContain("became shorter while it was being uploaded");
+    const got = await received.get("/shrunk")!;
+    expect(got.complete).toBe(false);
+    expect(got.size).toBeLessThan(end);
+  });
+
+  it("writes nothing more once stopped", async () => {
+    const handle = await fs.open(file, "r");
+    try {
+      const request = http.request(`${url}/stopped`, {
+        method: "PUT",
+        agent: false,
+        headers: { "content-length": String(bytes.length) },
+      });
+      request.on("error", () => {});
+      const send = sendRange(request, handle, 0, bytes.length, {
+        pool: new ChunkPool(2, 1_000),
+        fileName: "data.bin",
+        onMoved: () => {},
+      });
+      send.stop();
+      await send.done;
+      expect(request.writableEnded).toBe(false);
+      request.destroy();
+      const got = await received.get("/stopped");
+      expect(got === undefined || !got.complete).toBe(true);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe("ChunkPool", () => {
+  it("grows chunks while the link takes them quickly and shrinks them when it does not", () => {
+    const pool = new ChunkPool(2, 100);
+    expect(pool.chunkBytes).toBe(MIN_CHUNK_BYTES);
+    for (let i = 0; i < 10; i++) pool.taken(5);
+    expect(pool.chunkBytes).toBe(MAX_CHUNK_BYTES);
+    pool.taken(150); // between quick and slow: unchanged
+    expect(pool.chunkBytes).toBe(MAX_CHUNK_BYTES);
+    pool.taken(250);
+    expect(pool.chunkBytes).toBe(MAX_CHUNK_BYTES / 2);
+    for (let i = 0; i < 10; i++) pool.taken(10_000);
+    expect(pool.chunkBytes).toBe(MIN_CHUNK_BYTES);
+  });
+
+  it("keeps at most `keep` idle buffers", () => {
+    const pool = new ChunkPool(1, 100);
+    const a = pool.take();
+    const b = pool.take();
+    expect(a).not.toBe(b);
+    pool.give(a);
+    pool.give(b);
+    expect(pool.take()).toBe(a);
+    expect(pool.take()).not.toBe(b);
+  });
+});
