@@ -17,6 +17,7 @@ import {
   rmSync,
 } from "node:fs";
 import { statSync, writeFileSync } from "node:fs";
+import { isAscii } from "node:buffer";
 import module from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -104,7 +105,10 @@ function writeCache(folder, file, data) {
 }
 
 function load() {
-  const source = readFileSync(bundle, "utf8");
+  // The build emits ASCII only (tests/e2e/compile-cache.test.ts checks): decoded as latin1 it is
+  // the same string, made by a copy instead of UTF-8 decoding (3 MB: ~1.5 ms instead of ~9-16 ms).
+  const bytes = readFileSync(bundle);
+  const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const folder = cacheEnabled(process.env.FAL_MCP_COMPILE_CACHE)
     ? cacheFolder(process.env, process.platform, os.homedir())
     : undefined;

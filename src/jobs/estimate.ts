@@ -74,7 +74,7 @@ export function megapixelsOf(input: Record<string, unknown>): [number, string] |
   let dims: [number, number] | undefined;
   if (typeof size === "string") {
     dims = IMAGE_SIZE_PRESETS[size];
-    const match = dims ? undefined : /^(\d{2,5})\s*[x×*]\s*(\d{2,5})$/i.exec(size.trim());
+    const match = dims ? undefined : /^(\d{2,5})\s*[x\u00d7*]\s*(\d{2,5})$/i.exec(size.trim());
     if (match) dims = [Number(match[1]), Number(match[2])];
   } else if (size && typeof size === "object" && !Array.isArray(size)) {
     const { width, height } = size as Record<string, unknown>;

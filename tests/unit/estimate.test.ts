@@ -24,6 +24,12 @@ describe("unitsFromInput", () => {
     expect(unitsFromInput("megapixels", { prompt: "x" })).toBeUndefined();
   });
 
+  it('reads "WxH" sizes written with x, × or *', () => {
+    for (const size of ["2000x1000", "2000 × 1000", "2000*1000", "2000X1000"])
+      expect(megapixelsOf({ image_size: size })?.[0]).toBe(2);
+    expect(megapixelsOf({ image_size: "2000 - 1000" })).toBeUndefined();
+  });
+
   it('reads seconds from duration (numbers and strings like "5s"), or frames over fps', () => {
     expect(unitsFromInput("seconds", { duration: "5s" })?.quantity).toBe(5);
     expect(unitsFromInput("second", { duration: 10 })?.quantity).toBe(10);
