@@ -23,17 +23,17 @@ export interface CollectedResult {
   cost: CostReport;
 }
 
-export async function collectResult(
-  context: JobContext,
-  job: {
-    endpointId: string;
-    requestId: string;
-    save: boolean;
-    record: JobRecord | undefined;
-    /** The record's write when it is still under way (run_model): awaited once the result is read. */
-    recorded?: Promise<RecordOutcome> | undefined;
-  },
-): Promise<CollectedResult> {
+/** The job a result is collected for. */
+export interface JobToCollect {
+  endpointId: string;
+  requestId: string;
+  save: boolean;
+  record: JobRecord | undefined;
+  /** The record's write when it is still under way (run_model): awaited once the result is read. */
+  recorded?: Promise<RecordOutcome> | undefined;
+}
+
+export async function collectResult(context: JobContext, job: JobToCollect): Promise<CollectedResult> {
   const { fal } = context;
   // fal-mcp http saves nothing on its disk: fal URLs and an inline preview only.
   if (context.config.mode === "http") job = { ...job, save: false };

@@ -1,7 +1,7 @@
-import { collectResult, previewImage } from "../jobs/collect.js";
+import { collectResult, previewImage, type JobToCollect } from "../jobs/collect.js";
 import type { JobContext } from "../jobs/context.js";
 import { describeCost, type CostReport } from "../jobs/cost-report.js";
-import type { JobRecord, RecordOutcome } from "../jobs/store.js";
+import type { JobRecord } from "../jobs/store.js";
 import type { SubmitMoney } from "../jobs/submit.js";
 import type { QueueLogLine, QueueStatus } from "../fal/queue.js";
 import type { LocalInputUpload } from "../files/local-inputs.js";
@@ -20,13 +20,7 @@ import type { CostOutput, JobOutput } from "./schemas.js";
 /** Collects a COMPLETED job (see jobs/collect.ts) and answers with its files and output. */
 export async function completedOutput(
   context: JobContext,
-  job: {
-    endpointId: string;
-    requestId: string;
-    save: boolean;
-    record: JobRecord | undefined;
-    /** The record's write when still under way (run_model). */
-    recorded?: Promise<RecordOutcome> | undefined;
+  job: JobToCollect & {
     status?: QueueStatus | undefined;
     /** The money notes of the submit in this same call (run_model). */
     money?: SubmitMoney | undefined;
