@@ -181,6 +181,13 @@ export class LocalFileError extends AdvisedError {
   override name = "LocalFileError";
 }
 
+/** An abort (a cancelled call, a shutdown) as fetch, streams and signals raise it, wrapped or not. */
+function isAbort(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 3; cause = cause.cause, depth++)
+    if (cause.name === "AbortError") return true;
+  return false;
+}
+
 /**
  * The text of an `isError` tool result: what went wrong, fal's request id, what to do next. The
  * boundary that shows it redacts it with its server's logger.
@@ -197,6 +204,8 @@ export function errorText(error: unknown): string {
     if (error.nextStep) lines.push(`Next step: ${error.nextStep}`);
     return lines.join("\n");
   }
+  if (isAbort(error))
+    return "The call was stopped before it finished: the client cancelled it, or fal-mcp is shutting down.\nNext step: call again if it is still needed; a job fal already accepted keeps running there (check_job or get_job_result with its request_id).";
   const message = error instanceof Error ? error.message : String(error);
   return `Unexpected error in fal-mcp: ${message}\nNext step: try again; if it repeats, run \`npx fal-mcp doctor\` and report the message.`;
 }
