@@ -22,18 +22,6 @@ export class JsonTooDeepError extends Error {
   }
 }
 
-/** JSON text longer than its limit. */
-export class JsonTooLargeError extends Error {
-  override name = "JsonTooLargeError";
-  readonly code = "ERR_FAL_MCP_JSON_TOO_LARGE";
-  constructor(
-    readonly limit: number,
-    what = "the answer",
-  ) {
-    super(`${what} is larger than the limit of ${limit} bytes`);
-  }
-}
-
 /**
  * The deepest nesting of arrays and objects in JSON `text`, scanning characters (strings and their
  * escapes skipped), stopping early once `stopAbove` is passed. Invalid JSON gets a number too;
@@ -64,24 +52,24 @@ export function jsonTextDepth(text: string, stopAbove = Number.POSITIVE_INFINITY
 
 export interface JsonBounds {
   maxDepth?: number;
-  /** Characters of text (UTF-16 units; bytes are capped when the body is read). */
-  maxLength?: number;
   what?: string;
 }
 
-/** JSON.parse after the depth (and optionally length) check. Throws SyntaxError for invalid JSON. */
-export function parseBoundedJson(text: string, bounds: JsonBounds = {}): unknown {
+/** Throws JsonTooDeepError when `text` nests deeper than the bound, before anything parses it. */
+function checkTextDepth(text: string, bounds: JsonBounds): void {
   const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
-  if (bounds.maxLength !== undefined && text.length > bounds.maxLength)
-    throw new JsonTooLargeError(bounds.maxLength, bounds.what);
   if (jsonTextDepth(text, maxDepth) > maxDepth) throw new JsonTooDeepError(maxDepth, bounds.what);
+}
+
+/** JSON.parse after the depth check. Throws SyntaxError for invalid JSON. */
+export function parseBoundedJson(text: string, bounds: JsonBounds = {}): unknown {
+  checkTextDepth(text, bounds);
   return JSON.parse(text) as unknown;
 }
 
 /** Like parseBoundedJson, but undefined for invalid JSON (depth errors still throw). */
 export function tryParseBoundedJson(text: string, bounds: JsonBounds = {}): unknown {
-  const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
-  if (jsonTextDepth(text, maxDepth) > maxDepth) throw new JsonTooDeepError(maxDepth, bounds.what);
+  checkTextDepth(text, bounds);
   try {
     return JSON.parse(text) as unknown;
   } catch {
