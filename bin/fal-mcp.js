@@ -15,8 +15,9 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  writeFileSync,
 } from "node:fs";
-import { statSync, writeFileSync } from "node:fs";
 import { isAscii } from "node:buffer";
 import module from "node:module";
 import os from "node:os";

@@ -122,15 +122,21 @@ export class InputValidators {
     return this.#cache.size;
   }
 
+  /** The compiled schema under `key`, made the most recently used; undefined when not cached. */
+  #recent(key: string): CompiledInputSchema | undefined {
+    const compiled = this.#cache.get(key);
+    if (compiled) {
+      this.#cache.delete(key);
+      this.#cache.set(key, compiled);
+    }
+    return compiled;
+  }
+
   /** The compiled input schema of an endpoint's OpenAPI document; throws when it has none or it does not compile. */
   compile(document: unknown, endpointId: string): CompiledInputSchema {
     const seen = isObject(document) ? this.#keyOf.get(document) : undefined;
-    const known = seen?.endpointId === endpointId ? this.#cache.get(seen.key) : undefined;
-    if (seen && known) {
-      this.#cache.delete(seen.key);
-      this.#cache.set(seen.key, known);
-      return known;
-    }
+    const known = seen?.endpointId === endpointId ? this.#recent(seen.key) : undefined;
+    if (known) return known;
     const io = findIoSchemas(document, endpointId);
     if (!io.input) throw new Error("the endpoint's OpenAPI document has no input schema");
     const schema = toJsonSchema(io.input) as Json;
@@ -144,12 +150,8 @@ export class InputValidators {
     const text = JSON.stringify(root);
     const key = `${endpointId}\n${createHash("sha256").update(text).digest("hex")}`;
     if (isObject(document)) this.#keyOf.set(document, { endpointId, key });
-    const cached = this.#cache.get(key);
-    if (cached) {
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached;
-    }
+    const cached = this.#recent(key);
+    if (cached) return cached;
     const validate = this.#compiler().compile(root);
     const properties = isObject(io.input.properties) ? io.input.properties : {};
     const defaults: Record<string, unknown> = {};
