@@ -6,7 +6,17 @@ import path from "node:path";
 import { build } from "tsup";
 import { BIN, ROOT } from "./rpc.js";
 
-export async function buildSdkFloor(scratch: string): Promise<string> {
+/** One build per scratch folder: the start-up and memory rows of one run share it. */
+const builds = new Map<string, Promise<string>>();
+
+/** The launcher of the SDK's one-tool server, built once per bench run (per scratch folder). */
+export function buildSdkFloor(scratch: string): Promise<string> {
+  let launcher = builds.get(scratch);
+  if (!launcher) builds.set(scratch, (launcher = compileFloor(scratch)));
+  return launcher;
+}
+
+async function compileFloor(scratch: string): Promise<string> {
   const outDir = path.join(scratch, "sdk-floor");
   await build({
     entry: { server: path.join(ROOT, "bench/floors/sdk-server.ts") },

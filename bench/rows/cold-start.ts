@@ -128,7 +128,7 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
     );
     const firstFloorNpx = await timeFirstResult(floorNpx(), "initialize");
     for (const sequence of SEQUENCES) {
-      // One unmeasured start of each: warms the page cache (and Node 22's compile cache).
+      // One unmeasured start of each: warms the page cache (and the code cache).
       await measure(direct, sequence);
       await measure(floorDirect, sequence);
       const server: Sample[] = [];
