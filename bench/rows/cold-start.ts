@@ -104,12 +104,22 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
     env: serverEnv({ FLOOR_BASE_URL: context.fakeUrl }),
   };
   // Reported beside the floor: fal-mcp without its code cache (every start compiles, as the very
-  // first does), and the MCP SDK's own one-tool server (bench/floors/sdk-server.ts).
+  // first does), and the MCP SDK's own one-tool server (bench/floors/sdk-server.ts), without a code
+  // cache and started by fal-mcp's own launcher (its flags and code cache, in a folder of its own).
   const uncached: Launch = { ...direct, env: serverEnv({ ...context.env, FAL_MCP_COMPILE_CACHE: "0" }) };
+  const sdkLaunchers = await buildSdkFloor(context.scratch);
   const sdkFloor: Launch = {
     command: process.execPath,
-    args: [await buildSdkFloor(context.scratch)],
+    args: [sdkLaunchers.launcher],
     env: serverEnv({ FLOOR_BASE_URL: context.fakeUrl }),
+  };
+  const sdkFloorCached: Launch = {
+    command: process.execPath,
+    args: [sdkLaunchers.cachedLauncher],
+    env: serverEnv({
+      FLOOR_BASE_URL: context.fakeUrl,
+      XDG_CACHE_HOME: path.join(context.scratch, "sdk-floor-cache"),
+    }),
   };
   const npx = await prepareNpx(context.scratch, FLOOR_SCRIPT);
   const cwd = npxWorkDir(context.scratch);
@@ -141,13 +151,19 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
       if (sequence === "initialize") {
         const withoutCache: number[] = [];
         const sdk: number[] = [];
+        const sdkCached: number[] = [];
+        const cachedAgain: number[] = [];
         const floorAgain: number[] = [];
+        await timeFirstResult(sdkFloorCached, sequence); // writes its code cache
         for (let i = 0; i < runs; i++) {
           withoutCache.push(await timeFirstResult(uncached, sequence));
           sdk.push(await timeFirstResult(sdkFloor, sequence));
+          sdkCached.push(await timeFirstResult(sdkFloorCached, sequence));
+          cachedAgain.push(await timeFirstResult(direct, sequence));
           floorAgain.push(await timeFirstResult(floorDirect, sequence));
         }
         const floorFirst = median(floorAgain);
+        const sdkCachedFirst = median(sdkCached);
         lines.push(
           {
             measure: `${sequence}: without the code cache (FAL_MCP_COMPILE_CACHE=0; the first start), spawn → first result`,
@@ -163,8 +179,15 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
             comparison: ratio(median(sdk) / floorFirst),
             target: "(reported)",
           },
+          {
+            measure: `${sequence}: the MCP SDK's one-tool server through fal-mcp's launcher (same flags, code cache), spawn → first result`,
+            falMcp: ms(sdkCachedFirst),
+            baseline: `${ms(floorFirst)} (bare node -e + one fetch)`,
+            comparison: `${ratio(sdkCachedFirst / floorFirst)}; fal-mcp in the same loop ${ms(median(cachedAgain))}, ${ratio(median(cachedAgain) / sdkCachedFirst)} of it`,
+            target: "(reported: the SDK's floor)",
+          },
         );
-        figures.uncached = { withoutCache, sdk, floor: floorAgain };
+        figures.uncached = { withoutCache, sdk, sdkCached, falMcp: cachedAgain, floor: floorAgain };
       }
       const npxServer: number[] = [];
       const npxFloor: number[] = [];

@@ -117,7 +117,7 @@ async function sdkFloorRss(
   roundSize: number,
   warmRounds: number,
 ): Promise<{ idle: ProcMemory; after: ProcMemory; calls: number }> {
-  const launcher = await buildSdkFloor(context.scratch);
+  const { launcher } = await buildSdkFloor(context.scratch);
   const floor = new RpcChild(process.execPath, [launcher], serverEnv({ FLOOR_BASE_URL: context.fakeUrl }));
   try {
     await floor.initialize();

@@ -1,10 +1,14 @@
 // Row 2: per-call overhead of run_model through the stdio server, against the same job done with
 // @fal-ai/client in-process and with raw fetch (submit → status → result), at 1 and 32 concurrent
-// calls. The model answers at once, so what is left is the cost of each path.
+// calls. The model answers at once, so what is left is the cost of each path. The floor of a
+// server: the MCP SDK's own stdio server whose run_model is @fal-ai/client's submit → status →
+// result (bench/floors/sdk-server.ts), without and with one durable record per call.
+import path from "node:path";
 import { createFalClient } from "@fal-ai/client";
 import { redirectingFetch } from "../../src/fal/redirect.js";
 import { KEY } from "../lib/fake.js";
-import { missingTools, serverEnv, startServer, type RpcChild } from "../lib/rpc.js";
+import { missingTools, RpcChild, serverEnv, startServer } from "../lib/rpc.js";
+import { buildSdkFloor } from "../lib/sdk-floor.js";
 import { skipped, verdict, type RowContext, type RowResult } from "../lib/row.js";
 import { median, ms, ratio } from "../lib/stats.js";
 
@@ -102,6 +106,20 @@ function officialClientJob(fakeUrl: string): Job {
   return () => client.subscribe(ENDPOINT, { input: INPUT, mode: "polling", pollInterval: 10 });
 }
 
+/** The SDK floor server on stdio, with one durable record per call when `recordDir` is given. */
+async function startFloor(context: RowContext, recordDir?: string): Promise<RpcChild> {
+  const { launcher } = await buildSdkFloor(context.scratch);
+  const env = serverEnv({
+    FAL_KEY: KEY,
+    FLOOR_BASE_URL: context.fakeUrl,
+    ...(recordDir ? { FLOOR_DURABLE: "1", FLOOR_RECORD_DIR: recordDir } : {}),
+  });
+  const floor = new RpcChild(process.execPath, [launcher], env);
+  await floor.initialize();
+  floor.notify("notifications/initialized");
+  return floor;
+}
+
 async function serverJob(server: RpcChild): Promise<Job> {
   const list = await server.request("tools/list");
   const runModel = (
@@ -121,31 +139,51 @@ export async function perCallOverhead(context: RowContext): Promise<RowResult> {
   const id = "overhead";
   const title = "Per-call overhead (run_model)";
   const { server, tools } = await startServer(serverEnv(context.env));
+  const floors: RpcChild[] = [];
   try {
     const missing = missingTools(tools, ["run_model"]);
     if (missing) return skipped(id, title, missing);
     const sequential = context.quick ? 10 : 60;
     const rounds = context.quick ? 2 : 10;
+    const sdkFloor = await startFloor(context);
+    floors.push(sdkFloor);
+    const durableFloor = await startFloor(context, path.join(context.scratch, "floor-records"));
+    floors.push(durableFloor);
     const measured = await measureAll(
       {
         raw: rawFetchJob(context.fakeUrl),
         official: officialClientJob(context.fakeUrl),
+        sdk: await serverJob(sdkFloor),
+        durable: await serverJob(durableFloor),
         server: await serverJob(server),
       },
       sequential,
       rounds,
     );
-    const { raw, official, server: viaServer } = measured as Record<"raw" | "official" | "server", Figures>;
+    const {
+      raw,
+      official,
+      sdk,
+      durable,
+      server: viaServer,
+    } = measured as Record<"raw" | "official" | "sdk" | "durable" | "server", Figures>;
     const line = (measureName: string, pick: (f: Figures) => number, judged: boolean) => {
       const over = pick(viaServer) - pick(official);
       return {
         measure: measureName,
         falMcp: ms(pick(viaServer)),
-        baseline: `${ms(pick(official))} @fal-ai/client · ${ms(pick(raw))} raw fetch`,
-        comparison: `+${ms(over)} (${ratio(pick(viaServer) / pick(official))}) vs client · +${ms(pick(viaServer) - pick(raw))} vs fetch`,
+        baseline: `${ms(pick(official))} @fal-ai/client · ${ms(pick(durable))} SDK floor · ${ms(pick(raw))} raw fetch`,
+        comparison: `+${ms(over)} (${ratio(pick(viaServer) / pick(official))}) vs client · +${ms(pick(viaServer) - pick(durable))} vs SDK floor`,
         target: judged ? verdict(over <= 2, "≤ +2 ms over the client", `+${ms(over)}`) : "(reported)",
       };
     };
+    const floorLine = (measureName: string, pick: (f: Figures) => number) => ({
+      measure: measureName,
+      falMcp: `${ms(pick(durable))} (${ms(pick(sdk))} without the record)`,
+      baseline: `${ms(pick(official))} @fal-ai/client`,
+      comparison: `+${ms(pick(durable) - pick(official))} (+${ms(pick(sdk) - pick(official))} without the record) vs client`,
+      target: "(reported: the floor)",
+    });
     return {
       id,
       title,
@@ -154,6 +192,11 @@ export async function perCallOverhead(context: RowContext): Promise<RowResult> {
         line("1 call at a time: latency", (f) => f.sequentialMs, true),
         line("32 concurrent: latency of one call", (f) => f.concurrentMs, false),
         line("32 concurrent: wall time per call", (f) => f.concurrentPerCallMs, true),
+        floorLine(
+          "SDK floor (SDK server + @fal-ai/client + 1 durable record), 1 call",
+          (f) => f.sequentialMs,
+        ),
+        floorLine("SDK floor, 32 concurrent: wall time per call", (f) => f.concurrentPerCallMs),
       ],
       figures: {
         endpoint: ENDPOINT,
@@ -161,13 +204,16 @@ export async function perCallOverhead(context: RowContext): Promise<RowResult> {
         rounds,
         server: viaServer,
         officialClient: official,
+        sdkFloor: sdk,
+        sdkFloorDurable: durable,
         rawFetch: raw,
       },
       notes: [
-        `${ENDPOINT} completes at once with no media; all three paths do submit → status → result against the same fake. The server path adds stdio JSON-RPC, input/output validation, the job record write and the child process hop. The three paths run in alternating blocks.`,
+        `${ENDPOINT} completes at once with no media; all three paths do submit → status → result against the same fake. The server path adds stdio JSON-RPC, input/output validation, the job record write and the child process hop. The SDK floor is the MCP SDK's own stdio server (bundled and flagged as fal-mcp is) whose run_model calls @fal-ai/client and writes one record per call (new file, fsync, rename, folder fsync) before answering: what any server that speaks MCP through the SDK, calls fal through the official client and keeps the durability promise pays. The five paths run in alternating blocks.`,
       ],
     };
   } finally {
     await server.close();
+    for (const floor of floors) await floor.close();
   }
 }
