@@ -2,13 +2,14 @@
 // can observe: where the cache goes and with which permissions, that V8 accepts it (a good cache is
 // reused as is, not rewritten), that a bad one (corrupt, or writable by others) is replaced and never
 // breaks a start, that the switch works, and that the setting is a known one.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeFal, type FakeFal } from "../fake-fal/server.js";
-import { INITIALIZE, INITIALIZED, spawnRaw } from "../helpers/bin.js";
+import { BIN, INITIALIZE, INITIALIZED, spawnRaw } from "../helpers/bin.js";
 
 let fake: FakeFal;
 beforeAll(async () => {
@@ -189,5 +190,19 @@ describe.skipIf(process.platform === "win32")("the compile cache", () => {
 
     await session({ XDG_CACHE_HOME: "relative/cache" });
     expect(await cacheFiles()).toHaveLength(1);
+  });
+});
+
+describe("the launcher's V8 flags", () => {
+  it("are all known to this Node, so none is dropped with only a line on stderr", async () => {
+    const launcher = await fs.readFile(BIN, "utf8");
+    const flags = [...launcher.matchAll(/^v8\.setFlagsFromString\("--([\w-]+)(?:=[^"]*)?"\);$/gm)].map(
+      (match) => match[1]!,
+    );
+    expect(flags).toEqual(
+      expect.arrayContaining(["optimize-for-size", "semi-space-growth-factor", "liftoff-only", "max-opt"]),
+    );
+    const known = execFileSync(process.execPath, ["--v8-options"], { encoding: "utf8" });
+    for (const flag of flags) expect(known, `--${flag}`).toMatch(new RegExp(`^\\s+--${flag} \\(`, "m"));
   });
 });
