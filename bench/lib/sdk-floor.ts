@@ -18,7 +18,7 @@ export interface SdkFloor {
 /** One build per scratch folder: the rows of one run share it. */
 const builds = new Map<string, Promise<SdkFloor>>();
 
-/** The launchers of the SDK's one-tool server, built once per bench run (per scratch folder). */
+/** The launchers of the SDK's own server, built once per bench run (per scratch folder). */
 export function buildSdkFloor(scratch: string): Promise<SdkFloor> {
   let launcher = builds.get(scratch);
   if (!launcher) builds.set(scratch, (launcher = compileFloor(scratch)));

@@ -104,7 +104,7 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
     env: serverEnv({ FLOOR_BASE_URL: context.fakeUrl }),
   };
   // Reported beside the floor: fal-mcp without its code cache (every start compiles, as the very
-  // first does), and the MCP SDK's own one-tool server (bench/floors/sdk-server.ts), without a code
+  // first does), and the MCP SDK's own server (bench/floors/sdk-server.ts), without a code
   // cache and started by fal-mcp's own launcher (its flags and code cache, in a folder of its own).
   const uncached: Launch = { ...direct, env: serverEnv({ ...context.env, FAL_MCP_COMPILE_CACHE: "0" }) };
   const sdkLaunchers = await buildSdkFloor(context.scratch);
@@ -173,14 +173,14 @@ export async function coldStart(context: RowContext): Promise<RowResult> {
             target: "(reported)",
           },
           {
-            measure: `${sequence}: the MCP SDK's one-tool server (no code cache), spawn → first result`,
+            measure: `${sequence}: the MCP SDK's own server (no code cache), spawn → first result`,
             falMcp: ms(median(sdk)),
             baseline: `${ms(floorFirst)} (bare node -e + one fetch)`,
             comparison: ratio(median(sdk) / floorFirst),
             target: "(reported)",
           },
           {
-            measure: `${sequence}: the MCP SDK's one-tool server through fal-mcp's launcher (same flags, code cache), spawn → first result`,
+            measure: `${sequence}: the MCP SDK's own server through fal-mcp's launcher (same flags, code cache), spawn → first result`,
             falMcp: ms(sdkCachedFirst),
             baseline: `${ms(floorFirst)} (bare node -e + one fetch)`,
             comparison: `${ratio(sdkCachedFirst / floorFirst)}; fal-mcp in the same loop ${ms(median(cachedAgain))}, ${ratio(median(cachedAgain) / sdkCachedFirst)} of it`,
