@@ -246,6 +246,14 @@ export async function openReadable(reference: string, policy: ReadPolicy): Promi
       "Give an absolute path, e.g. /Users/me/Pictures/photo.png (or ~/Pictures/photo.png).",
     );
   }
+  // No file name holds a NUL (written, or %00 in a file:// URL); the file system calls would throw a
+  // TypeError naming an argument instead of saying what is wrong with the path.
+  if (absolute.includes("\0")) {
+    throw new InvalidArgumentError(
+      `The path ${JSON.stringify(absolute)} contains a NUL character, which no file name can hold.`,
+      "Give the file's path as it is on disk, without control characters.",
+    );
+  }
 
   // 1. The path as written, before touching the disk.
   const lexical = readable.folders

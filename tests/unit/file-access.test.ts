@@ -133,6 +133,18 @@ describe("checkReadableFile", () => {
     expect(await checkReadableFile(path.join(allowed, "sub", "..", "photo.png"), policy)).toEqual(expected);
   });
 
+  it("refuses a path holding a NUL character (as written or as %00 in a file:// URL) with what to do", async () => {
+    for (const reference of [
+      path.join(allowed, "photo.png\0.txt"),
+      `${pathToFileURL(allowed).href}/photo.png%00.txt`,
+    ]) {
+      const error = await refusal(reference);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error.message).toContain("NUL character");
+      expect((error as InvalidArgumentError).nextStep).toContain("without control characters");
+    }
+  });
+
   it("follows a symlink that stays inside the allowed folder", async () => {
     expect(await checkReadableFile(path.join(allowed, "link-in.png"), policy)).toEqual({
       realPath: path.join(allowed, "photo.png"),
