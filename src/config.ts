@@ -46,6 +46,11 @@ export interface Config {
    * would otherwise drop a cap in silence), each with the closest setting. The entry point warns.
    */
   readonly unknownSettings: readonly { name: string; closest: string | undefined }[];
+  /**
+   * Folder settings given as a relative path, resolved against the home folder (a client starts its
+   * servers in a folder of its own choosing, so the working folder means nothing). The entry point warns.
+   */
+  readonly relativePaths: readonly { name: string; given: string; resolved: string }[];
   /** FAL_MCP_BASE_URL: send every request meant for a fal host to `${baseUrl}/${host}${path}`. */
   readonly baseUrl: string | undefined;
   /** FAL_MCP_OUTPUT_DIR: absolute folder where results are saved. Default ~/fal-mcp. */
@@ -330,17 +335,25 @@ export function loadConfig({
     falKey = new Secret(`${keyId}:${keySecret}`);
     falKeySource = "FAL_KEY_ID+FAL_KEY_SECRET";
   }
+  const relativePaths: { name: string; given: string; resolved: string }[] = [];
+  const folder = (name: string, raw: string): string => {
+    const resolved = resolveUserPath(raw, homeDir);
+    const given = raw.trim();
+    if (given !== "~" && !/^~[/\\]/.test(given) && !path.isAbsolute(given))
+      relativePaths.push({ name, given, resolved });
+    return resolved;
+  };
   const outputDir = values.FAL_MCP_OUTPUT_DIR?.trim()
-    ? resolveUserPath(values.FAL_MCP_OUTPUT_DIR, homeDir)
+    ? folder("FAL_MCP_OUTPUT_DIR", values.FAL_MCP_OUTPUT_DIR)
     : path.join(homeDir, "fal-mcp");
   const stateDir = values.FAL_MCP_STATE_DIR?.trim()
-    ? resolveUserPath(values.FAL_MCP_STATE_DIR, homeDir)
+    ? folder("FAL_MCP_STATE_DIR", values.FAL_MCP_STATE_DIR)
     : defaultStateDir(substituted, homeDir, platform);
   const allowedDirs = values.FAL_MCP_ALLOWED_DIRS?.trim()
     ? values.FAL_MCP_ALLOWED_DIRS.split(path.delimiter)
         .map((entry) => entry.trim())
         .filter((entry) => entry !== "")
-        .map((entry) => resolveUserPath(entry, homeDir))
+        .map((entry) => folder("FAL_MCP_ALLOWED_DIRS", entry))
     : undefined;
   const baseUrl = values.FAL_MCP_BASE_URL?.trim()
     ? values.FAL_MCP_BASE_URL.trim().replace(/\/+$/, "")
@@ -350,6 +363,7 @@ export function loadConfig({
     homeDir,
     ignoredSettings: Object.freeze(ignored),
     unknownSettings: Object.freeze(unknownSettings(env)),
+    relativePaths: Object.freeze(relativePaths),
     falKey,
     falKeySource,
     baseUrl,

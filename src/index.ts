@@ -139,6 +139,10 @@ async function main(argv: string[]): Promise<void> {
     log.warn(
       `${name} is not a fal-mcp setting and is ignored${closest ? ` (did you mean ${closest}?)` : ""}; the settings are listed by \`npx fal-mcp --help\`.`,
     );
+  for (const { name, given, resolved } of config.relativePaths)
+    log.warn(
+      `${name} has the relative path "${given}", read as ${resolved} (relative paths are taken from your home folder, not from where the client starts fal-mcp); give an absolute path or ~/… to say exactly which folder.`,
+    );
 
   if (command.name === "doctor") {
     const { formatDoctor, runDoctor } = await import("./doctor.js");

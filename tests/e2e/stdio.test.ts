@@ -118,6 +118,18 @@ describe("the stdio bin", () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it("names a folder setting given as a relative path, and the folder it is read as, on stderr", async () => {
+    const server = spawnRaw({ ...env, HOME: tempDir, FAL_MCP_ALLOWED_DIRS: "Pictures" });
+    server.send(INITIALIZE);
+    await server.response(0);
+    server.child.stdin.end();
+    await server.exited;
+    expect(server.stderr()).toContain(
+      `FAL_MCP_ALLOWED_DIRS has the relative path "Pictures", read as ${path.join(tempDir, "Pictures")}`,
+    );
+    expect(server.stdoutLines.every((line) => !line.includes("relative path"))).toBe(true);
+  });
+
   it("does no network at start-up", async () => {
     const before = fake.requests.length;
     const server = spawnRaw(env);

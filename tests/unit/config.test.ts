@@ -47,6 +47,16 @@ describe("loadConfig", () => {
     expect(config.stateDir).toBe(path.join(home, "state"));
     expect(config.allowedDirs).toEqual([path.join(home, "Documents"), path.resolve("/srv/media")]);
     expect(resolveUserPath("~", home)).toBe(home);
+    // Only the relative one is named for the start-up warning; ~ and absolute paths say what they mean.
+    expect(config.relativePaths).toEqual([
+      { name: "FAL_MCP_STATE_DIR", given: "state", resolved: path.join(home, "state") },
+    ]);
+    const relative = loadConfig({
+      env: { FAL_MCP_ALLOWED_DIRS: ["Pictures", "~/Documents", "./media"].join(path.delimiter) },
+      homeDir: home,
+    });
+    expect(relative.relativePaths.map(({ given }) => given)).toEqual(["Pictures", "./media"]);
+    expect(loadConfig({ env: {}, homeDir: home }).relativePaths).toEqual([]);
   });
 
   it("parses numbers and flags, and rejects bad values with the variable's name and range", () => {
