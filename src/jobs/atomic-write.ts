@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import fsSync from "node:fs";
-import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { errnoCode } from "../util/errors.js";
@@ -11,20 +10,26 @@ import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
  * old or the new version: a temp file beside it (named with our pid, swept after a crash),
  * fsynced, renamed over the target. The folder fsync that makes the rename durable is the
  * caller's (the store group-commits it).
+ *
+ * The open, write, close and rename are synchronous: on fal-mcp's own folder, for a record of a
+ * few KB, each takes microseconds, less than the thread-pool round trip (a wake-up of a worker,
+ * a promise, a FileHandle) each asynchronous call costs; run_model's latency at 1 call went down
+ * ~0.7 ms in an interleaved A/B at equal CPU. The fsync, which waits for the disk, stays
+ * asynchronous.
  */
 
 export async function writeAtomic(directory: string, file: string, text: string): Promise<void> {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
   const forget = trackTemp(temp);
   try {
-    const handle = await openTemp(directory, temp);
+    const fd = openTemp(directory, temp);
     try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
+      fsSync.writeFileSync(fd, text, "utf8");
+      await fdCall<void>((done) => fsSync.fsync(fd, done));
     } finally {
-      await handle.close();
+      fsSync.closeSync(fd);
     }
-    await fs.rename(temp, file);
+    fsSync.renameSync(temp, file);
   } catch (error) {
     await removeTemp(temp);
     throw error;
@@ -33,14 +38,31 @@ export async function writeAtomic(directory: string, file: string, text: string)
   }
 }
 
+/**
+ * One callback-style fs call as a promise: no fs/promises FileHandle, which on Node 20 is made
+ * transferable (makeTransferable) and closed through promise machinery of its own.
+ */
+function fdCall<T>(
+  call: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    call((error, value) => (error ? reject(error) : resolve(value as T)));
+  });
+}
+
+/** A record file's text, read the same way (no FileHandle). */
+export function readText(file: string): Promise<string> {
+  return fdCall<string>((done) => fsSync.readFile(file, "utf8", done));
+}
+
 /** Opens a new temp file, making the folder only when it is missing (not a mkdir per write). */
-async function openTemp(directory: string, temp: string): Promise<fs.FileHandle> {
+function openTemp(directory: string, temp: string): number {
   try {
-    return await fs.open(temp, "wx", 0o600);
+    return fsSync.openSync(temp, "wx", 0o600);
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
-    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
-    return await fs.open(temp, "wx", 0o600);
+    fsSync.mkdirSync(directory, { recursive: true, mode: 0o700 });
+    return fsSync.openSync(temp, "wx", 0o600);
   }
 }
 
@@ -83,8 +105,8 @@ function syncDirectorySync(directory: string): void {
 /** Makes renames in `directory` durable. Not possible on Windows, where it is not needed either. */
 export async function syncDirectory(directory: string): Promise<void> {
   if (os.platform() === "win32") return;
-  const handle = await fs.open(directory, "r").catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close().catch(() => undefined);
+  const fd = await fdCall<number>((done) => fsSync.open(directory, "r", done)).catch(() => undefined);
+  if (fd === undefined) return;
+  await fdCall<void>((done) => fsSync.fsync(fd, done)).catch(() => undefined);
+  await fdCall<void>((done) => fsSync.close(fd, done)).catch(() => undefined);
 }

@@ -8,7 +8,7 @@ import { createRedactor, type Redactor } from "../util/redact-deep.js";
 import { sweepTemps } from "../util/temp-files.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { groupCommit } from "../util/group-commit.js";
-import { syncDirectory, writeAtomic, writeAtomicSync } from "./atomic-write.js";
+import { readText, syncDirectory, writeAtomic, writeAtomicSync } from "./atomic-write.js";
 import { parseBoundedJson } from "../util/json-bounds.js";
 import { jsonLength, parseJson } from "../util/json.js";
 import {
@@ -312,7 +312,7 @@ export class JobStore {
   async #read(file: string): Promise<JobLookup> {
     let text: string;
     try {
-      text = await fs.readFile(file, "utf8");
+      text = await readText(file);
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return { kind: "missing" };
       return {
@@ -432,7 +432,7 @@ export class JobStore {
     // Most writes make a new record: a stat that throws nothing (an ENOENT from an open builds an
     // Error with its stack, a measured 0.4 ms per call under load) says there is nothing to check.
     if (!fsSync.existsSync(file)) return undefined;
-    const text = await fs.readFile(file, "utf8").catch(() => undefined);
+    const text = await readText(file).catch(() => undefined);
     if (text === undefined) return undefined;
     try {
       const version = versionSchema.safeParse(JSON.parse(text));

@@ -75,27 +75,32 @@ describe("temporary files and shutdown", () => {
     const store = new JobStore(stateDir, undefined, redactor);
     await store.create({ requestId: "req-1", endpointId: "fal-ai/x", tool: "run_model", input: {} });
     const temps = () => fs.readdirSync(path.join(stateDir, "jobs")).filter((name) => name.endsWith(".tmp"));
-    const realOpen = fsp.open.bind(fsp);
+    const realOpen = fs.openSync.bind(fs);
+    const failure = (code: string) => Object.assign(new Error(code), { code });
     // The failure comes after the temp file exists (a full disk while writing, an fsync error),
-    // which is when a temp file can be left behind; and at the rename, for completeness.
+    // which is when a temp file can be left behind; and at the rename, for completeness. The
+    // store writes through file descriptors (open, write, close and rename synchronously, the
+    // fsync asynchronously), so the failures are injected there.
     for (const fail of ["writeFile", "sync", "rename"] as const) {
       const created: string[] = [];
-      const open = vi.spyOn(fsp, "open").mockImplementationOnce(async (file, flags, mode) => {
-        const handle = await realOpen(file, flags, mode);
-        created.push(String(file));
-        if (fail === "writeFile")
-          handle.writeFile = () => Promise.reject(Object.assign(new Error("ENOSPC"), { code: "ENOSPC" }));
-        if (fail === "sync")
-          handle.sync = () => Promise.reject(Object.assign(new Error("EIO"), { code: "EIO" }));
-        return handle;
+      const open = vi.spyOn(fs, "openSync").mockImplementation((file, flags, mode) => {
+        const fd = realOpen(file, flags, mode);
+        if (flags === "wx") created.push(String(file));
+        return fd;
       });
-      const rename =
-        fail === "rename"
-          ? vi.spyOn(fsp, "rename").mockRejectedValueOnce(Object.assign(new Error("EIO"), { code: "EIO" }))
-          : undefined;
+      const injected =
+        fail === "writeFile"
+          ? vi.spyOn(fs, "writeFileSync").mockImplementationOnce(() => {
+              throw failure("ENOSPC");
+            })
+          : fail === "sync"
+            ? vi.spyOn(fs, "fsync").mockImplementationOnce((_fd, callback) => callback(failure("EIO")))
+            : vi.spyOn(fs, "renameSync").mockImplementationOnce(() => {
+                throw failure("EIO");
+              });
       await expect(store.update("req-1", { status: "IN_PROGRESS" }), fail).rejects.toThrow(/ENOSPC|EIO/);
       open.mockRestore();
-      rename?.mockRestore();
+      injected.mockRestore();
       // The injected failure really hit a temp file of the store's…
       expect(
         created.map((file) => path.basename(file)),
