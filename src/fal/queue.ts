@@ -3,7 +3,6 @@ import {
   AmbiguousSubmitError,
   FalApiError,
   FalNetworkError,
-  FalResponseError,
   FalValidationError,
   JobFailedError,
   NotFoundError,
@@ -229,7 +228,8 @@ export async function getQueueStatus(
       signal: ref.signal,
       timeoutMs: ref.timeoutMs ?? fal.config.requestTimeoutMs,
     });
-    return parseStatus(response.data);
+    // Parsed by the request already: read, not parsed again.
+    return statusFrom(response.data);
   } catch (error) {
     if (error instanceof FalApiError && error.status === 404) {
       throw new NotFoundError(
@@ -241,14 +241,8 @@ export async function getQueueStatus(
   }
 }
 
-export function parseStatus(answer: unknown): QueueStatus {
-  const parsed = statusSchema.safeParse(answer);
-  if (!parsed.success) {
-    throw new FalResponseError(
-      `fal answered a status read in an unexpected shape (${parsed.error.issues[0]?.message ?? "unknown"}).`,
-    );
-  }
-  const data = parsed.data;
+/** A status answer (parsed by the request) as a QueueStatus. */
+function statusFrom(data: z.output<typeof statusSchema>): QueueStatus {
   const logs: QueueLogLine[] = [];
   for (const entry of data.logs ?? []) {
     const line = logSchema.safeParse(entry);
