@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import fsSync from "node:fs";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { errnoCode } from "../util/errors.js";
@@ -11,25 +11,38 @@ import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
  * fsynced, renamed over the target. The folder fsync that makes the rename durable is the
  * caller's (the store group-commits it).
  *
- * The open, write, close and rename are synchronous: on fal-mcp's own folder, for a record of a
- * few KB, each takes microseconds, less than the thread-pool round trip (a wake-up of a worker,
- * a promise, a FileHandle) each asynchronous call costs; run_model's latency at 1 call went down
- * ~0.7 ms in an interleaved A/B at equal CPU. The fsync, which waits for the disk, stays
- * asynchronous.
+ * Written through file descriptors with fs's callback calls, not fs/promises: on Node 20 each
+ * FileHandle is made transferable (makeTransferable) and closed through promise machinery of its
+ * own (server CPU per run_model call -0.9 ms with the other cuts of that step, in an interleaved
+ * A/B). Synchronous open/write/close/rename were tried: faster at 1 call, but slower at 32 in
+ * flight on a busy disk, where a rename can wait for the journal with the event loop blocked.
  */
 
-export async function writeAtomic(directory: string, file: string, text: string): Promise<void> {
+/** Who a file is, as a stat shows it: another writer's rename gives it another inode, an in-place write another size or mtime. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Writes `file` atomically; returns the identity of the file written (taken from its own descriptor, so no other writer's). */
+export async function writeAtomic(directory: string, file: string, text: string): Promise<FileIdentity> {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
   const forget = trackTemp(temp);
   try {
-    const fd = openTemp(directory, temp);
+    const fd = await openTemp(directory, temp);
+    let identity: FileIdentity;
     try {
-      fsSync.writeFileSync(fd, text, "utf8");
-      await fdCall<void>((done) => fsSync.fsync(fd, done));
+      await fdCall<void>((done) => fs.writeFile(fd, text, "utf8", done));
+      await fdCall<void>((done) => fs.fsync(fd, done));
+      // The descriptor's own inode: no lookup, no other writer's file.
+      identity = identityOf(fs.fstatSync(fd));
     } finally {
-      fsSync.closeSync(fd);
+      await fdCall<void>((done) => fs.close(fd, done));
     }
-    fsSync.renameSync(temp, file);
+    await fdCall<void>((done) => fs.rename(temp, file, done));
+    return identity;
   } catch (error) {
     await removeTemp(temp);
     throw error;
@@ -38,10 +51,7 @@ export async function writeAtomic(directory: string, file: string, text: string)
   }
 }
 
-/**
- * One callback-style fs call as a promise: no fs/promises FileHandle, which on Node 20 is made
- * transferable (makeTransferable) and closed through promise machinery of its own.
- */
+/** One callback-style fs call as a promise. */
 function fdCall<T>(
   call: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void,
 ): Promise<T> {
@@ -50,19 +60,36 @@ function fdCall<T>(
   });
 }
 
+function identityOf(stat: fs.Stats): FileIdentity {
+  return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+/** Whether `file` is still the file whose identity was taken (false when it is gone or was replaced). */
+export function stillTheSame(file: string, identity: FileIdentity): boolean {
+  const now = fs.statSync(file, { throwIfNoEntry: false });
+  return (
+    now !== undefined &&
+    now.dev === identity.dev &&
+    now.ino === identity.ino &&
+    now.size === identity.size &&
+    now.mtimeMs === identity.mtimeMs
+  );
+}
+
 /** A record file's text, read the same way (no FileHandle). */
 export function readText(file: string): Promise<string> {
-  return fdCall<string>((done) => fsSync.readFile(file, "utf8", done));
+  return fdCall<string>((done) => fs.readFile(file, "utf8", done));
 }
 
 /** Opens a new temp file, making the folder only when it is missing (not a mkdir per write). */
-function openTemp(directory: string, temp: string): number {
+async function openTemp(directory: string, temp: string): Promise<number> {
+  const open = () => fdCall<number>((done) => fs.open(temp, "wx", 0o600, done));
   try {
-    return fsSync.openSync(temp, "wx", 0o600);
+    return await open();
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
-    fsSync.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    return fsSync.openSync(temp, "wx", 0o600);
+    await fdCall<string | undefined>((done) => fs.mkdir(directory, { recursive: true, mode: 0o700 }, done));
+    return await open();
   }
 }
 
@@ -70,19 +97,19 @@ function openTemp(directory: string, temp: string): number {
 export function writeAtomicSync(directory: string, file: string, text: string): boolean {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
   try {
-    fsSync.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    const fd = fsSync.openSync(temp, "wx", 0o600);
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+    const fd = fs.openSync(temp, "wx", 0o600);
     try {
-      fsSync.writeFileSync(fd, text);
-      fsSync.fsyncSync(fd);
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
     } finally {
-      fsSync.closeSync(fd);
+      fs.closeSync(fd);
     }
-    fsSync.renameSync(temp, file);
+    fs.renameSync(temp, file);
     syncDirectorySync(directory);
     return true;
   } catch {
-    fsSync.rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true });
     return false;
   }
 }
@@ -91,11 +118,11 @@ export function writeAtomicSync(directory: string, file: string, text: string): 
 function syncDirectorySync(directory: string): void {
   if (os.platform() === "win32") return;
   try {
-    const fd = fsSync.openSync(directory, "r");
+    const fd = fs.openSync(directory, "r");
     try {
-      fsSync.fsyncSync(fd);
+      fs.fsyncSync(fd);
     } finally {
-      fsSync.closeSync(fd);
+      fs.closeSync(fd);
     }
   } catch {
     // The record is written; only its durability across a power cut is not confirmed.
@@ -105,8 +132,8 @@ function syncDirectorySync(directory: string): void {
 /** Makes renames in `directory` durable. Not possible on Windows, where it is not needed either. */
 export async function syncDirectory(directory: string): Promise<void> {
   if (os.platform() === "win32") return;
-  const fd = await fdCall<number>((done) => fsSync.open(directory, "r", done)).catch(() => undefined);
+  const fd = await fdCall<number>((done) => fs.open(directory, "r", done)).catch(() => undefined);
   if (fd === undefined) return;
-  await fdCall<void>((done) => fsSync.fsync(fd, done)).catch(() => undefined);
-  await fdCall<void>((done) => fsSync.close(fd, done)).catch(() => undefined);
+  await fdCall<void>((done) => fs.fsync(fd, done)).catch(() => undefined);
+  await fdCall<void>((done) => fs.close(fd, done)).catch(() => undefined);
 }
