@@ -110,8 +110,14 @@ export interface SubmitOptions {
 export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<SubmitAnswer> {
   fal.requireKey("Running a model");
   const client = await fal.officialClient();
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? fal.config.requestTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // One timer, cleared once fal answered (AbortSignal.timeout makes a weak timer with a finalizer).
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    options.timeoutMs ?? fal.config.requestTimeoutMs,
+  );
+  timer.unref();
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
   let answer: unknown;
   try {
     answer = await client.queue.submit(options.endpointId, {
@@ -120,7 +126,9 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
       ...(options.headers && Object.keys(options.headers).length > 0 ? { headers: options.headers } : {}),
     });
   } catch (error) {
-    throw submitError(error, options.endpointId, timeout.aborted);
+    throw submitError(error, options.endpointId, timeout.signal.aborted);
+  } finally {
+    clearTimeout(timer);
   }
   const parsed = submitSchema.safeParse(answer);
   if (!parsed.success) {
