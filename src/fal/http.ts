@@ -65,6 +65,8 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
+  // No query: the URL as given (fetch parses it anyway).
+  if (query === undefined) return base;
   const url = new URL(base);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;
