@@ -90,8 +90,8 @@ export function bufferedResponse(body: Buffer, from: Response): Response {
 /**
  * `response` with its body capped: reading past `maxBytes` decoded bytes errors and aborts
  * `limit.abort`. For bodies read by code we do not own (the official fal client). A body already
- * in memory (bufferedResponse: the submit's answer) is not piped through a second cap: on Node 20
- * the TransformStream, its two streams and the new Response cost more than the submit's own read.
+ * in memory (bufferedResponse: the submit's answer) is not piped through a second cap: that was a
+ * TransformStream, two web streams and a new Response per submit for bytes already counted.
  */
 export function capResponse(response: Response, limit: BodyLimit): Response {
   if (!response.body || readUnderCap.has(response)) return response;
