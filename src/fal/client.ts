@@ -1,6 +1,12 @@
 import type { FalClient } from "@fal-ai/client";
 import type { Secret } from "../secret.js";
-import { BodyTooLargeError, capResponse, readResponseBody, readResponseText } from "../util/bounded-body.js";
+import {
+  BodyTooLargeError,
+  bufferedResponse,
+  capResponse,
+  readResponseBody,
+  readResponseText,
+} from "../util/bounded-body.js";
 import { networkCause } from "../util/errors.js";
 import { JsonTooDeepError } from "../util/json-bounds.js";
 import { parseJson } from "../util/json.js";
@@ -96,11 +102,7 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
         undefined,
       );
     }
-    return new Response(new Uint8Array(body), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
+    return bufferedResponse(body, response);
   };
 }
 

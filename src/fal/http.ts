@@ -65,6 +65,8 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
+  // No query: the URL as given (fetch parses it anyway).
+  if (query === undefined) return base;
   const url = new URL(base);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;
@@ -152,7 +154,6 @@ export class FalHttpClient {
   }
 
   async #attempt<T>(request: FalRequest<T>, remainingMs: number, budgetMs: number): Promise<FalResponse<T>> {
-    const timeout = AbortSignal.timeout(remainingMs);
     const headers: Record<string, string> = {
       accept:
         request.responseFormat === "text" ? "text/plain, text/markdown;q=0.9, */*;q=0.1" : "application/json",
@@ -166,20 +167,33 @@ export class FalHttpClient {
     }
     let response: Response | undefined;
     let text: string;
-    // Aborted at the body cap, so the connection is torn down rather than drained. One combined
-    // signal per attempt (AbortSignal.any is among the costlier calls of a request on Node 20).
-    const cap = new AbortController();
-    const signals = [timeout, cap.signal];
-    if (request.signal) signals.push(request.signal);
+    // One controller per attempt ends it at the budget, at the body cap (the connection is torn
+    // down rather than drained) or when the caller stops waiting. Not AbortSignal.timeout and
+    // AbortSignal.any: on Node 20 they were among the costlier calls of a request (a weak timer
+    // with a finalizer, a signal set per source) for what one timer and one listener do.
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+    }, remainingMs);
+    timer.unref();
+    const callerStopped = () => stop.abort(request.signal?.reason);
+    if (request.signal?.aborted) callerStopped();
+    else request.signal?.addEventListener("abort", callerStopped, { once: true });
     try {
       response = await this.#options.fetch(buildUrl(request.url, request.query), {
         method: request.method,
         headers,
         body,
-        signal: AbortSignal.any(signals),
+        signal: stop.signal,
       });
       // Capped by decoded bytes: a gzip answer's Content-Length says nothing about its size.
-      text = await readResponseText(response, { maxBytes: MAX_BODY_BYTES, what: "fal's answer", abort: cap });
+      text = await readResponseText(response, {
+        maxBytes: MAX_BODY_BYTES,
+        what: "fal's answer",
+        abort: stop,
+      });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason as Error;
       if (error instanceof FalRedirectRefusedError)
@@ -188,7 +202,7 @@ export class FalHttpClient {
         throw new FalResponseError(
           `${request.what}: fal's answer is unexpectedly large (more than ${MAX_BODY_BYTES} bytes once decoded); it was not read.${requestIdNote(response)}`,
         );
-      const failure = timeout.aborted
+      const failure = timedOut
         ? new FalNetworkError(
             `${request.what}: fal did not answer within ${formatSeconds(budgetMs)}.`,
             "timeout",
@@ -198,6 +212,9 @@ export class FalHttpClient {
             "connection",
           );
       throw request.idempotent ? new RetryableError(failure) : failure;
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener("abort", callerStopped);
     }
     const requestId = response.headers.get("x-fal-request-id") ?? undefined;
     if (!response.ok) {

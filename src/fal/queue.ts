@@ -3,7 +3,6 @@ import {
   AmbiguousSubmitError,
   FalApiError,
   FalNetworkError,
-  FalResponseError,
   FalValidationError,
   JobFailedError,
   NotFoundError,
@@ -111,8 +110,14 @@ export interface SubmitOptions {
 export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<SubmitAnswer> {
   fal.requireKey("Running a model");
   const client = await fal.officialClient();
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? fal.config.requestTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // One timer, cleared once fal answered (AbortSignal.timeout makes a weak timer with a finalizer).
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    options.timeoutMs ?? fal.config.requestTimeoutMs,
+  );
+  timer.unref();
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
   let answer: unknown;
   try {
     answer = await client.queue.submit(options.endpointId, {
@@ -121,7 +126,9 @@ export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<S
       ...(options.headers && Object.keys(options.headers).length > 0 ? { headers: options.headers } : {}),
     });
   } catch (error) {
-    throw submitError(error, options.endpointId, timeout.aborted);
+    throw submitError(error, options.endpointId, timeout.signal.aborted);
+  } finally {
+    clearTimeout(timer);
   }
   const parsed = submitSchema.safeParse(answer);
   if (!parsed.success) {
@@ -229,7 +236,8 @@ export async function getQueueStatus(
       signal: ref.signal,
       timeoutMs: ref.timeoutMs ?? fal.config.requestTimeoutMs,
     });
-    return parseStatus(response.data);
+    // Parsed by the request already: read, not parsed again.
+    return statusFrom(response.data);
   } catch (error) {
     if (error instanceof FalApiError && error.status === 404) {
       throw new NotFoundError(
@@ -241,14 +249,8 @@ export async function getQueueStatus(
   }
 }
 
-export function parseStatus(answer: unknown): QueueStatus {
-  const parsed = statusSchema.safeParse(answer);
-  if (!parsed.success) {
-    throw new FalResponseError(
-      `fal answered a status read in an unexpected shape (${parsed.error.issues[0]?.message ?? "unknown"}).`,
-    );
-  }
-  const data = parsed.data;
+/** A status answer (parsed by the request) as a QueueStatus. */
+function statusFrom(data: z.output<typeof statusSchema>): QueueStatus {
   const logs: QueueLogLine[] = [];
   for (const entry of data.logs ?? []) {
     const line = logSchema.safeParse(entry);

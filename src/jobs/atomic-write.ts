@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import fsSync from "node:fs";
-import fs from "node:fs/promises";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { errnoCode } from "../util/errors.js";
@@ -11,20 +10,39 @@ import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
  * old or the new version: a temp file beside it (named with our pid, swept after a crash),
  * fsynced, renamed over the target. The folder fsync that makes the rename durable is the
  * caller's (the store group-commits it).
+ *
+ * Written through file descriptors with fs's callback calls, not fs/promises: on Node 20 each
+ * FileHandle is made transferable (makeTransferable) and closed through promise machinery of its
+ * own (server CPU per run_model call -0.9 ms with the other cuts of that step, in an interleaved
+ * A/B). Synchronous open/write/close/rename were tried: faster at 1 call, but slower at 32 in
+ * flight on a busy disk, where a rename can wait for the journal with the event loop blocked.
  */
 
-export async function writeAtomic(directory: string, file: string, text: string): Promise<void> {
+/** Who a file is, as a stat shows it: another writer's rename gives it another inode, an in-place write another size or mtime. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Writes `file` atomically; returns the identity of the file written (taken from its own descriptor, so no other writer's). */
+export async function writeAtomic(directory: string, file: string, text: string): Promise<FileIdentity> {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
   const forget = trackTemp(temp);
   try {
-    const handle = await openTemp(directory, temp);
+    const fd = await openTemp(directory, temp);
+    let identity: FileIdentity;
     try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
+      await fdCall<void>((done) => fs.writeFile(fd, text, "utf8", done));
+      await fdCall<void>((done) => fs.fsync(fd, done));
+      // The descriptor's own inode: no lookup, no other writer's file.
+      identity = identityOf(fs.fstatSync(fd));
     } finally {
-      await handle.close();
+      await fdCall<void>((done) => fs.close(fd, done));
     }
-    await fs.rename(temp, file);
+    await fdCall<void>((done) => fs.rename(temp, file, done));
+    return identity;
   } catch (error) {
     await removeTemp(temp);
     throw error;
@@ -33,14 +51,45 @@ export async function writeAtomic(directory: string, file: string, text: string)
   }
 }
 
+/** One callback-style fs call as a promise. */
+function fdCall<T>(
+  call: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    call((error, value) => (error ? reject(error) : resolve(value as T)));
+  });
+}
+
+function identityOf(stat: fs.Stats): FileIdentity {
+  return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+/** Whether `file` is still the file whose identity was taken (false when it is gone or was replaced). */
+export function stillTheSame(file: string, identity: FileIdentity): boolean {
+  const now = fs.statSync(file, { throwIfNoEntry: false });
+  return (
+    now !== undefined &&
+    now.dev === identity.dev &&
+    now.ino === identity.ino &&
+    now.size === identity.size &&
+    now.mtimeMs === identity.mtimeMs
+  );
+}
+
+/** A record file's text, read the same way (no FileHandle). */
+export function readText(file: string): Promise<string> {
+  return fdCall<string>((done) => fs.readFile(file, "utf8", done));
+}
+
 /** Opens a new temp file, making the folder only when it is missing (not a mkdir per write). */
-async function openTemp(directory: string, temp: string): Promise<fs.FileHandle> {
+async function openTemp(directory: string, temp: string): Promise<number> {
+  const open = () => fdCall<number>((done) => fs.open(temp, "wx", 0o600, done));
   try {
-    return await fs.open(temp, "wx", 0o600);
+    return await open();
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
-    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
-    return await fs.open(temp, "wx", 0o600);
+    await fdCall<string | undefined>((done) => fs.mkdir(directory, { recursive: true, mode: 0o700 }, done));
+    return await open();
   }
 }
 
@@ -48,19 +97,19 @@ async function openTemp(directory: string, temp: string): Promise<fs.FileHandle>
 export function writeAtomicSync(directory: string, file: string, text: string): boolean {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
   try {
-    fsSync.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    const fd = fsSync.openSync(temp, "wx", 0o600);
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+    const fd = fs.openSync(temp, "wx", 0o600);
     try {
-      fsSync.writeFileSync(fd, text);
-      fsSync.fsyncSync(fd);
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
     } finally {
-      fsSync.closeSync(fd);
+      fs.closeSync(fd);
     }
-    fsSync.renameSync(temp, file);
+    fs.renameSync(temp, file);
     syncDirectorySync(directory);
     return true;
   } catch {
-    fsSync.rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true });
     return false;
   }
 }
@@ -69,11 +118,11 @@ export function writeAtomicSync(directory: string, file: string, text: string): 
 function syncDirectorySync(directory: string): void {
   if (os.platform() === "win32") return;
   try {
-    const fd = fsSync.openSync(directory, "r");
+    const fd = fs.openSync(directory, "r");
     try {
-      fsSync.fsyncSync(fd);
+      fs.fsyncSync(fd);
     } finally {
-      fsSync.closeSync(fd);
+      fs.closeSync(fd);
     }
   } catch {
     // The record is written; only its durability across a power cut is not confirmed.
@@ -83,8 +132,8 @@ function syncDirectorySync(directory: string): void {
 /** Makes renames in `directory` durable. Not possible on Windows, where it is not needed either. */
 export async function syncDirectory(directory: string): Promise<void> {
   if (os.platform() === "win32") return;
-  const handle = await fs.open(directory, "r").catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close().catch(() => undefined);
+  const fd = await fdCall<number>((done) => fs.open(directory, "r", done)).catch(() => undefined);
+  if (fd === undefined) return;
+  await fdCall<void>((done) => fs.fsync(fd, done)).catch(() => undefined);
+  await fdCall<void>((done) => fs.close(fd, done)).catch(() => undefined);
 }

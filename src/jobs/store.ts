@@ -8,7 +8,14 @@ import { createRedactor, type Redactor } from "../util/redact-deep.js";
 import { sweepTemps } from "../util/temp-files.js";
 import { errnoCode, errorMessage } from "../util/errors.js";
 import { groupCommit } from "../util/group-commit.js";
-import { syncDirectory, writeAtomic, writeAtomicSync } from "./atomic-write.js";
+import {
+  readText,
+  stillTheSame,
+  syncDirectory,
+  writeAtomic,
+  writeAtomicSync,
+  type FileIdentity,
+} from "./atomic-write.js";
 import { parseBoundedJson } from "../util/json-bounds.js";
 import { jsonLength, parseJson } from "../util/json.js";
 import {
@@ -72,6 +79,9 @@ const versionSchema = z.looseObject({ version: z.number() });
 
 /** Output JSON larger than this is kept in a file beside the record (`output_file`), never dropped. */
 const MAX_INLINE_OUTPUT_CHARS = 256 * 1024;
+/** Record texts this process wrote, kept to be read back by the next update without a file read. */
+const MAX_REMEMBERED_WRITES = 64;
+const MAX_REMEMBERED_WRITE_CHARS = 64 * 1024;
 /** Names of old records remembered for recordsSince (about 4 MB at most). */
 const MAX_REMEMBERED_OLD_RECORDS = 100_000;
 
@@ -91,6 +101,13 @@ export class JobStore {
    * window only moves forward, and a record's submitted_at never changes): skipped unread.
    */
   readonly #submittedLongAgo = new Set<string>();
+  /**
+   * The text this process last wrote to a record file, with the file's identity right after the
+   * write: an update (run_model's completion, a status change) reads it from here instead of
+   * from the disk while the file is provably still that one (same inode, size and mtime; any
+   * other writer renames a new file over it). The text is parsed as a read would parse it.
+   */
+  readonly #written = new Map<string, { text: string; identity: FileIdentity }>();
 
   /**
    * `logger` reports records kept aside and folder problems; silent when none is given.
@@ -230,7 +247,7 @@ export class JobStore {
   async update(requestId: string, patch: JobRecordPatch): Promise<JobRecord | undefined> {
     return this.#withLock(requestId, async () => {
       const file = this.#fileFor(requestId);
-      const found = await this.#read(file);
+      const found = await this.#read(file, { mayUseWritten: true });
       if (found.kind !== "found") return undefined;
       const next: JobRecord = { ...found.record, ...patch, updated_at: new Date().toISOString() };
       if (patch.output !== undefined) {
@@ -309,10 +326,11 @@ export class JobStore {
     await sweepTemps(this.directory);
   }
 
-  async #read(file: string): Promise<JobLookup> {
+  async #read(file: string, options: { mayUseWritten?: boolean } = {}): Promise<JobLookup> {
     let text: string;
     try {
-      text = await fs.readFile(file, "utf8");
+      const written = options.mayUseWritten ? this.#written.get(file) : undefined;
+      text = written && stillTheSame(file, written.identity) ? written.text : await readText(file);
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return { kind: "missing" };
       return {
@@ -388,7 +406,13 @@ export class JobStore {
    * failure. The folder is fsynced too (group-committed) unless a durable file is being replaced.
    */
   async #writeText(file: string, text: string, options: { replacing?: boolean } = {}): Promise<void> {
-    await writeAtomic(this.directory, file, text);
+    this.#written.delete(file);
+    const identity = await writeAtomic(this.directory, file, text);
+    if (text.length <= MAX_REMEMBERED_WRITE_CHARS) {
+      this.#written.set(file, { text, identity });
+      if (this.#written.size > MAX_REMEMBERED_WRITES)
+        this.#written.delete(this.#written.keys().next().value as string);
+    }
     if (!options.replacing) await this.#syncDirectory();
   }
 
@@ -432,7 +456,7 @@ export class JobStore {
     // Most writes make a new record: a stat that throws nothing (an ENOENT from an open builds an
     // Error with its stack, a measured 0.4 ms per call under load) says there is nothing to check.
     if (!fsSync.existsSync(file)) return undefined;
-    const text = await fs.readFile(file, "utf8").catch(() => undefined);
+    const text = await readText(file).catch(() => undefined);
     if (text === undefined) return undefined;
     try {
       const version = versionSchema.safeParse(JSON.parse(text));

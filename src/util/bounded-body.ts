@@ -70,12 +70,31 @@ export async function readResponseBody(response: Response, limit: BodyLimit): Pr
   return Buffer.concat(chunks, total);
 }
 
+/** Responses made by `bufferedResponse`: their body is in memory, read under a cap already. */
+const readUnderCap = new WeakSet<Response>();
+
+/**
+ * A Response over a body already read whole under a cap (readResponseBody), with `from`'s status
+ * and headers: capResponse passes it through as it is, since no byte of it comes from the network.
+ */
+export function bufferedResponse(body: Buffer, from: Response): Response {
+  const response = new Response(new Uint8Array(body), {
+    status: from.status,
+    statusText: from.statusText,
+    headers: from.headers,
+  });
+  readUnderCap.add(response);
+  return response;
+}
+
 /**
  * `response` with its body capped: reading past `maxBytes` decoded bytes errors and aborts
- * `limit.abort`. For bodies read by code we do not own (the official fal client).
+ * `limit.abort`. For bodies read by code we do not own (the official fal client). A body already
+ * in memory (bufferedResponse: the submit's answer) is not piped through a second cap: that was a
+ * TransformStream, two web streams and a new Response per submit for bytes already counted.
  */
 export function capResponse(response: Response, limit: BodyLimit): Response {
-  if (!response.body) return response;
+  if (!response.body || readUnderCap.has(response)) return response;
   let total = 0;
   const capped = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

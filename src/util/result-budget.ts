@@ -144,13 +144,18 @@ export interface FittedResult extends ResultParts {
  */
 export function fitResult(parts: ResultParts, budget: ResultBudget, note: string): FittedResult {
   const text = shortenDataUris(parts.text);
-  const structured = parts.structured ? shrinkValue(parts.structured, Number.POSITIVE_INFINITY) : undefined;
+  // structuredContent as JSON once: the copy, whether data: URIs were shortened and its size all
+  // come from this one text (it was serialised five times per result before).
+  const json = parts.structured ? JSON.stringify(parts.structured) : undefined;
+  const shortJson = json === undefined ? undefined : shortenDataUris(json);
+  const structured = shortJson === undefined ? undefined : (JSON.parse(shortJson) as Record<string, unknown>);
   let fitted: FittedResult = { text, structured, images: parts.images, shortened: false, droppedImages: 0 };
-  const dataShortened =
-    text !== parts.text || JSON.stringify(structured) !== JSON.stringify(parts.structured);
+  // A copy parsed from JSON serialises back to that same JSON: comparing the texts is enough.
+  const dataShortened = text !== parts.text || shortJson !== json;
   const textLimit = Math.min(budget.maxTextBytes, budget.maxBytes);
-  if (textBytes(fitted) <= textLimit && resultBytes(fitted) <= budget.maxBytes && !dataShortened)
-    return fitted;
+  const textPart = bytesOf(text) + (shortJson === undefined ? 0 : bytesOf(shortJson));
+  const imagePart = parts.images.reduce((sum, image) => sum + image.data.length + image.mimeType.length, 0);
+  if (textPart <= textLimit && textPart + imagePart <= budget.maxBytes && !dataShortened) return fitted;
 
   const marker = "; see the note at the end";
   if (textBytes(fitted) > textLimit) {

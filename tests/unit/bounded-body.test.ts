@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BodyTooLargeError,
   UnsupportedEncodingError,
+  bufferedResponse,
+  capResponse,
   readIncomingBody,
   readResponseBody,
 } from "../../src/util/bounded-body.js";
@@ -99,6 +101,19 @@ describe("readResponseBody (fetch)", () => {
   it("reads a small compressed answer in full", async () => {
     const response = await fetch(`${base}/small-gzip`);
     expect((await readResponseBody(response, { maxBytes: 100 })).toString()).toBe('{"ok":true}');
+  });
+});
+
+describe("capResponse", () => {
+  it("caps a body from the network, and passes one already read under a cap through as it is", async () => {
+    const big = new Response("x".repeat(2048), { headers: { "x-fal-request-id": "r1" } });
+    await expect(capResponse(big, { maxBytes: 1024 }).text()).rejects.toBeInstanceOf(BodyTooLargeError);
+    const wire = await fetch(`${base}/small-gzip`);
+    const read = await readResponseBody(wire, { maxBytes: 100 });
+    const buffered = bufferedResponse(read, wire);
+    expect(capResponse(buffered, { maxBytes: 1 })).toBe(buffered);
+    expect(buffered.status).toBe(wire.status);
+    expect(await buffered.text()).toBe('{"ok":true}');
   });
 });
 

@@ -219,6 +219,32 @@ describe("JobStore", () => {
     expect((await store.list()).map((record) => record.request_id)).toEqual(["good"]);
   });
 
+  it("an update builds on what is on disk: another writer's record, a newer one, an edit in place", async () => {
+    const ours = new JobStore(stateDir, logger);
+    const other = new JobStore(stateDir, logger);
+    const file = path.join(jobsDir(), "kept.json");
+    await ours.create({ requestId: "kept", endpointId: "a/b", tool: "run_model", input: {} });
+    // Another server replaces the record (a new file renamed over it): ours sees its note.
+    await other.update("kept", { note: "from the other server" });
+    expect(await ours.update("kept", { status: "IN_PROGRESS" })).toMatchObject({
+      status: "IN_PROGRESS",
+      note: "from the other server",
+    });
+    // Edited in place (same inode), longer: the edit is read, not what this process wrote.
+    const onDisk = JSON.parse(await fs.readFile(file, "utf8")) as Record<string, unknown>;
+    await fs.writeFile(file, JSON.stringify({ ...onDisk, note: "edited by hand, in place" }, null, 2));
+    expect(await ours.update("kept", { billable_units: 2 })).toMatchObject({
+      note: "edited by hand, in place",
+      billable_units: 2,
+    });
+    // Replaced by a newer fal-mcp's record: never overwritten.
+    const newer = JSON.stringify({ version: JOB_RECORD_VERSION + 1, request_id: "kept" });
+    await fs.writeFile(`${file}.new`, newer);
+    await fs.rename(`${file}.new`, file);
+    expect(await ours.update("kept", { status: "COMPLETED" })).toBeUndefined();
+    expect(await fs.readFile(file, "utf8")).toBe(newer);
+  });
+
   it("two stores racing on the same folder never leave a torn or unreadable record", async () => {
     const first = new JobStore(stateDir, logger);
     const second = new JobStore(stateDir, logger);

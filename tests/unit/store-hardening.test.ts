@@ -75,27 +75,38 @@ describe("temporary files and shutdown", () => {
     const store = new JobStore(stateDir, undefined, redactor);
     await store.create({ requestId: "req-1", endpointId: "fal-ai/x", tool: "run_model", input: {} });
     const temps = () => fs.readdirSync(path.join(stateDir, "jobs")).filter((name) => name.endsWith(".tmp"));
-    const realOpen = fsp.open.bind(fsp);
+    const realOpen = fs.open.bind(fs) as (
+      file: fs.PathLike,
+      flags: fs.OpenMode,
+      mode: fs.Mode,
+      callback: (error: NodeJS.ErrnoException | null, fd: number) => void,
+    ) => void;
+    const failure = (code: string) => Object.assign(new Error(code), { code });
     // The failure comes after the temp file exists (a full disk while writing, an fsync error),
-    // which is when a temp file can be left behind; and at the rename, for completeness.
+    // which is when a temp file can be left behind; and at the rename, for completeness. The
+    // store writes through file descriptors with fs's callback calls, so they are injected there.
     for (const fail of ["writeFile", "sync", "rename"] as const) {
       const created: string[] = [];
-      const open = vi.spyOn(fsp, "open").mockImplementationOnce(async (file, flags, mode) => {
-        const handle = await realOpen(file, flags, mode);
-        created.push(String(file));
-        if (fail === "writeFile")
-          handle.writeFile = () => Promise.reject(Object.assign(new Error("ENOSPC"), { code: "ENOSPC" }));
-        if (fail === "sync")
-          handle.sync = () => Promise.reject(Object.assign(new Error("EIO"), { code: "EIO" }));
-        return handle;
-      });
-      const rename =
-        fail === "rename"
-          ? vi.spyOn(fsp, "rename").mockRejectedValueOnce(Object.assign(new Error("EIO"), { code: "EIO" }))
-          : undefined;
+      const open = vi.spyOn(fs, "open").mockImplementation(((
+        file: fs.PathLike,
+        flags: fs.OpenMode,
+        mode: fs.Mode,
+        callback: (error: NodeJS.ErrnoException | null, fd: number) => void,
+      ) => {
+        if (flags === "wx") created.push(String(file));
+        realOpen(file, flags, mode, callback);
+      }) as unknown as typeof fs.open);
+      const failing = (code: string) =>
+        ((...args: unknown[]) => (args.at(-1) as (error: Error) => void)(failure(code))) as never;
+      const injected =
+        fail === "writeFile"
+          ? vi.spyOn(fs, "writeFile").mockImplementationOnce(failing("ENOSPC"))
+          : fail === "sync"
+            ? vi.spyOn(fs, "fsync").mockImplementationOnce(failing("EIO"))
+            : vi.spyOn(fs, "rename").mockImplementationOnce(failing("EIO"));
       await expect(store.update("req-1", { status: "IN_PROGRESS" }), fail).rejects.toThrow(/ENOSPC|EIO/);
       open.mockRestore();
-      rename?.mockRestore();
+      injected.mockRestore();
       // The injected failure really hit a temp file of the store's…
       expect(
         created.map((file) => path.basename(file)),
