@@ -224,7 +224,10 @@ async function startCheckStop(
   cwd: string,
   ready: (output: string) => Promise<boolean> | boolean,
 ): Promise<string> {
-  const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // A process group of its own, so stopping it stops what it started too: `npm run fake-fal` runs
+  // tsx, which runs node, and a SIGTERM to npm alone had left that node serving after the suite.
+  const grouped = process.platform !== "win32";
+  const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"], detached: grouped });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -238,8 +241,28 @@ async function startCheckStop(
     }
     expect(ok, `${command} ${args.join(" ")} never became ready:\n${output}`).toBe(true);
   } finally {
-    child.kill("SIGTERM");
+    if (grouped && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // The group is gone already.
+      }
+    } else child.kill("SIGTERM");
     await exited;
+  }
+  if (grouped && child.pid !== undefined) {
+    // Nothing it started is left running (the group empties once its last member exits).
+    const groupAlive = () => {
+      try {
+        process.kill(-child.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let waited = 0; groupAlive() && waited < 5_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(groupAlive(), `${command} ${args.join(" ")} left a process running`).toBe(false);
   }
   return output;
 }
