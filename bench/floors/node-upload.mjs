@@ -11,12 +11,13 @@
 // line on stdout: the CPU seconds of the measured upload only (process.cpuUsage() around it, so
 // process start and the warm-up are not counted), wall seconds and the file URL.
 //
-// Modes (how each part's bytes get from the file to the socket; the row uses the cheapest,
-// measured in bench/rows/upload.ts's notes):
+// Modes (how each part's bytes get from the file to the socket; the row uses the default, loop,
+// the cheapest measured: see bench/rows/upload.ts's notes):
 //   stream  fs.createReadStream({ start, end }).pipe(request): the plain Node way.
 //   loop    positional reads into two reused buffers, request.write as the socket drains (what
 //           fal-mcp's sendRange does, with no stall timer, progress or chunk sizing), 2 MiB chunks.
 //   whole   one read of the whole part into a reused 10 MiB buffer, one request.end(buffer).
+// Options for trying variants by hand: "chunk" (loop's chunk bytes), "sync": true (readSync).
 import { Buffer } from "node:buffer";
 import http from "node:http";
 import { createReadStream, readSync } from "node:fs";
@@ -27,6 +28,7 @@ import process from "node:process";
 import { URL } from "node:url";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
+const MULTIPART_THRESHOLD = 90 * 1024 * 1024; // fal-mcp's rule: files over 90 MiB go in parts
 const PART_SIZE = 10 * 1024 * 1024;
 const PART_CONCURRENCY = 3;
 const LOOP_CHUNK = config.chunk ?? 2 * 1024 * 1024;
@@ -137,9 +139,6 @@ const partUrl = (uploadUrl, suffix) => {
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/${suffix}`;
   return url;
 };
-
-/** fal-mcp's rule: files over 90 MiB go in parts. */
-const MULTIPART_THRESHOLD = 90 * 1024 * 1024;
 
 async function uploadSingle(file, handle, size, contentType) {
   const target = await initiate("initiate", path.basename(file), contentType);
