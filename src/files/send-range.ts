@@ -135,11 +135,9 @@ export function sendRange(
       });
     });
 
-  /** Waits for the write in flight: true once it moved; false when stopped; throws its error. */
-  const previousMoved = async (writing: Promise<boolean> | undefined): Promise<boolean> => {
-    if (!writing || (await writing)) return true;
+  /** After a write that did not move: throws its error, unless sending was stopped. */
+  const throwWriteError = (): void => {
     if (writeError && !stopped) throw writeError;
-    return false;
   };
 
   const run = async (): Promise<void> => {
@@ -167,13 +165,13 @@ export function sendRange(
         filled += bytesRead;
       }
       // The other buffer is free again only when the socket has taken it.
-      if (!(await previousMoved(writing))) return;
+      if (writing && !(await writing)) return throwWriteError();
       if (stopped) return;
       writing = write(buffer.subarray(0, filled));
       position += filled;
       turn = 1 - turn;
     }
-    if (!(await previousMoved(writing))) return;
+    if (writing && !(await writing)) return throwWriteError();
     if (stopped) return;
     request.end();
     // Both buffers are idle (every write called back): the next part may use them.
