@@ -154,18 +154,18 @@ export function putRange(
         resolve(answer);
       }
     };
+    const onStall = () =>
+      finish(
+        new RetryablePartError(
+          new FalNetworkError(`no byte moved for ${Math.round(context.stallMs / 1000)} s`, "stalled"),
+        ),
+      );
+    // Called for every chunk the socket takes and every chunk of the answer: one timer restarted
+    // in place, not a new timer each time.
     const touch = () => {
       if (settled) return;
-      clearTimeout(timer);
-      timer = setTimeout(
-        () =>
-          finish(
-            new RetryablePartError(
-              new FalNetworkError(`no byte moved for ${Math.round(context.stallMs / 1000)} s`, "stalled"),
-            ),
-          ),
-        context.stallMs,
-      );
+      if (timer) timer.refresh();
+      else timer = setTimeout(onStall, context.stallMs);
     };
     const onAbort = () =>
       finish(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));

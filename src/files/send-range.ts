@@ -22,26 +22,61 @@ export const MIN_CHUNK_BYTES = 256 * 1024;
 /**
  * 1 GiB upload, 3 parts in flight, interleaved runs: 1 MiB chunks 1.04–1.07 CPU-s per GiB, 2 MiB
  * 1.04, 4 MiB 0.91–1.00 (within the noise of 2 MiB) but 11 MiB more peak RSS (6 buffers).
+ * 512 KiB: 0.96–0.97 against 2 MiB's 0.79 (5 runs each, same sitting).
  */
 export const MAX_CHUNK_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Full-size buffers an upload left idle, for the next upload to use: V8 counts buffer memory
+ * allocated since its last full collection against the old generation's limit, and under the
+ * launcher's --optimize-for-size the slack is a few MiB, so the 12 MiB a multipart upload
+ * allocated afresh started a mark-compact of the whole heap on every upload (a second 100 MiB
+ * upload in one process: 1.33 → 0.82 CPU-s per GiB with spares, interleaved runs). Dropped after a
+ * short idle spell: they are resident memory (a freed buffer is, too, until V8's next full
+ * collection).
+ */
+const spares: Buffer[] = [];
+const SPARES_KEPT = 6;
+const SPARES_IDLE_MS = 30_000;
+let dropSpares: NodeJS.Timeout | undefined;
 
 /** Buffers kept for the next part once a part is done, and the chunk size the link has earned. */
 export class ChunkPool {
   private readonly free: Buffer[] = [];
   /** Bytes to read and write per chunk next; shared by the parts of one upload. */
   chunkBytes = MIN_CHUNK_BYTES;
+  /** Size of each buffer: no larger than the longest range sent (a 1 KiB file needs no 2 MiB buffers). */
+  private readonly bufferBytes: number;
 
   constructor(
     private readonly keep: number,
     /** A chunk taken within this long doubles the size; one taking 2× as long halves it. */
     private readonly quickMs: number,
-  ) {}
+    /** The longest range these buffers will send (the file, or one part). */
+    longestRange = MAX_CHUNK_BYTES,
+  ) {
+    this.bufferBytes = Math.max(1, Math.min(MAX_CHUNK_BYTES, longestRange));
+  }
 
   take(): Buffer {
+    const reused = this.free.pop() ?? (this.bufferBytes === MAX_CHUNK_BYTES ? spares.pop() : undefined);
     // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool; every byte
-    // sent from it was first written by a read (only the bytesRead prefix is ever sent). Pages
-    // a small chunk never touches are not resident.
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES);
+    // sent from it was first written by a read (only the bytesRead prefix is ever sent), so what
+    // an earlier upload left in a reused buffer is never sent. Pages a small chunk never touches
+    // are not resident.
+    return reused ?? Buffer.allocUnsafeSlow(this.bufferBytes);
+  }
+
+  /**
+   * At the end of an upload: its idle full-size buffers become spares for the next upload (only
+   * buffers given back, which no pending read or socket write refers to).
+   */
+  release(): void {
+    for (const buffer of this.free.splice(0))
+      if (buffer.length === MAX_CHUNK_BYTES && spares.length < SPARES_KEPT) spares.push(buffer);
+    if (spares.length === 0) return;
+    if (dropSpares) dropSpares.refresh();
+    else dropSpares = setTimeout(() => void spares.splice(0), SPARES_IDLE_MS).unref();
   }
 
   /** Adapts the chunk size to how long the socket took to take the last chunk. */
@@ -79,22 +114,31 @@ export function sendRange(
   options: { pool: ChunkPool; fileName: string; onMoved: () => void },
 ): RangeSend {
   let stopped = false;
-  let wake: (() => void) | undefined;
-  const stoppedSignal = new Promise<void>((resolve) => (wake = resolve));
+  /** Settles the one write in flight (there is never more than one) as not moved. */
+  let settleWrite: ((moved: boolean) => void) | undefined;
+  let writeError: Error | undefined;
 
-  /** Writes `chunk`; resolves true once the socket took it, false if sending was stopped first. */
-  const write = (chunk: Buffer): Promise<boolean> => {
-    const startedAt = performance.now();
-    return Promise.race([
-      new Promise<boolean>((resolve, reject) =>
-        request.write(chunk, (error) => {
-          if (error) return reject(error);
-          options.pool.taken(performance.now() - startedAt);
-          resolve(true);
-        }),
-      ),
-      stoppedSignal.then(() => false),
-    ]);
+  /**
+   * Writes `chunk`; resolves true once the socket took it, false if sending was stopped first or
+   * the write failed (in `writeError`). It never rejects: it is awaited only after the next read,
+   * and a rejection nobody listens for yet would be reported as unhandled.
+   */
+  const write = (chunk: Buffer): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      const startedAt = performance.now();
+      settleWrite = resolve;
+      request.write(chunk, (error) => {
+        if (error) writeError ??= error;
+        if (error || stopped) return resolve(false);
+        options.pool.taken(performance.now() - startedAt);
+        resolve(true);
+        options.onMoved();
+      });
+    });
+
+  /** After a write that did not move: throws its error, unless sending was stopped. */
+  const throwWriteError = (): void => {
+    if (writeError && !stopped) throw writeError;
   };
 
   const run = async (): Promise<void> => {
@@ -122,17 +166,13 @@ export function sendRange(
         filled += bytesRead;
       }
       // The other buffer is free again only when the socket has taken it.
-      if (writing && !(await writing)) return;
+      if (writing && !(await writing)) return throwWriteError();
       if (stopped) return;
       writing = write(buffer.subarray(0, filled));
-      void writing.then(
-        (moved) => moved && options.onMoved(),
-        () => undefined,
-      );
       position += filled;
       turn = 1 - turn;
     }
-    if (writing && !(await writing)) return;
+    if (writing && !(await writing)) return throwWriteError();
     if (stopped) return;
     request.end();
     // Both buffers are idle (every write called back): the next part may use them.
@@ -143,7 +183,7 @@ export function sendRange(
     done: run(),
     stop() {
       stopped = true;
-      wake?.();
+      settleWrite?.(false);
     },
   };
 }

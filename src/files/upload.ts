@@ -84,6 +84,13 @@ export function cleanFileName(name: string): string {
  */
 export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions): Promise<UploadResult> {
   const { handle, size, realPath } = file;
+  const multipart = size > MULTIPART_THRESHOLD;
+  // A chunk should move in an eighth of the stall timeout to be worth doubling.
+  const chunks = new ChunkPool(
+    2 * PART_CONCURRENCY,
+    options.fal.config.stallTimeoutMs / 8,
+    multipart ? PART_SIZE : size,
+  );
   const agents = await createPutAgents(options.fal.config.proxy, { maxSockets: PART_CONCURRENCY });
   const total = AbortSignal.timeout(options.fal.config.transferTimeoutMs);
   const callerSignal = options.signal;
@@ -92,7 +99,6 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
     const key = options.fal.requireKey("Uploading a file");
     const fileName = cleanFileName(options.fileName ?? path.basename(realPath));
     const contentType = options.contentType ?? contentTypeFor(fileName);
-    const multipart = size > MULTIPART_THRESHOLD;
     const parts = multipart ? Math.ceil(size / PART_SIZE) : 1;
     options.signal.throwIfAborted();
     const { uploadUrl, fileUrl } = await initiateUpload(options.fal, {
@@ -118,8 +124,7 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
       fal: options.fal,
       handle,
       agents,
-      // A chunk should move in an eighth of the stall timeout to be worth doubling.
-      chunks: new ChunkPool(2 * PART_CONCURRENCY, options.fal.config.stallTimeoutMs / 8),
+      chunks,
       fileName,
       sleep: options.sleep ?? defaultSleep,
       stallMs: options.fal.config.stallTimeoutMs,
@@ -152,6 +157,7 @@ export async function uploadLocalFile(file: VerifiedFile, options: UploadOptions
     throw error;
   } finally {
     agents.destroy();
+    chunks.release();
     await handle.close().catch(() => undefined);
   }
 }

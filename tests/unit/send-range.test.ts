@@ -157,7 +157,80 @@ describe("sendRange", () => {
   });
 });
 
+/** A request that records writes and calls back as `answer` says (undefined: never calls back). */
+function fakeRequest(answer: (writeNumber: number) => Error | null | undefined) {
+  const writes: number[] = [];
+  let ended = false;
+  const request = {
+    write(chunk: Buffer, callback: (error?: Error | null) => void) {
+      writes.push(chunk.length);
+      const outcome = answer(writes.length);
+      if (outcome !== undefined) setImmediate(() => callback(outcome));
+      return true;
+    },
+    end() {
+      ended = true;
+    },
+  };
+  return { request: request as unknown as http.ClientRequest, writes, ended: () => ended };
+}
+
+describe("sendRange with a socket that fails or never drains", () => {
+  it("fails with the write's error, reported once and never as an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const handle = await fs.open(file, "r");
+    try {
+      const broken = new Error("write EPIPE");
+      const fake = fakeRequest((n) => (n === 2 ? broken : null));
+      const moved: number[] = [];
+      const send = sendRange(fake.request, handle, 0, bytes.length, {
+        pool: new ChunkPool(2, 1_000),
+        fileName: "data.bin",
+        onMoved: () => moved.push(fake.writes.length),
+      });
+      await expect(send.done).rejects.toBe(broken);
+      // The failed write is the last: nothing more is written, the body is never ended, and only
+      // the write the socket took counts as bytes moved (the stall timer's heartbeat).
+      expect(fake.writes.length).toBe(2);
+      expect(fake.ended()).toBe(false);
+      expect(moved).toEqual([1]);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // let a stray rejection surface
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await handle.close();
+    }
+  });
+
+  it("stops while a write is still in the socket: done settles, nothing more is written", async () => {
+    const handle = await fs.open(file, "r");
+    try {
+      const fake = fakeRequest((n) => (n === 1 ? null : undefined)); // the second write never calls back
+      const send = sendRange(fake.request, handle, 0, bytes.length, {
+        pool: new ChunkPool(2, 1_000),
+        fileName: "data.bin",
+        onMoved: () => {},
+      });
+      while (fake.writes.length < 2) await new Promise((resolve) => setImmediate(resolve));
+      send.stop();
+      await send.done;
+      expect(fake.writes.length).toBe(2);
+      expect(fake.ended()).toBe(false);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
 describe("ChunkPool", () => {
+  it("sizes its buffers to the longest range it will send, up to the largest chunk", () => {
+    expect(new ChunkPool(2, 100, 1024).take().length).toBe(1024);
+    expect(new ChunkPool(2, 100, 10 * MAX_CHUNK_BYTES).take().length).toBe(MAX_CHUNK_BYTES);
+    expect(new ChunkPool(2, 100).take().length).toBe(MAX_CHUNK_BYTES);
+  });
+
   it("grows chunks while the link takes them quickly and shrinks them when it does not", () => {
     const pool = new ChunkPool(2, 100);
     expect(pool.chunkBytes).toBe(MIN_CHUNK_BYTES);
@@ -169,6 +242,20 @@ describe("ChunkPool", () => {
     expect(pool.chunkBytes).toBe(MAX_CHUNK_BYTES / 2);
     for (let i = 0; i < 10; i++) pool.taken(10_000);
     expect(pool.chunkBytes).toBe(MIN_CHUNK_BYTES);
+  });
+
+  it("hands an upload's idle full-size buffers to the next upload, and never a small one", () => {
+    const first = new ChunkPool(2, 100);
+    const full = first.take();
+    first.give(full);
+    first.release();
+    expect(new ChunkPool(2, 100).take()).toBe(full);
+    const small = new ChunkPool(2, 100, 1024);
+    const tiny = small.take();
+    small.give(tiny);
+    small.release();
+    expect(new ChunkPool(2, 100, 1024).take()).not.toBe(tiny);
+    expect(new ChunkPool(2, 100).take()).not.toBe(tiny);
   });
 
   it("keeps at most `keep` idle buffers", () => {
