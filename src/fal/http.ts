@@ -8,7 +8,7 @@ import {
   type FalFieldError,
 } from "../errors.js";
 import type { Secret } from "../secret.js";
-import { sleep } from "../util/abort.js";
+import { abortAfter, sleep } from "../util/abort.js";
 import { backoffMs, withRetries } from "../util/retry.js";
 import { networkCause } from "../util/errors.js";
 import { formatSeconds } from "../util/format.js";
@@ -168,19 +168,9 @@ export class FalHttpClient {
     let response: Response | undefined;
     let text: string;
     // One controller per attempt ends it at the budget, at the body cap (the connection is torn
-    // down rather than drained) or when the caller stops waiting. Not AbortSignal.timeout and
-    // AbortSignal.any: on Node 20 they were among the costlier calls of a request (a weak timer
-    // with a finalizer, a signal set per source) for what one timer and one listener do.
-    const stop = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
-    }, remainingMs);
-    timer.unref();
-    const callerStopped = () => stop.abort(request.signal?.reason);
-    if (request.signal?.aborted) callerStopped();
-    else request.signal?.addEventListener("abort", callerStopped, { once: true });
+    // down rather than drained) or when the caller stops waiting.
+    const deadline = abortAfter(remainingMs, request.signal);
+    const stop = deadline.controller;
     try {
       response = await this.#options.fetch(buildUrl(request.url, request.query), {
         method: request.method,
@@ -202,7 +192,7 @@ export class FalHttpClient {
         throw new FalResponseError(
           `${request.what}: fal's answer is unexpectedly large (more than ${MAX_BODY_BYTES} bytes once decoded); it was not read.${requestIdNote(response)}`,
         );
-      const failure = timedOut
+      const failure = deadline.timedOut()
         ? new FalNetworkError(
             `${request.what}: fal did not answer within ${formatSeconds(budgetMs)}.`,
             "timeout",
@@ -213,8 +203,7 @@ export class FalHttpClient {
           );
       throw request.idempotent ? new RetryableError(failure) : failure;
     } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener("abort", callerStopped);
+      deadline.clear();
     }
     const requestId = response.headers.get("x-fal-request-id") ?? undefined;
     if (!response.ok) {

@@ -12,7 +12,7 @@ import { SubmitNotConfirmedError } from "./client.js";
 import { apiErrorFrom } from "./http.js";
 import { networkCause } from "../util/errors.js";
 import type { Fal } from "./index.js";
-import { untilAborted } from "../util/abort.js";
+import { abortAfter, untilAborted } from "../util/abort.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),
@@ -110,25 +110,19 @@ export interface SubmitOptions {
 export async function submitToQueue(fal: Fal, options: SubmitOptions): Promise<SubmitAnswer> {
   fal.requireKey("Running a model");
   const client = await fal.officialClient();
-  // One timer, cleared once fal answered (AbortSignal.timeout makes a weak timer with a finalizer).
-  const timeout = new AbortController();
-  const timer = setTimeout(
-    () => timeout.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-    options.timeoutMs ?? fal.config.requestTimeoutMs,
-  );
-  timer.unref();
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+  // Cleared once fal answered.
+  const deadline = abortAfter(options.timeoutMs ?? fal.config.requestTimeoutMs, options.signal);
   let answer: unknown;
   try {
     answer = await client.queue.submit(options.endpointId, {
       input: options.input,
-      abortSignal: signal,
+      abortSignal: deadline.controller.signal,
       ...(options.headers && Object.keys(options.headers).length > 0 ? { headers: options.headers } : {}),
     });
   } catch (error) {
-    throw submitError(error, options.endpointId, timeout.signal.aborted);
+    throw submitError(error, options.endpointId, deadline.timedOut());
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
   const parsed = submitSchema.safeParse(answer);
   if (!parsed.success) {
