@@ -121,8 +121,9 @@ export function putRange(
   signal: AbortSignal,
 ): Promise<PutAnswer> {
   return new Promise<PutAnswer>((resolve, reject) => {
-    if (signal.aborted)
-      return reject(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
+    const cancelled = () =>
+      signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled");
+    if (signal.aborted) return reject(cancelled());
     const target = new URL(redirectUrl(typeof url === "string" ? url : url.href, context.fal.config.baseUrl));
     const secure = target.protocol === "https:";
     const request = (secure ? https : http).request(target, {
@@ -167,8 +168,7 @@ export function putRange(
       if (timer) timer.refresh();
       else timer = setTimeout(onStall, context.stallMs);
     };
-    const onAbort = () =>
-      finish(signal.reason instanceof Error ? signal.reason : new Error("the upload was cancelled"));
+    const onAbort = () => finish(cancelled());
     signal.addEventListener("abort", onAbort, { once: true });
     send.done.catch((error: unknown) =>
       finish(

@@ -54,10 +54,12 @@ export function textBytes(parts: ResultParts): number {
   return bytesOf(parts.text) + (parts.structured ? bytesOf(JSON.stringify(parts.structured)) : 0);
 }
 
+function imageBytes(images: ResultParts["images"]): number {
+  return images.reduce((sum, image) => sum + image.data.length + image.mimeType.length, 0);
+}
+
 export function resultBytes(parts: ResultParts): number {
-  return (
-    textBytes(parts) + parts.images.reduce((sum, image) => sum + image.data.length + image.mimeType.length, 0)
-  );
+  return textBytes(parts) + imageBytes(parts.images);
 }
 
 type Container = Record<string, unknown> | unknown[];
@@ -154,8 +156,8 @@ export function fitResult(parts: ResultParts, budget: ResultBudget, note: string
   const dataShortened = text !== parts.text || shortJson !== json;
   const textLimit = Math.min(budget.maxTextBytes, budget.maxBytes);
   const textPart = bytesOf(text) + (shortJson === undefined ? 0 : bytesOf(shortJson));
-  const imagePart = parts.images.reduce((sum, image) => sum + image.data.length + image.mimeType.length, 0);
-  if (textPart <= textLimit && textPart + imagePart <= budget.maxBytes && !dataShortened) return fitted;
+  if (textPart <= textLimit && textPart + imageBytes(parts.images) <= budget.maxBytes && !dataShortened)
+    return fitted;
 
   const marker = "; see the note at the end";
   if (textBytes(fitted) > textLimit) {
