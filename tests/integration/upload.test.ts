@@ -208,16 +208,22 @@ describe("upload_file at the part boundaries, cancelled, and with a file changin
     );
   }
 
-  it("stops sending parts when the client cancels the call, and never completes the upload", async () => {
-    const file = path.join(home, "cancelled.bin");
+  /** A 200 MiB file (20 parts) in the home folder, with every part PUT to fal's CDN delayed by `delayMs`. */
+  async function bigFileWithSlowParts(name: string, delayMs: number): Promise<string> {
+    const file = path.join(home, name);
     await writeFile(file, 200 * MiB);
-    // Slow parts, so the cancel lands while parts are still to be sent.
     fake.inject({
       host: "v3.fal.media",
       method: "PUT",
       path: /^\/upload\/[0-9a-f]+\/\d+$/,
-      fault: { kind: "delay", ms: 300 },
+      fault: { kind: "delay", ms: delayMs },
     });
+    return file;
+  }
+
+  it("stops sending parts when the client cancels the call, and never completes the upload", async () => {
+    // Slow parts, so the cancel lands while parts are still to be sent.
+    const file = await bigFileWithSlowParts("cancelled.bin", 300);
     const uploadsBefore = fake.uploads.size;
     const controller = new AbortController();
     try {
@@ -246,14 +252,7 @@ describe("upload_file at the part boundaries, cancelled, and with a file changin
   }, 60_000);
 
   it("stops with a clear error when the file becomes shorter while it is uploaded, and creates no URL", async () => {
-    const file = path.join(home, "growing-and-shrinking.mov");
-    await writeFile(file, 200 * MiB);
-    fake.inject({
-      host: "v3.fal.media",
-      method: "PUT",
-      path: /^\/upload\/[0-9a-f]+\/\d+$/,
-      fault: { kind: "delay", ms: 200 },
-    });
+    const file = await bigFileWithSlowParts("growing-and-shrinking.mov", 200);
     const uploadsBefore = fake.uploads.size;
     try {
       let truncated = false;
