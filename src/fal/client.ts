@@ -3,7 +3,6 @@ import type { Secret } from "../secret.js";
 import {
   BodyTooLargeError,
   bufferedResponse,
-  capResponse,
   readResponseBody,
   readResponseText,
 } from "../util/bounded-body.js";
@@ -35,9 +34,6 @@ export class SubmitNotConfirmedError extends Error {
 }
 
 const RESENT_BY_CLIENT = new Set([429, 502, 503, 504]);
-
-/** As for every fal API answer (http.ts): nothing fal sends is near it. */
-const MAX_CLIENT_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** A submit answer is a few hundred bytes (request id and three URLs). */
 const MAX_SUBMIT_ANSWER_BYTES = 1024 * 1024;
@@ -111,13 +107,9 @@ export async function createOfficialClient(options: {
   fetch: typeof fetch;
 }): Promise<FalClient> {
   const { createFalClient } = await import("@fal-ai/client");
-  const inner = options.fetch;
-  // Every answer the client reads is capped by decoded bytes (cancel, status): the client would
-  // otherwise read any body whole.
-  const capped: typeof fetch = async (input, init) =>
-    capResponse(await inner(input, init), { maxBytes: MAX_CLIENT_ANSWER_BYTES, what: "fal's answer" });
+  // `fetch` reads every answer whole under a cap (Fal.fetch): the client would read any body whole.
   return createFalClient({
     credentials: () => options.key()?.reveal() ?? "",
-    fetch: capped,
+    fetch: options.fetch,
   });
 }

@@ -1,4 +1,5 @@
 import { isFalHost, redirectUrl } from "./redirect.js";
+import type { FalSend } from "./transport.js";
 
 /**
  * Redirects in answers of fal's APIs are followed only to fal's own hosts (or within the origin
@@ -18,27 +19,18 @@ export class FalRedirectRefusedError extends Error {
   readonly code = "ERR_FAL_MCP_REDIRECT_REFUSED";
 }
 
-function urlOf(input: string | URL | Request): string {
-  if (typeof input === "string") return input;
-  if (input instanceof URL) return input.href;
-  return input.url;
-}
-
-/** Wraps the fetch that sends fal's API calls (after the upstream redirect rule was applied). */
-export function falRedirectsOnly(inner: typeof fetch, baseUrl: string | undefined): typeof fetch {
-  return async (input, init) => {
-    const first = await inner(input, { ...init, redirect: "manual" });
-    if (!REDIRECTS.has(first.status) || !first.headers.has("location")) return first;
-    const original = input instanceof Request ? input : undefined;
-    let method = (init?.method ?? original?.method ?? "GET").toUpperCase();
-    let body = init?.body ?? undefined;
-    const headers = new Headers(init?.headers ?? original?.headers);
-    const signal = init?.signal ?? original?.signal ?? undefined;
-    let current = new URL(urlOf(input));
-    let response = first;
-    for (let hop = 1; REDIRECTS.has(response.status) && response.headers.has("location"); hop++) {
-      await response.body?.cancel().catch(() => undefined);
-      const next = new URL(response.headers.get("location") ?? "", current);
+/** Wraps the send of fal's API calls (after the upstream redirect rule was applied). */
+export function falRedirectsOnly(inner: FalSend, baseUrl: string | undefined): FalSend {
+  return async (url, init) => {
+    let answer = await inner(url, init);
+    let location = answer.headers.get("location");
+    if (!REDIRECTS.has(answer.status) || location === null) return answer;
+    let { method, body } = init;
+    method = method.toUpperCase();
+    const headers = { ...init.headers };
+    let current = new URL(url);
+    for (let hop = 1; REDIRECTS.has(answer.status) && location !== null; hop++) {
+      const next = new URL(location, current);
       const fal = isFalHost(next.hostname);
       if (!fal && next.origin !== current.origin)
         throw new FalRedirectRefusedError(
@@ -46,29 +38,20 @@ export function falRedirectsOnly(inner: typeof fetch, baseUrl: string | undefine
         );
       if (hop > MAX_REDIRECTS)
         throw new FalRedirectRefusedError(`fal's API answered with more than ${MAX_REDIRECTS} redirects`);
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === "POST")
-      ) {
+      if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
         if (method !== "HEAD") method = "GET";
         body = undefined;
-        headers.delete("content-type");
-        headers.delete("content-length");
-      } else if (body !== undefined && typeof body !== "string") {
-        throw new FalRedirectRefusedError("fal's API redirected a request whose body cannot be sent again");
+        for (const name of Object.keys(headers))
+          if (/^content-(type|length)$/i.test(name)) delete headers[name];
       }
       const target = new URL(fal ? redirectUrl(next.href, baseUrl) : next.href);
       // As fetch does: the key never follows a redirect to another origin.
-      if (target.origin !== current.origin) headers.delete("authorization");
+      if (target.origin !== current.origin)
+        for (const name of Object.keys(headers)) if (/^authorization$/i.test(name)) delete headers[name];
       current = target;
-      response = await inner(target.href, {
-        method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(signal ? { signal } : {}),
-        redirect: "manual",
-      });
+      answer = await inner(target.href, { ...init, method, headers, body });
+      location = answer.headers.get("location");
     }
-    return response;
+    return answer;
   };
 }

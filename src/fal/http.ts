@@ -12,7 +12,8 @@ import { abortAfter, sleep } from "../util/abort.js";
 import { backoffMs, withRetries } from "../util/retry.js";
 import { networkCause } from "../util/errors.js";
 import { formatSeconds } from "../util/format.js";
-import { BodyTooLargeError, readResponseText } from "../util/bounded-body.js";
+import { BodyTooLargeError } from "../util/bounded-body.js";
+import { MAX_ANSWER_BYTES, type AnswerHeaders, type FalAnswer, type FalSend } from "./transport.js";
 import { JsonTooDeepError } from "../util/json-bounds.js";
 import { isRecord, parseJson, parseSseOrJson } from "../util/json.js";
 
@@ -23,7 +24,8 @@ import { isRecord, parseJson, parseSseOrJson } from "../util/json.js";
  * once to a typed error with fal's request id and a next step. Non-idempotent calls are sent once.
  */
 export interface HttpClientOptions {
-  fetch: typeof fetch;
+  /** Sends one request and reads its answer (src/fal/transport.ts), redirect policy applied. */
+  send: FalSend;
   /** Total budget of one call, retries included (FAL_MCP_REQUEST_TIMEOUT_MS). */
   timeoutMs: number;
   maxRetries?: number;
@@ -54,15 +56,12 @@ export interface FalRequest<T> {
 
 export interface FalResponse<T> {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   data: T;
   requestId: string | undefined;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-
-/** No answer of fal's APIs is near this; a larger one is refused rather than held in memory. */
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
   // No query: the URL as given (fetch parses it anyway).
@@ -110,10 +109,6 @@ export class FalHttpClient {
       sleep,
       ...options,
     };
-  }
-
-  get fetch(): typeof fetch {
-    return this.#options.fetch;
   }
 
   async request<T>(request: FalRequest<T>): Promise<FalResponse<T>> {
@@ -165,32 +160,27 @@ export class FalHttpClient {
       headers["content-type"] = "application/json";
       body = JSON.stringify(request.body);
     }
-    let response: Response | undefined;
-    let text: string;
-    // One controller per attempt ends it at the budget, at the body cap (the connection is torn
-    // down rather than drained) or when the caller stops waiting.
+    let response: FalAnswer | undefined;
+    // One controller per attempt ends it at the budget or when the caller stops waiting; at the
+    // body cap the send tears the connection down rather than draining it.
     const deadline = abortAfter(remainingMs, request.signal);
-    const stop = deadline.controller;
     try {
-      response = await this.#options.fetch(buildUrl(request.url, request.query), {
+      // Capped by decoded bytes: a gzip answer's Content-Length says nothing about its size.
+      response = await this.#options.send(buildUrl(request.url, request.query), {
         method: request.method,
         headers,
         body,
-        signal: stop.signal,
-      });
-      // Capped by decoded bytes: a gzip answer's Content-Length says nothing about its size.
-      text = await readResponseText(response, {
-        maxBytes: MAX_BODY_BYTES,
+        signal: deadline.controller.signal,
+        maxBytes: MAX_ANSWER_BYTES,
         what: "fal's answer",
-        abort: stop,
       });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason as Error;
       if (error instanceof FalRedirectRefusedError)
-        throw new FalResponseError(`${request.what}: ${error.message}.${requestIdNote(response)}`);
+        throw new FalResponseError(`${request.what}: ${error.message}.`);
       if (error instanceof BodyTooLargeError)
         throw new FalResponseError(
-          `${request.what}: fal's answer is unexpectedly large (more than ${MAX_BODY_BYTES} bytes once decoded); it was not read.${requestIdNote(response)}`,
+          `${request.what}: fal's answer is unexpectedly large (more than ${MAX_ANSWER_BYTES} bytes once decoded); it was not read.`,
         );
       const failure = deadline.timedOut()
         ? new FalNetworkError(
@@ -205,8 +195,9 @@ export class FalHttpClient {
     } finally {
       deadline.clear();
     }
+    const text = response.body.toString("utf8");
     const requestId = response.headers.get("x-fal-request-id") ?? undefined;
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const failure = apiErrorFrom(response.status, response.headers, text, request.what);
       if (request.idempotent && isRetryableAnswer(response.status, response.headers)) {
         throw new RetryableError(failure, parseRetryAfter(response.headers.get("retry-after")));
@@ -242,7 +233,7 @@ export class FalHttpClient {
  * `X-Fal-Needs-Retry: 0` never (even a 503), `1` always (even a status not in the list); without
  * it, 408, 429 and 5xx are, except a 504 for a start deadline the caller set.
  */
-export function isRetryableAnswer(status: number, headers: Headers): boolean {
+export function isRetryableAnswer(status: number, headers: Pick<AnswerHeaders, "get">): boolean {
   const falSays = headers.get("x-fal-needs-retry")?.trim();
   if (falSays === "0") return false;
   if (falSays === "1") return true;
@@ -251,13 +242,13 @@ export function isRetryableAnswer(status: number, headers: Headers): boolean {
   );
 }
 
-function requestIdNote(response: Response | undefined): string {
+function requestIdNote(response: FalAnswer | undefined): string {
   const requestId = response?.headers.get("x-fal-request-id");
   return requestId ? ` (fal's request id: ${requestId})` : "";
 }
 
 function parseBody(text: string, format: "json" | "sse-or-json" | "text"): unknown {
-  if (format === "text") return text.slice(0, MAX_BODY_BYTES);
+  if (format === "text") return text.slice(0, MAX_ANSWER_BYTES);
   return format === "sse-or-json" ? parseSseOrJson(text) : parseJson(text);
 }
 
@@ -266,7 +257,12 @@ function parseBody(text: string, format: "json" | "sse-or-json" | "text"): unkno
  * (array of field errors or a string), the flat `{detail, error_type}`, and the Platform
  * envelope `{error: {type, message}}`; HTML and empty bodies fall back to the status text.
  */
-export function apiErrorFrom(status: number, headers: Headers, text: string, what: string): FalApiError {
+export function apiErrorFrom(
+  status: number,
+  headers: Pick<AnswerHeaders, "get">,
+  text: string,
+  what: string,
+): FalApiError {
   const requestId = headers.get("x-fal-request-id") ?? undefined;
   const body = parseJson(text);
   let detail: string | undefined;

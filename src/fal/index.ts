@@ -6,7 +6,15 @@ import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
 import { proxiedFetch } from "./proxy.js";
 import { falRedirectsOnly } from "./fal-redirects.js";
-import { redirectingFetch } from "./redirect.js";
+import { redirectingSend } from "./redirect.js";
+import {
+  fetchOverSend,
+  MAX_ANSWER_BYTES,
+  sendOverFetch,
+  sendOverNodeHttp,
+  type FalSend,
+  type NodeHttpSender,
+} from "./transport.js";
 
 /**
  * The connection to fal: the key, our typed JSON client, the official client, and the fetch with
@@ -15,7 +23,10 @@ import { redirectingFetch } from "./redirect.js";
  */
 export interface Fal {
   readonly config: Config;
-  /** fetch with the upstream redirect applied, following redirects to fal's hosts only: fal's APIs and CDN. */
+  /**
+   * A fetch for fal's APIs and CDN calls (multipart complete): the upstream redirect applied,
+   * redirects followed to fal's hosts only, the answer read whole under a 16 MiB cap.
+   */
   readonly fetch: typeof fetch;
   /** Our typed JSON client for the APIs the official client does not cover. */
   readonly http: FalHttpClient;
@@ -31,14 +42,23 @@ export interface CreateFalOptions {
   fetch?: typeof fetch | undefined;
 }
 
+/**
+ * One set of keep-alive connections for the process, as fetch's global dispatcher was: HTTP mode
+ * builds a Fal per request (each caller's key), and every one of them reuses these.
+ */
+let direct: NodeHttpSender | undefined;
+
 export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
-  // Redirects in fal's answers are followed to fal's hosts only (never to a private address).
-  const baseFetch = falRedirectsOnly(
-    injected ?? (config.proxy ? proxiedFetch(config.proxy) : globalThis.fetch),
-    config.baseUrl,
-  );
-  const fetch = redirectingFetch(config.baseUrl, baseFetch);
-  const http = new FalHttpClient({ fetch, timeoutMs: config.requestTimeoutMs });
+  // node:http unless a proxy (undici's agent) or a test's fetch is in the way.
+  const transport: FalSend =
+    injected || config.proxy
+      ? sendOverFetch(injected ?? proxiedFetch(config.proxy!))
+      : (direct ??= sendOverNodeHttp()).send;
+  // The upstream redirect first; redirects in fal's answers followed to fal's hosts only (never
+  // to a private address).
+  const send = redirectingSend(config.baseUrl, falRedirectsOnly(transport, config.baseUrl));
+  const fetch = fetchOverSend(send, { maxBytes: MAX_ANSWER_BYTES, what: "fal's answer" });
+  const http = new FalHttpClient({ send, timeoutMs: config.requestTimeoutMs });
   let official: Promise<FalClient> | undefined;
   return {
     config,
@@ -49,10 +69,8 @@ export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
       return config.falKey;
     },
     officialClient() {
-      official ??= createOfficialClient({
-        key: () => config.falKey,
-        fetch: submitOnceFetch(redirectingFetch(config.baseUrl, baseFetch)),
-      });
+      // The submit guard wraps the fetch that still sees fal's real host names.
+      official ??= createOfficialClient({ key: () => config.falKey, fetch: submitOnceFetch(fetch) });
       return official;
     },
   };

@@ -49,6 +49,12 @@ export async function readResponseBody(response: Response, limit: BodyLimit): Pr
     await response.body?.cancel().catch(() => undefined);
     throw new BodyTooLargeError(limit.maxBytes, limit.what);
   };
+  const buffered = bufferedBodies.get(response);
+  if (buffered !== undefined && !response.bodyUsed) {
+    if (buffered.length > limit.maxBytes) return refuse();
+    bufferedBodies.delete(response);
+    return buffered;
+  }
   const declared = Number(response.headers.get("content-length") ?? "");
   const encoded = (response.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
   if (!encoded && Number.isFinite(declared) && declared > limit.maxBytes) return refuse();
@@ -70,51 +76,26 @@ export async function readResponseBody(response: Response, limit: BodyLimit): Pr
   return Buffer.concat(chunks, total);
 }
 
-/** Responses made by `bufferedResponse`: their body is in memory, read under a cap already. */
-const readUnderCap = new WeakSet<Response>();
+/** The bodies of responses made by `bufferedResponse`: in memory, read under a cap already. */
+const bufferedBodies = new WeakMap<Response, Buffer>();
 
 /**
- * A Response over a body already read whole under a cap (readResponseBody), with `from`'s status
- * and headers: capResponse passes it through as it is, since no byte of it comes from the network.
+ * A Response over a body already read whole under a cap, with the given status and headers.
+ * readResponseBody takes its bytes from memory rather than through a web stream reader.
  */
-export function bufferedResponse(body: Buffer, from: Response): Response {
-  const response = new Response(new Uint8Array(body), {
+export function bufferedResponse(
+  body: Buffer,
+  from: { status: number; statusText: string; headers: ConstructorParameters<typeof Headers>[0] },
+): Response {
+  // A null-body status (204, 205, 304) cannot carry one, even an empty one.
+  const empty = from.status === 204 || from.status === 205 || from.status === 304;
+  const response = new Response(empty ? null : new Uint8Array(body.buffer, body.byteOffset, body.length), {
     status: from.status,
     statusText: from.statusText,
     headers: from.headers,
   });
-  readUnderCap.add(response);
+  if (!empty) bufferedBodies.set(response, body);
   return response;
-}
-
-/**
- * `response` with its body capped: reading past `maxBytes` decoded bytes errors and aborts
- * `limit.abort`. For bodies read by code we do not own (the official fal client). A body already
- * in memory (bufferedResponse: the submit's answer) is not piped through a second cap: that was a
- * TransformStream, two web streams and a new Response per submit for bytes already counted.
- */
-export function capResponse(response: Response, limit: BodyLimit): Response {
-  if (!response.body || readUnderCap.has(response)) return response;
-  let total = 0;
-  const capped = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.byteLength;
-        if (total > limit.maxBytes) {
-          const error = new BodyTooLargeError(limit.maxBytes, limit.what);
-          limit.abort?.abort(error);
-          controller.error(error);
-          return;
-        }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  const headers = new Headers(response.headers);
-  // The bytes are decoded already; the new Response must not claim otherwise.
-  headers.delete("content-encoding");
-  headers.delete("content-length");
-  return new Response(capped, { status: response.status, statusText: response.statusText, headers });
 }
 
 /** Like readResponseBody, as UTF-8 text. */

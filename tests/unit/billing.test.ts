@@ -7,6 +7,7 @@ import {
   requestHistory,
 } from "../../src/fal/billing.js";
 import { FalHttpClient } from "../../src/fal/http.js";
+import { sendOverFetch } from "../../src/fal/transport.js";
 import { Secret } from "../../src/secret.js";
 
 function scripted(answers: Response[]) {
@@ -23,7 +24,12 @@ function scripted(answers: Response[]) {
     if (!next) throw new Error("script exhausted");
     return next;
   }) as typeof globalThis.fetch;
-  const http = new FalHttpClient({ fetch, timeoutMs: 5000, sleep: async () => {}, random: () => 0 });
+  const http = new FalHttpClient({
+    send: sendOverFetch(fetch),
+    timeoutMs: 5000,
+    sleep: async () => {},
+    random: () => 0,
+  });
   return { options: { http, key: new Secret("key-id:key-secret") }, calls };
 }
 

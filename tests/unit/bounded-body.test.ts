@@ -6,7 +6,6 @@ import {
   BodyTooLargeError,
   UnsupportedEncodingError,
   bufferedResponse,
-  capResponse,
   readIncomingBody,
   readResponseBody,
 } from "../../src/util/bounded-body.js";
@@ -104,16 +103,23 @@ describe("readResponseBody (fetch)", () => {
   });
 });
 
-describe("capResponse", () => {
-  it("caps a body from the network, and passes one already read under a cap through as it is", async () => {
-    const big = new Response("x".repeat(2048), { headers: { "x-fal-request-id": "r1" } });
-    await expect(capResponse(big, { maxBytes: 1024 }).text()).rejects.toBeInstanceOf(BodyTooLargeError);
+describe("bufferedResponse", () => {
+  it("keeps the status and headers, and hands its bytes to readResponseBody from memory, under the cap", async () => {
     const wire = await fetch(`${base}/small-gzip`);
     const read = await readResponseBody(wire, { maxBytes: 100 });
     const buffered = bufferedResponse(read, wire);
-    expect(capResponse(buffered, { maxBytes: 1 })).toBe(buffered);
     expect(buffered.status).toBe(wire.status);
+    expect(await readResponseBody(bufferedResponse(read, wire), { maxBytes: 100 })).toBe(read);
+    await expect(readResponseBody(bufferedResponse(read, wire), { maxBytes: 5 })).rejects.toBeInstanceOf(
+      BodyTooLargeError,
+    );
     expect(await buffered.text()).toBe('{"ok":true}');
+  });
+
+  it("carries no body for a null-body status", async () => {
+    const empty = bufferedResponse(Buffer.from("ignored"), { status: 204, statusText: "", headers: {} });
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe("");
   });
 });
 

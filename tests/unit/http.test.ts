@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FalApiError, FalNetworkError, FalResponseError, FalValidationError } from "../../src/errors.js";
 import { FalHttpClient, apiErrorFrom, parseRetryAfter } from "../../src/fal/http.js";
+import { sendOverFetch } from "../../src/fal/transport.js";
 import { Secret } from "../../src/secret.js";
 
 type Step = Response | Error | (() => Promise<Response>);
@@ -34,7 +35,7 @@ describe("FalHttpClient", () => {
       json(429, { detail: "slow down" }, { "x-fal-needs-retry": "1" }),
       json(200, { ok: true }),
     ]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     const response = await client.request({
       method: "GET",
       url: "https://api.fal.ai/v1/models",
@@ -48,7 +49,7 @@ describe("FalHttpClient", () => {
 
   it("never repeats a non-idempotent call", async () => {
     const { fetch, calls } = scriptedFetch([json(503, { detail: "busy" }), json(200, { ok: true })]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client.request({
         method: "POST",
@@ -66,13 +67,13 @@ describe("FalHttpClient", () => {
     const { fetch, calls } = scriptedFetch([
       json(504, { detail: "late" }, { "x-fal-request-timeout-type": "user" }),
     ]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
     ).rejects.toThrow(/start deadline/);
     expect(calls).toHaveLength(1);
     const second = scriptedFetch([json(404, { error: { type: "not_found", message: "no such model" } })]);
-    const client2 = new FalHttpClient({ fetch: second.fetch, timeoutMs: 5_000, ...noSleep });
+    const client2 = new FalHttpClient({ send: sendOverFetch(second.fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client2.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
     ).rejects.toThrow(/no such model/);
@@ -87,7 +88,7 @@ describe("FalHttpClient", () => {
       json(500, {}),
       json(200, { ok: true }),
     ]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     const error = await client
       .request({ method: "GET", url: "https://x.fal.ai/a", what: "pricing", idempotent: true, schema })
       .catch((e: unknown) => e);
@@ -101,7 +102,7 @@ describe("FalHttpClient", () => {
     const delays: number[] = [];
     const { fetch } = scriptedFetch([json(429, {}, { "retry-after": "2" }), json(200, { ok: true })]);
     const client = new FalHttpClient({
-      fetch,
+      send: sendOverFetch(fetch),
       timeoutMs: 10_000,
       random: () => 0,
       sleep: async (ms) => void delays.push(ms),
@@ -118,7 +119,7 @@ describe("FalHttpClient", () => {
       new Promise<Response>((_resolve, reject) => {
         init?.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error));
       })) as typeof globalThis.fetch;
-    const client = new FalHttpClient({ fetch, timeoutMs: 300, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 300, ...noSleep });
     const started = Date.now();
     const error = await client
       .request({ method: "GET", url: "https://x.fal.ai/a", what: "the catalog", idempotent: true, schema })
@@ -137,7 +138,7 @@ describe("FalHttpClient", () => {
       },
       json(200, { ok: true }),
     ]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client.request({
         method: "GET",
@@ -154,12 +155,17 @@ describe("FalHttpClient", () => {
   it("reports truncated JSON and wrong shapes as FalResponseError after retries", async () => {
     const truncated = () => new Response('{"ok": tr', { status: 200 });
     const { fetch } = scriptedFetch([truncated(), truncated(), truncated(), truncated()]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
     ).rejects.toThrow(/not valid JSON/);
     const wrong = scriptedFetch([json(200, { unexpected: 1 })]);
-    const client2 = new FalHttpClient({ fetch: wrong.fetch, timeoutMs: 5_000, ...noSleep, maxRetries: 0 });
+    const client2 = new FalHttpClient({
+      send: sendOverFetch(wrong.fetch),
+      timeoutMs: 5_000,
+      ...noSleep,
+      maxRetries: 0,
+    });
     const error = await client2
       .request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema })
       .catch((e: unknown) => e);
@@ -169,7 +175,7 @@ describe("FalHttpClient", () => {
 
   it("sends the key as `Key …` and JSON bodies", async () => {
     const { fetch, calls } = scriptedFetch([json(200, { ok: true })]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await client.request({
       method: "POST",
       url: "https://api.fal.ai/v1/x",
@@ -193,7 +199,7 @@ describe("FalHttpClient", () => {
       headers: { "content-type": "text/event-stream" },
     });
     const { fetch } = scriptedFetch([sse]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     const response = await client.request({
       method: "POST",
       url: "https://docs.fal.ai/mcp",
@@ -265,7 +271,7 @@ describe("FalHttpClient text and size limits", () => {
       new Response("busy", { status: 503 }),
       new Response("- [Queue](https://fal.ai/docs/q): jobs\n", { status: 200 }),
     ]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     const response = await client.request({
       method: "GET",
       url: "https://fal.ai/docs/llms.txt",
@@ -282,7 +288,7 @@ describe("FalHttpClient text and size limits", () => {
   it("refuses an answer larger than any fal API answer instead of holding it", async () => {
     const huge = new Response("{}", { status: 200, headers: { "content-length": String(64 * 1024 * 1024) } });
     const { fetch } = scriptedFetch([huge]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5_000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5_000, ...noSleep });
     await expect(
       client.request({
         method: "GET",
@@ -299,7 +305,7 @@ describe("FalHttpClient text and size limits", () => {
       new Promise<Response>((_resolve, reject) =>
         init?.signal?.addEventListener("abort", () => reject(init.signal?.reason as Error)),
       )) as typeof globalThis.fetch;
-    const client = new FalHttpClient({ fetch, timeoutMs: 1_500, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 1_500, ...noSleep });
     await expect(
       client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
     ).rejects.toThrow("within 1.5 s");

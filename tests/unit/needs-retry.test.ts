@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FalApiError, FalResponseError } from "../../src/errors.js";
 import { FalHttpClient, isRetryableAnswer } from "../../src/fal/http.js";
+import { sendOverFetch, sendOverNodeHttp } from "../../src/fal/transport.js";
 
 /** A fetch answering `answers` in turn, counting calls. */
 function counting(answers: (() => Response)[]) {
@@ -39,9 +40,9 @@ describe("X-Fal-Needs-Retry", () => {
       answer(503, { "X-Fal-Needs-Retry": "0" }),
       answer(200, {}, { ok: true }),
     ]);
-    await expect(read(new FalHttpClient({ fetch, timeoutMs: 5000, ...noSleep }))).rejects.toBeInstanceOf(
-      FalApiError,
-    );
+    await expect(
+      read(new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5000, ...noSleep })),
+    ).rejects.toBeInstanceOf(FalApiError);
     expect(calls()).toBe(1);
   });
 
@@ -50,7 +51,9 @@ describe("X-Fal-Needs-Retry", () => {
       answer(400, { "X-Fal-Needs-Retry": "1" }),
       answer(200, {}, { ok: true }),
     ]);
-    await expect(read(new FalHttpClient({ fetch, timeoutMs: 5000, ...noSleep }))).resolves.toMatchObject({
+    await expect(
+      read(new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5000, ...noSleep })),
+    ).resolves.toMatchObject({
       data: { ok: true },
     });
     expect(calls()).toBe(2);
@@ -66,7 +69,7 @@ describe("X-Fal-Needs-Retry", () => {
 
   it("never makes a write retried", async () => {
     const { fetch, calls } = counting([answer(503, { "X-Fal-Needs-Retry": "1" })]);
-    const client = new FalHttpClient({ fetch, timeoutMs: 5000, ...noSleep });
+    const client = new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5000, ...noSleep });
     await expect(
       client.request({
         method: "POST",
@@ -91,9 +94,9 @@ describe("bounded answers", () => {
           headers: { "content-type": "application/json", "x-fal-request-id": "req-deep" },
         }),
     ]);
-    const error = await read(new FalHttpClient({ fetch, timeoutMs: 5000, ...noSleep })).catch(
-      (e: unknown) => e,
-    );
+    const error = await read(
+      new FalHttpClient({ send: sendOverFetch(fetch), timeoutMs: 5000, ...noSleep }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FalResponseError);
     expect(String((error as Error).message)).toMatch(/nested more than 128 levels.*req-deep/);
     expect(calls()).toBe(1);
@@ -101,31 +104,35 @@ describe("bounded answers", () => {
 });
 
 describe("decoded-byte cap on fal's answers", () => {
-  it("refuses a gzip bomb (64 KiB on the wire, 256 MiB decoded) without holding it", async () => {
-    const { createServer } = await import("node:http");
-    const { gzipSync } = await import("node:zlib");
-    const bomb = gzipSync(Buffer.alloc(256 * 1024 * 1024, 0x20));
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
-      res.end(bomb);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-      const client = new FalHttpClient({
-        fetch: (input, init) =>
-          fetch((input as string).replace("https://queue.fal.run", `http://127.0.0.1:${port}`), init),
-        timeoutMs: 10_000,
-        maxRetries: 0,
-        ...noSleep,
+  it.each(["node:http", "fetch"])(
+    "refuses a gzip bomb (64 KiB on the wire, 256 MiB decoded) without holding it, over %s",
+    async (way) => {
+      const { createServer } = await import("node:http");
+      const { gzipSync } = await import("node:zlib");
+      const bomb = gzipSync(Buffer.alloc(256 * 1024 * 1024, 0x20));
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        res.end(bomb);
       });
-      const rss = process.memoryUsage().rss;
-      const error = await read(client).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(FalResponseError);
-      expect(String((error as Error).message)).toMatch(/unexpectedly large/);
-      expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
-    } finally {
-      server.close();
-    }
-  });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const transport = way === "fetch" ? sendOverFetch(fetch) : sendOverNodeHttp().send;
+        const client = new FalHttpClient({
+          send: (url, init) =>
+            transport(url.replace("https://queue.fal.run", `http://127.0.0.1:${port}`), init),
+          timeoutMs: 10_000,
+          maxRetries: 0,
+          ...noSleep,
+        });
+        const rss = process.memoryUsage().rss;
+        const error = await read(client).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FalResponseError);
+        expect(String((error as Error).message)).toMatch(/unexpectedly large/);
+        expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
+      } finally {
+        server.close();
+      }
+    },
+  );
 });

@@ -64,40 +64,63 @@ describe("upstream redirect (FAL_MCP_BASE_URL)", () => {
 });
 
 describe("redirects in fal's answers (falRedirectsOnly)", () => {
-  it("follows within the origin and to fal's hosts (through the base), never elsewhere; the key never changes origin", async () => {
-    const http = await import("node:http");
-    const { falRedirectsOnly, FalRedirectRefusedError } = await import("../../src/fal/fal-redirects.js");
-    let otherConnections = 0;
-    const other = http.createServer((_req, res) => res.end("secret"));
-    other.on("connection", () => otherConnections++);
-    const seen: string[] = [];
-    const fal = http.createServer((req, res) => {
-      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
-      if (req.url === "/api.fal.ai/v1/moved")
-        res.writeHead(302, { location: "https://api.fal.ai/v1/here" }).end();
-      else if (req.url === "/queue.fal.run/x")
-        res.writeHead(303, { location: "/queue.fal.run/x/status" }).end();
-      else if (req.url === "/api.fal.ai/v1/away")
-        res
-          .writeHead(302, { location: `http://127.0.0.1:${(other.address() as { port: number }).port}/` })
-          .end();
-      else if (req.url?.startsWith("/loop")) res.writeHead(307, { location: `/loop${seen.length}` }).end();
-      else res.end(`ok ${req.url}`);
-    });
-    await Promise.all([fal, other].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
-    const base = `http://127.0.0.1:${(fal.address() as { port: number }).port}`;
-    const send = redirectingFetch(base, falRedirectsOnly(globalThis.fetch, base));
-    try {
-      const moved = await send("https://api.fal.ai/v1/moved", { headers: { authorization: "Key k" } });
-      expect(await moved.text()).toBe("ok /api.fal.ai/v1/here");
-      const posted = await send("https://queue.fal.run/x", { method: "POST", body: "{}" });
-      expect(await posted.text()).toBe("ok /queue.fal.run/x/status");
-      expect(seen).toContain("GET /queue.fal.run/x/status -");
-      await expect(send("https://api.fal.ai/v1/away")).rejects.toBeInstanceOf(FalRedirectRefusedError);
-      expect(otherConnections).toBe(0);
-      await expect(send(`${base}/loop0`)).rejects.toThrow(/more than 5 redirects/);
-    } finally {
-      await Promise.all([fal, other].map((s) => new Promise((r) => s.close(r))));
-    }
-  });
+  it.each(["node:http", "fetch"])(
+    "follows within the origin and to fal's hosts (through the base), never elsewhere; the key never changes origin (over %s)",
+    async (way) => {
+      const http = await import("node:http");
+      const { sendOverFetch, sendOverNodeHttp } = await import("../../src/fal/transport.js");
+      const { redirectingSend } = await import("../../src/fal/redirect.js");
+      const direct = sendOverNodeHttp();
+      const transport = way === "fetch" ? sendOverFetch(globalThis.fetch) : direct.send;
+      const { falRedirectsOnly, FalRedirectRefusedError } = await import("../../src/fal/fal-redirects.js");
+      let otherConnections = 0;
+      const other = http.createServer((_req, res) => res.end("secret"));
+      other.on("connection", () => otherConnections++);
+      const seen: string[] = [];
+      const fal = http.createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
+        if (req.url === "/api.fal.ai/v1/moved")
+          res.writeHead(302, { location: "https://api.fal.ai/v1/here" }).end();
+        else if (req.url === "/queue.fal.run/x")
+          res.writeHead(303, { location: "/queue.fal.run/x/status" }).end();
+        else if (req.url === "/api.fal.ai/v1/away")
+          res
+            .writeHead(302, { location: `http://127.0.0.1:${(other.address() as { port: number }).port}/` })
+            .end();
+        else if (req.url?.startsWith("/loop")) res.writeHead(307, { location: `/loop${seen.length}` }).end();
+        else res.end(`ok ${req.url}`);
+      });
+      await Promise.all([fal, other].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
+      const base = `http://127.0.0.1:${(fal.address() as { port: number }).port}`;
+      const chain = redirectingSend(base, falRedirectsOnly(transport, base));
+      const send = (
+        url: string,
+        init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+      ) =>
+        chain(url, {
+          method: init.method ?? "GET",
+          headers: init.headers ?? {},
+          body: init.body,
+          maxBytes: 1024,
+          what: "test",
+        });
+      try {
+        const moved = await send("https://api.fal.ai/v1/moved", { headers: { authorization: "Key k" } });
+        expect(moved.body.toString()).toBe("ok /api.fal.ai/v1/here");
+        const posted = await send("https://queue.fal.run/x", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
+        expect(posted.body.toString()).toBe("ok /queue.fal.run/x/status");
+        expect(seen).toContain("GET /queue.fal.run/x/status -");
+        await expect(send("https://api.fal.ai/v1/away")).rejects.toBeInstanceOf(FalRedirectRefusedError);
+        expect(otherConnections).toBe(0);
+        await expect(send(`${base}/loop0`)).rejects.toThrow(/more than 5 redirects/);
+      } finally {
+        direct.destroy();
+        await Promise.all([fal, other].map((s) => new Promise((r) => s.close(r))));
+      }
+    },
+  );
 });
