@@ -55,3 +55,9 @@ export function falRedirectsOnly(inner: FalSend, baseUrl: string | undefined): F
     return answer;
   };
 }
+
+/** The upstream redirect rule (redirect.ts) for a send of fal's JSON APIs. */
+export function redirectingSend(baseUrl: string | undefined, inner: FalSend): FalSend {
+  if (!baseUrl) return inner;
+  return (url, init) => inner(redirectUrl(url, baseUrl), init);
+}

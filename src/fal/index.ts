@@ -5,8 +5,7 @@ import type { Secret } from "../secret.js";
 import { createOfficialClient, submitOnceFetch } from "./client.js";
 import { FalHttpClient } from "./http.js";
 import { proxiedFetch } from "./proxy.js";
-import { falRedirectsOnly } from "./fal-redirects.js";
-import { redirectingSend } from "./redirect.js";
+import { falRedirectsOnly, redirectingSend } from "./fal-redirects.js";
 import {
   fetchOverSend,
   MAX_ANSWER_BYTES,

@@ -1,5 +1,3 @@
-import type { FalSend } from "./transport.js";
-
 /**
  * The upstream redirect (FAL_MCP_BASE_URL). A documented, public rule that tools outside this
  * repository rely on: every request to a host that is, or ends in, `fal.run`, `fal.ai` or
@@ -36,10 +34,4 @@ export function redirectingFetch(baseUrl: string | undefined, inner: typeof fetc
     if (input instanceof Request) return inner(new Request(target, input), init);
     return inner(target, init);
   };
-}
-
-/** The same rule for a send of fal's JSON APIs (src/fal/transport.ts). */
-export function redirectingSend(baseUrl: string | undefined, inner: FalSend): FalSend {
-  if (!baseUrl) return inner;
-  return (url, init) => inner(redirectUrl(url, baseUrl), init);
 }

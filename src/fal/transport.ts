@@ -156,7 +156,7 @@ export function fetchOverSend(send: FalSend, limit: { maxBytes: number; what: st
 export interface NodeHttpSender {
   send: FalSend;
   /** Closes the idle keep-alive connections (they are unref'd and never hold the process open). */
-  destroy(): void;
+  readonly destroy: () => void;
 }
 
 /** fal's JSON APIs over node:http(s), one keep-alive agent per scheme. */

@@ -69,10 +69,10 @@ describe("redirects in fal's answers (falRedirectsOnly)", () => {
     async (way) => {
       const http = await import("node:http");
       const { sendOverFetch, sendOverNodeHttp } = await import("../../src/fal/transport.js");
-      const { redirectingSend } = await import("../../src/fal/redirect.js");
       const direct = sendOverNodeHttp();
       const transport = way === "fetch" ? sendOverFetch(globalThis.fetch) : direct.send;
-      const { falRedirectsOnly, FalRedirectRefusedError } = await import("../../src/fal/fal-redirects.js");
+      const { falRedirectsOnly, FalRedirectRefusedError, redirectingSend } =
+        await import("../../src/fal/fal-redirects.js");
       let otherConnections = 0;
       const other = http.createServer((_req, res) => res.end("secret"));
       other.on("connection", () => otherConnections++);

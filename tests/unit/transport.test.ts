@@ -88,7 +88,7 @@ const init = (extra: Partial<FalSendInit> = {}): FalSendInit => ({
   ...extra,
 });
 
-const ways: [string, () => { send: FalSend; destroy(): void }][] = [
+const ways: [string, () => { send: FalSend; destroy: () => void }][] = [
   ["node:http", () => sendOverNodeHttp()],
   ["fetch", () => ({ send: sendOverFetch(globalThis.fetch), destroy() {} })],
 ];
