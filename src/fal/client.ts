@@ -3,6 +3,7 @@ import type { Secret } from "../secret.js";
 import {
   BodyTooLargeError,
   bufferedResponse,
+  isBuffered,
   readResponseBody,
   readResponseText,
 } from "../util/bounded-body.js";
@@ -98,7 +99,8 @@ export function submitOnceFetch(inner: typeof fetch): typeof fetch {
         undefined,
       );
     }
-    return bufferedResponse(body, response);
+    // An answer in memory already (the transport's) is handed on as it is: no second Response.
+    return isBuffered(response) ? response : bufferedResponse(body, response);
   };
 }
 

@@ -64,16 +64,27 @@ export interface FalResponse<T> {
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export function buildUrl(base: string, query: FalRequest<unknown>["query"]): string {
-  // No query: the URL as given (fetch parses it anyway).
+  // No query: the URL as given (the send parses it anyway). A query is appended as
+  // URLSearchParams would write it, without parsing the URL here as well.
   if (query === undefined) return base;
-  const url = new URL(base);
-  for (const [name, value] of Object.entries(query ?? {})) {
+  const pairs: string[] = [];
+  const add = (name: string, value: string) => pairs.push(`${formEncode(name)}=${formEncode(value)}`);
+  for (const [name, value] of Object.entries(query)) {
     if (value === undefined) continue;
-    if (Array.isArray(value))
-      for (const item of value as readonly string[]) url.searchParams.append(name, item);
-    else url.searchParams.set(name, String(value));
+    if (Array.isArray(value)) for (const item of value as readonly string[]) add(name, item);
+    else add(name, String(value));
   }
-  return url.href;
+  if (pairs.length === 0) return base;
+  const hash = base.indexOf("#");
+  const head = hash === -1 ? base : base.slice(0, hash);
+  return `${head}${head.includes("?") ? "&" : "?"}${pairs.join("&")}`;
+}
+
+/** application/x-www-form-urlencoded, as URLSearchParams serialises it (space as `+`). */
+function formEncode(text: string): string {
+  return encodeURIComponent(text)
+    .replace(/%20/g, "+")
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Seconds or an HTTP date in Retry-After, as milliseconds from now. */

@@ -52,7 +52,6 @@ export async function readResponseBody(response: Response, limit: BodyLimit): Pr
   const buffered = bufferedBodies.get(response);
   if (buffered !== undefined && !response.bodyUsed) {
     if (buffered.length > limit.maxBytes) return refuse();
-    bufferedBodies.delete(response);
     return buffered;
   }
   const declared = Number(response.headers.get("content-length") ?? "");
@@ -79,9 +78,15 @@ export async function readResponseBody(response: Response, limit: BodyLimit): Pr
 /** The bodies of responses made by `bufferedResponse`: in memory, read under a cap already. */
 const bufferedBodies = new WeakMap<Response, Buffer>();
 
+/** Whether `response` is a bufferedResponse: its body is in memory, nothing of it is on the network. */
+export function isBuffered(response: Response): boolean {
+  return bufferedBodies.has(response);
+}
+
 /**
  * A Response over a body already read whole under a cap, with the given status and headers.
- * readResponseBody takes its bytes from memory rather than through a web stream reader.
+ * readResponseBody takes its bytes from memory (without using the body) rather than through a web
+ * stream reader, so the Response can still be read as usual afterwards.
  */
 export function bufferedResponse(
   body: Buffer,

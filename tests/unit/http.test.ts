@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FalApiError, FalNetworkError, FalResponseError, FalValidationError } from "../../src/errors.js";
-import { FalHttpClient, apiErrorFrom, parseRetryAfter } from "../../src/fal/http.js";
+import { FalHttpClient, apiErrorFrom, buildUrl, parseRetryAfter } from "../../src/fal/http.js";
 import { sendOverFetch } from "../../src/fal/transport.js";
 import { Secret } from "../../src/secret.js";
 
@@ -309,5 +309,26 @@ describe("FalHttpClient text and size limits", () => {
     await expect(
       client.request({ method: "GET", url: "https://x.fal.ai/a", what: "x", idempotent: true, schema }),
     ).rejects.toThrow("within 1.5 s");
+  });
+});
+
+describe("buildUrl", () => {
+  it("writes a query exactly as URLSearchParams does, appended to one the URL has", () => {
+    const values = ["plain", "a b", "x&y=z", "ünï💥", "!'()~*-._", "%41", "+", ""];
+    for (const value of values) {
+      const expected = new URL("https://api.fal.ai/v1/models");
+      expected.searchParams.set("q", value);
+      expected.searchParams.append("endpoint_id", "fal-ai/flux");
+      expected.searchParams.append("endpoint_id", value);
+      expect(
+        buildUrl("https://api.fal.ai/v1/models", { q: value, endpoint_id: ["fal-ai/flux", value] }),
+      ).toBe(expected.href);
+    }
+    expect(buildUrl("https://x.fal.ai/a?b=1", { c: 2, d: undefined, e: true })).toBe(
+      "https://x.fal.ai/a?b=1&c=2&e=true",
+    );
+    expect(buildUrl("https://x.fal.ai/a#frag", { c: 2 })).toBe("https://x.fal.ai/a?c=2");
+    expect(buildUrl("https://x.fal.ai/a", { d: undefined })).toBe("https://x.fal.ai/a");
+    expect(buildUrl("https://x.fal.ai/a", undefined)).toBe("https://x.fal.ai/a");
   });
 });
