@@ -25,6 +25,25 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
+// The built-in modules the bundle loads at start-up, loaded here first, while no V8 flag has been
+// changed: Node's own code cache for its built-ins is made under the default flags, and V8 rejects
+// a code cache made under other flags, so every built-in loaded after the flags below was compiled
+// from source (http, https, tls, net, zlib, crypto, streams: 37-42 ms against 12-13 ms read from
+// Node's cache, and 0.5 MiB more resident). Imports run before this module's body, so before the
+// flags. tests/e2e/compile-cache.test.ts fails when the bundle's start-up loads one not listed here.
+import "node:crypto";
+import "node:diagnostics_channel";
+import "node:dns";
+import "node:fs/promises";
+import "node:http";
+import "node:https";
+import "node:net";
+import "node:process";
+import "node:stream";
+import "node:stream/promises";
+import "node:string_decoder";
+import "node:tls";
+import "node:zlib";
 
 // Memory as users see it (VmRSS; they run many MCP servers at once): V8 sizes this long-lived,
 // mostly idle process for throughput by default, letting old space grow to ~3× the live heap
@@ -38,8 +57,8 @@ v8.setFlagsFromString("--optimize-for-size");
 v8.setFlagsFromString("--semi-space-growth-factor=1");
 // fetch parses HTTP with llhttp compiled to WebAssembly; V8's optimising wasm compiler took ~30 MiB
 // of malloc'd memory for it on the first fal API calls, which the allocator kept: RSS after 5,000
-// calls 108 → 98 MiB (peak malloc 34 → 6 MiB). Only fal's small JSON answers go through fetch
-// (uploads and result downloads use node:http's native parser), and per-call time did not move.
+// calls 108 → 98 MiB (peak malloc 34 → 6 MiB). fal's API calls now use node:http's native parser
+// too; fetch is left behind a proxy (undici's agent), where this still holds.
 v8.setFlagsFromString("--liftoff-only");
 // The same for JavaScript: V8's optimising compiler (TurboFan; Maglev on Node 22+) compiles hot
 // functions in zones of malloc'd memory that the allocator keeps, and its code is large. This
@@ -112,7 +131,12 @@ function writeCache(folder, file, data) {
   }
 }
 
-function load() {
+/**
+ * Reads and compiles the bundle. Its bytes and the cache's are locals here, so they are garbage as
+ * soon as this returns, before the bundle runs: young, they go at its first scavenge. Held while
+ * the bundle started, they were promoted and stayed resident (~5 MB) until a full collection.
+ */
+function compile() {
   // The build emits ASCII only (tests/e2e/compile-cache.test.ts checks): decoded as latin1 it is
   // the same string, made by a copy instead of UTF-8 decoding (3 MB: ~1.5 ms instead of ~9-16 ms).
   const bytes = readFileSync(bundle);
@@ -142,11 +166,16 @@ function load() {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
   });
+  return { script, folder, file, cacheUsable: cachedData !== undefined && !script.cachedDataRejected };
+}
+
+function load() {
+  const { script, folder, file, cacheUsable } = compile();
   // Only a serving process writes it (no command, or `http`): the first start's cache is kept
   // while V8 accepts it, so one written by `--version` or `doctor` would hold little of the server.
   const command = process.argv[2];
   const serving = command === undefined || command === "http";
-  if (serving && folder && file && (!cachedData || script.cachedDataRejected)) {
+  if (serving && folder && file && !cacheUsable) {
     // Written once the server has answered its first requests, so the functions compiled for them
     // are cached too; or at exit if the process ends sooner. Only when missing or rejected, so a
     // start with a good cache writes nothing.
