@@ -82,6 +82,8 @@ export function buildUrl(base: string, query: FalRequest<unknown>["query"]): str
 
 /** application/x-www-form-urlencoded, as URLSearchParams serialises it (space as `+`). */
 function formEncode(text: string): string {
+  // Letters, digits and *-._ are written as they are by both encodings (the usual case: logs=0).
+  if (/^[\w*.-]*$/.test(text)) return text;
   return encodeURIComponent(text)
     .replace(/%20/g, "+")
     .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
