@@ -45,32 +45,34 @@ export interface Redactor {
 
 export function createRedactor(secrets: readonly (string | undefined)[]): Redactor {
   const forms = secretForms(secrets);
-  const lowerForms = forms.map((form) => form.toLowerCase());
-  // Percent-encoding is case-insensitive in its hex digits (%3A and %3a): match encoded forms
-  // case-insensitively, the raw key exactly.
+  // Percent-encoding is case-insensitive in its hex digits (%3A and %3a): encoded forms are matched
+  // case-insensitively, the raw key exactly. With a regular expression's `i` flag, not by searching
+  // a lower-cased copy: lower-casing can lengthen a string ("İ" becomes two code units), and an
+  // index found in the copy then cut the wrong part of the original, leaving the key after a
+  // run of such characters in plain sight.
+  const encoded = forms.map((form) =>
+    form.includes("%") ? new RegExp(form.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"), "gi") : undefined,
+  );
   const text = (input: string): string => {
     if (forms.length === 0 || input.length < 4) return input;
     let out = input;
     for (let i = 0; i < forms.length; i++) {
-      const form = forms[i]!;
-      if (form.includes("%")) {
-        const lower = lowerForms[i]!;
-        let index = out.toLowerCase().indexOf(lower);
-        while (index >= 0) {
-          out = out.slice(0, index) + REDACTED + out.slice(index + form.length);
-          index = out.toLowerCase().indexOf(lower, index + REDACTED.length);
-        }
-      } else if (out.includes(form)) out = out.split(form).join(REDACTED);
+      const pattern = encoded[i];
+      if (pattern) {
+        pattern.lastIndex = 0;
+        if (pattern.test(out)) out = out.replace(pattern, REDACTED);
+      } else if (out.includes(forms[i]!)) out = out.split(forms[i]!).join(REDACTED);
     }
     return out;
   };
   const value = <T>(input: T): T => (forms.length === 0 ? input : (redactValue(input, text) as T));
-  const leaks = (input: string): boolean => {
-    const lower = input.toLowerCase();
-    return forms.some((form, i) =>
-      form.includes("%") ? lower.includes(lowerForms[i]!) : input.includes(form),
-    );
-  };
+  const leaks = (input: string): boolean =>
+    forms.some((form, i) => {
+      const pattern = encoded[i];
+      if (!pattern) return input.includes(form);
+      pattern.lastIndex = 0;
+      return pattern.test(input);
+    });
   return { text, value, leaks };
 }
 

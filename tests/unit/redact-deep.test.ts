@@ -24,6 +24,23 @@ describe("createRedactor", () => {
     }
   });
 
+  it("masks an encoded key after characters that lower-casing lengthens, and cuts nothing else", () => {
+    // "İ" lower-cases to two code units: an index found in a lower-cased copy pointed past the key.
+    // Parts this short are not masked on their own, so only the encoded whole key can catch it.
+    const shortKey = "shortid:shortsecret";
+    const short = createRedactor([shortKey]);
+    for (const prefix of ["İ".repeat(50), "ẞİ".repeat(7), "İ"]) {
+      for (const encoded of [
+        encodeURIComponent(shortKey),
+        encodeURIComponent(encodeURIComponent(shortKey)),
+      ]) {
+        const out = short.text(`${prefix}${encoded.replace("%3A", "%3a")} tail`);
+        expect(out).toBe(`${prefix}${REDACTED} tail`);
+        expect(short.leaks(out)).toBe(false);
+      }
+    }
+  });
+
   it("masks strings anywhere and object keys in a value, leaving the input unchanged", () => {
     const input = {
       images: [{ url: `https://cdn.test/a.png?sig=${encodeURIComponent(key)}` }],
