@@ -41,19 +41,22 @@ export function falRedirectsOnly(inner: FalSend, baseUrl: string | undefined): F
       if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
         if (method !== "HEAD") method = "GET";
         body = undefined;
-        for (const name of Object.keys(headers))
-          if (/^content-(type|length)$/i.test(name)) delete headers[name];
+        dropHeaders(headers, /^content-(type|length)$/i);
       }
       const target = new URL(fal ? redirectUrl(next.href, baseUrl) : next.href);
       // As fetch does: the key never follows a redirect to another origin.
-      if (target.origin !== current.origin)
-        for (const name of Object.keys(headers)) if (/^authorization$/i.test(name)) delete headers[name];
+      if (target.origin !== current.origin) dropHeaders(headers, /^authorization$/i);
       current = target;
       answer = await inner(target.href, { ...init, method, headers, body });
       location = answer.headers.get("location");
     }
     return answer;
   };
+}
+
+/** Removes the headers whose names match, in whatever case the caller wrote them. */
+function dropHeaders(headers: Record<string, string>, names: RegExp): void {
+  for (const name of Object.keys(headers)) if (names.test(name)) delete headers[name];
 }
 
 /** The upstream redirect rule (redirect.ts) for a send of fal's JSON APIs. */

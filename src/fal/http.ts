@@ -173,7 +173,7 @@ export class FalHttpClient {
       headers["content-type"] = "application/json";
       body = JSON.stringify(request.body);
     }
-    let response: FalAnswer | undefined;
+    let response: FalAnswer;
     // One controller per attempt ends it at the budget or when the caller stops waiting; at the
     // body cap the send tears the connection down rather than draining it.
     const deadline = abortAfter(remainingMs, request.signal);
@@ -255,8 +255,8 @@ export function isRetryableAnswer(status: number, headers: Pick<AnswerHeaders, "
   );
 }
 
-function requestIdNote(response: FalAnswer | undefined): string {
-  const requestId = response?.headers.get("x-fal-request-id");
+function requestIdNote(response: FalAnswer): string {
+  const requestId = response.headers.get("x-fal-request-id");
   return requestId ? ` (fal's request id: ${requestId})` : "";
 }
 

@@ -49,9 +49,10 @@ let direct: NodeHttpSender | undefined;
 
 export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
   // node:http unless a proxy (undici's agent) or a test's fetch is in the way.
-  const transport: FalSend =
-    injected || config.proxy
-      ? sendOverFetch(injected ?? proxiedFetch(config.proxy!))
+  const transport: FalSend = injected
+    ? sendOverFetch(injected)
+    : config.proxy
+      ? sendOverFetch(proxiedFetch(config.proxy))
       : (direct ??= sendOverNodeHttp()).send;
   // The upstream redirect first; redirects in fal's answers followed to fal's hosts only (never
   // to a private address).

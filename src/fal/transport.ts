@@ -97,7 +97,7 @@ export function sendOverFetch(fetchFn: typeof fetch): FalSend {
 }
 
 /** An IncomingMessage's headers as AnswerHeaders (node lower-cases names and joins repeats already). */
-function answerHeaders(raw: http.IncomingHttpHeaders): AnswerHeaders {
+export function answerHeaders(raw: http.IncomingHttpHeaders): AnswerHeaders {
   const text = (value: string | string[] | undefined) =>
     value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
   return {
@@ -183,8 +183,8 @@ export function sendOverNodeHttp(): NodeHttpSender {
         "accept-encoding": "gzip, deflate, br",
         ...init.headers,
       };
-      const body = init.body === undefined ? undefined : Buffer.from(init.body);
-      if (body) headers["content-length"] = body.length;
+      const body = typeof init.body === "string" ? Buffer.from(init.body) : init.body;
+      if (body) headers["content-length"] = body.byteLength;
       let settled = false;
       const finish = (error: Error | undefined, answer?: FalAnswer) => {
         if (settled) return;
@@ -211,7 +211,7 @@ export function sendOverNodeHttp(): NodeHttpSender {
       });
       request.on("response", (message) => {
         answered = true;
-        readAnswerBody(message, init).then(
+        readIncomingBody(message, { maxBytes: init.maxBytes, what: init.what }).then(
           (bytes) =>
             finish(undefined, {
               status: message.statusCode ?? 0,
@@ -238,37 +238,4 @@ export function sendOverNodeHttp(): NodeHttpSender {
       agents.https.destroy();
     },
   };
-}
-
-/**
- * The answer's body, decoded, at most `maxBytes`. A plain body (the usual case: fal's JSON answers
- * are small) is gathered from its data events; an encoded one goes through the decoding reader.
- */
-function readAnswerBody(message: http.IncomingMessage, limit: FalSendInit): Promise<Buffer> {
-  const encoding = message.headers["content-encoding"];
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity")
-    return readIncomingBody(message, { maxBytes: limit.maxBytes, what: limit.what });
-  return new Promise<Buffer>((resolve, reject) => {
-    const refuse = () => {
-      const error = new BodyTooLargeError(limit.maxBytes, limit.what);
-      message.destroy(error);
-      message.socket?.destroy();
-      reject(error);
-    };
-    const declared = Number(message.headers["content-length"] ?? "");
-    if (Number.isFinite(declared) && declared > limit.maxBytes) return refuse();
-    const chunks: Buffer[] = [];
-    let total = 0;
-    message.on("data", (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > limit.maxBytes) refuse();
-      else chunks.push(chunk);
-    });
-    message.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
-    message.on("error", reject);
-    // A connection that closes before the body ended (reset, cut off) is an error, not a short body.
-    message.on("close", () => {
-      if (!message.complete) reject(new Error("the answer was cut off before its end"));
-    });
-  });
 }

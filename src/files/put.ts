@@ -6,6 +6,7 @@ import { apiErrorFrom } from "../fal/http.js";
 import { redirectUrl } from "../fal/redirect.js";
 import type { Fal } from "../fal/index.js";
 import type { PutAgents } from "../fal/proxy.js";
+import { answerHeaders, type AnswerHeaders } from "../fal/transport.js";
 import { backoffMs, withRetries } from "../util/retry.js";
 import { sendRange, type ChunkPool } from "./send-range.js";
 
@@ -86,17 +87,8 @@ export const RETRYABLE = (status: number) => status === 408 || status === 429 ||
 
 interface PutAnswer {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   text: string;
-}
-
-function toHeaders(incoming: http.IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming)) {
-    if (typeof value === "string") headers.set(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return headers;
 }
 
 function connectionCode(error: unknown): string {
@@ -191,7 +183,7 @@ export function putRange(
       response.on("end", () =>
         finish(undefined, {
           status: response.statusCode ?? 0,
-          headers: toHeaders(response.headers),
+          headers: answerHeaders(response.headers),
           text: Buffer.concat(chunks).toString("utf8"),
         }),
       );

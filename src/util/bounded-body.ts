@@ -197,8 +197,17 @@ export function decodedBody(message: IncomingMessage, limit: BodyLimit): Readabl
   return cap;
 }
 
-/** The decoded body of a node:http response in one Buffer, at most `maxBytes`. */
+/**
+ * The decoded body of a node:http response in one Buffer, at most `maxBytes`. A plain body (the
+ * usual case: fal's JSON answers are small) is gathered from its data events, without the
+ * decoding stages; an encoded one goes through decodedBody. Either way past the cap, on an error
+ * or when the connection closes before the body ended, the response and its socket are destroyed.
+ */
 export async function readIncomingBody(message: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+  const encoding = String(message.headers["content-encoding"] ?? "")
+    .trim()
+    .toLowerCase();
+  if (encoding === "" || encoding === "identity") return readPlainBody(message, limit);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of decodedBody(message, limit)) {
@@ -206,4 +215,32 @@ export async function readIncomingBody(message: IncomingMessage, limit: BodyLimi
     total += (chunk as Buffer).length;
   }
   return Buffer.concat(chunks, total);
+}
+
+function readPlainBody(message: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const fail = (error: Error) => {
+      limit.abort?.abort(error);
+      message.destroy(error);
+      message.socket?.destroy();
+      reject(error);
+    };
+    const declared = Number(message.headers["content-length"] ?? "");
+    if (Number.isFinite(declared) && declared > limit.maxBytes)
+      return fail(new BodyTooLargeError(limit.maxBytes, limit.what));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    message.on("data", (chunk: Buffer) => {
+      limit.onChunk?.();
+      total += chunk.length;
+      if (total > limit.maxBytes) fail(new BodyTooLargeError(limit.maxBytes, limit.what));
+      else chunks.push(chunk);
+    });
+    message.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+    message.on("error", fail);
+    // A connection that closes before the body ended (reset, cut off) is an error, not a short body.
+    message.on("close", () => {
+      if (!message.complete) fail(new Error("the body was not read to the end"));
+    });
+  });
 }
