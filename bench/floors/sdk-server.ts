@@ -13,7 +13,7 @@ import { createFalClient } from "@fal-ai/client";
 import { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { z } from "zod";
-import { redirectingFetch } from "../../src/fal/redirect.js";
+import { redirectingFetch } from "../lib/redirecting-fetch.js";
 
 const base = process.env.FLOOR_BASE_URL ?? "";
 const recordDir = process.env.FLOOR_DURABLE === "1" ? process.env.FLOOR_RECORD_DIR : undefined;

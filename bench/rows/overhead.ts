@@ -5,7 +5,7 @@
 // result (bench/floors/sdk-server.ts), without and with one durable record per call.
 import path from "node:path";
 import { createFalClient } from "@fal-ai/client";
-import { redirectingFetch } from "../../src/fal/redirect.js";
+import { redirectingFetch } from "../lib/redirecting-fetch.js";
 import { KEY } from "../lib/fake.js";
 import { missingTools, RpcChild, serverEnv, startServer } from "../lib/rpc.js";
 import { buildSdkFloor } from "../lib/sdk-floor.js";

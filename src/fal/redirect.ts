@@ -19,19 +19,3 @@ export function redirectUrl(url: string, baseUrl: string | undefined): string {
   // `host` keeps an explicit port, so https://fal.run:8443/x maps to /fal.run:8443/x.
   return `${baseUrl.replace(/\/+$/, "")}/${parsed.host}${parsed.pathname}${parsed.search}`;
 }
-
-function requestUrl(input: string | URL | Request): string {
-  if (typeof input === "string") return input;
-  if (input instanceof URL) return input.href;
-  return input.url;
-}
-
-/** A fetch that applies the redirect rule, then calls `inner`. */
-export function redirectingFetch(baseUrl: string | undefined, inner: typeof fetch): typeof fetch {
-  if (!baseUrl) return inner;
-  return (input, init) => {
-    const target = redirectUrl(requestUrl(input), baseUrl);
-    if (input instanceof Request) return inner(new Request(target, input), init);
-    return inner(target, init);
-  };
-}

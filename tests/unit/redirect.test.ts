@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isFalHost, redirectUrl, redirectingFetch } from "../../src/fal/redirect.js";
+import { redirectingFetch } from "../../bench/lib/redirecting-fetch.js";
+import { isFalHost, redirectUrl } from "../../src/fal/redirect.js";
 
 const base = "http://127.0.0.1:8787";
 
