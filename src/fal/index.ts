@@ -16,17 +16,19 @@ import {
 } from "./transport.js";
 
 /**
- * The connection to fal: the key, our typed JSON client, the official client, and the fetch with
+ * The connection to fal: the key, our typed JSON client, the official client, and the send with
  * the upstream redirect applied. HTTP only: the catalog, the job record and the logger are
  * services of their own (src/services.ts). Nothing here imports the MCP SDK.
  */
 export interface Fal {
   readonly config: Config;
   /**
-   * A fetch for fal's APIs and CDN calls (multipart complete): the upstream redirect applied,
-   * redirects followed to fal's hosts only, the answer read whole under a 16 MiB cap.
+   * One request to fal's APIs or CDN (the multipart complete call): the upstream redirect applied,
+   * redirects followed to fal's hosts only, the answer read whole under the cap the caller sets.
+   * No platform Response is built: the first one loads undici, compiled from source under the
+   * launcher's flags (measured 30–40 ms of CPU on a user's first multipart upload).
    */
-  readonly fetch: typeof fetch;
+  readonly send: FalSend;
   /** Our typed JSON client for the APIs the official client does not cover. */
   readonly http: FalHttpClient;
   /** The key, or a MissingKeyError naming `what` needs it. */
@@ -57,20 +59,22 @@ export function createFal({ config, fetch: injected }: CreateFalOptions): Fal {
   // The upstream redirect first; redirects in fal's answers followed to fal's hosts only (never
   // to a private address).
   const send = redirectingSend(config.baseUrl, falRedirectsOnly(transport, config.baseUrl));
-  const fetch = fetchOverSend(send, { maxBytes: MAX_ANSWER_BYTES, what: "fal's answer" });
   const http = new FalHttpClient({ send, timeoutMs: config.requestTimeoutMs });
   let official: Promise<FalClient> | undefined;
   return {
     config,
-    fetch,
+    send,
     http,
     requireKey(what) {
       if (!config.falKey) throw new MissingKeyError(what);
       return config.falKey;
     },
     officialClient() {
-      // The submit guard wraps the fetch that still sees fal's real host names.
-      official ??= createOfficialClient({ key: () => config.falKey, fetch: submitOnceFetch(fetch) });
+      // The client wants a fetch; the submit guard wraps one that still sees fal's real host names.
+      official ??= createOfficialClient({
+        key: () => config.falKey,
+        fetch: submitOnceFetch(fetchOverSend(send, { maxBytes: MAX_ANSWER_BYTES, what: "fal's answer" })),
+      });
       return official;
     },
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FalApiError, FalNetworkError, FalResponseError } from "../errors.js";
 import { apiErrorFrom } from "../fal/http.js";
+import { MAX_ANSWER_BYTES, type FalAnswer } from "../fal/transport.js";
 import { networkCause } from "../util/errors.js";
 import { parseJson } from "../util/json.js";
 import { mapLimited } from "../util/limit.js";
@@ -82,26 +83,32 @@ export async function complete(
   signal: AbortSignal,
 ): Promise<void> {
   await withPartRetries(context, "finishing the multipart upload", signal, async (attemptSignal) => {
-    let response: Response;
+    let answer: FalAnswer;
     try {
-      response = await context.fal.fetch(partUrl(uploadUrl, "complete"), {
+      answer = await context.fal.send(partUrl(uploadUrl, "complete"), {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify({ parts }),
         signal: AbortSignal.any([attemptSignal, AbortSignal.timeout(Math.max(context.stallMs, 30_000))]),
+        maxBytes: MAX_ANSWER_BYTES,
+        what: "fal's answer",
       });
     } catch (error) {
       if (attemptSignal.aborted) throw attemptSignal.reason;
       throw new RetryablePartError(new FalNetworkError(networkCause(error), "connection"));
     }
-    const text = await response.text().catch(() => "");
-    if (response.ok) return;
-    const failure = apiErrorFrom(response.status, response.headers, text, "finishing an upload to fal's CDN");
-    if (RETRYABLE(response.status)) throw new RetryablePartError(failure);
+    if (answer.status >= 200 && answer.status < 300) return;
+    const failure = apiErrorFrom(
+      answer.status,
+      answer.headers,
+      answer.body.toString("utf8"),
+      "finishing an upload to fal's CDN",
+    );
+    if (RETRYABLE(answer.status)) throw new RetryablePartError(failure);
     throw new FalApiError({
-      status: response.status,
+      status: answer.status,
       requestId: failure.requestId,
-      message: `fal's CDN refused to assemble the uploaded parts of ${context.fileName} (HTTP ${response.status}). No file URL was created.`,
+      message: `fal's CDN refused to assemble the uploaded parts of ${context.fileName} (HTTP ${answer.status}). No file URL was created.`,
       nextStep: "Upload the file again.",
     });
   });

@@ -30,7 +30,7 @@ import { ChunkPool } from "./send-range.js";
  * time, retries each part with backoff, and on a final failure stops every part and never calls
  * `complete`: no half-registered URL comes back.
  * (Measured: fs.openAsBlob + fetch, the official client's path, peaked at ~185 MiB RSS for 1 GiB.)
- * Initiate and complete go through fal.http / fal.fetch; the byte PUTs use node:http(s) on the
+ * Initiate and complete go through fal.http / fal.send; the byte PUTs use node:http(s) on the
  * FAL_MCP_BASE_URL-redirected URL (see putRange for why).
  */
 

@@ -126,7 +126,7 @@ describe("upload_file with a path", () => {
     await fs.rm(file);
   }, 120_000);
 
-  describe("a multipart upload whose part fails", () => {
+  describe("a multipart upload whose part or complete call fails", () => {
     let file: string;
     let sha: string;
     const size = 91 * MiB;
@@ -177,6 +177,38 @@ describe("upload_file with a path", () => {
       expect(text).not.toContain("sig=");
       expect(fake.countRequests({ method: "PUT", path: /\/4$/ })).toBe(3);
       expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(0);
+      expect(fake.uploads.size).toBe(uploadsBefore);
+    });
+
+    it("asks again when fal's CDN answers the complete call with a 503, and then has the file", async () => {
+      fake.inject({
+        host: "v3.fal.media",
+        method: "POST",
+        path: /^\/upload\/[0-9a-f]+\/complete$/,
+        times: 1,
+        fault: { kind: "status", status: 503, body: { detail: "Service Unavailable" } },
+      });
+      const out = output(await harness.call("upload_file", { path: file }));
+      expect(fake.uploads.get(out.url)).toMatchObject({ size, sha256: sha, multipart: true, parts: 10 });
+      expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(2);
+      expect(fake.countRequests({ method: "PUT" })).toBe(10);
+    });
+
+    it("stops at once when fal's CDN refuses to assemble the parts, naming the status and no URL", async () => {
+      const uploadsBefore = fake.uploads.size;
+      fake.inject({
+        host: "v3.fal.media",
+        method: "POST",
+        path: /^\/upload\/[0-9a-f]+\/complete$/,
+        fault: { kind: "status", status: 400, body: { detail: "Part 7 is missing" } },
+      });
+      const result = await harness.call("upload_file", { path: file });
+      expect(result.isError).toBe(true);
+      const text = textOf(result);
+      expect(text).toContain("refused to assemble the uploaded parts of scan.tiff (HTTP 400)");
+      expect(text).toContain("No file URL was created");
+      expect(text).not.toContain("sig=");
+      expect(fake.countRequests({ method: "POST", path: /\/complete$/ })).toBe(1);
       expect(fake.uploads.size).toBe(uploadsBefore);
     });
   });
