@@ -10,6 +10,7 @@ import {
 import { networkCause } from "../util/errors.js";
 import { JsonTooDeepError } from "../util/json-bounds.js";
 import { parseJson } from "../util/json.js";
+import type { AnswerHeaders } from "./transport.js";
 
 /**
  * The official @fal-ai/client, created per server (never the global singleton), on our own
@@ -28,7 +29,7 @@ export class SubmitNotConfirmedError extends Error {
     /** fal's body text, for messages (never contains the key). */
     readonly bodyText: string | undefined,
     /** fal's answer headers (X-Fal-Needs-Retry, the request id), when it answered. */
-    readonly headers?: Headers,
+    readonly headers?: Pick<AnswerHeaders, "get">,
   ) {
     super(message);
   }
@@ -40,7 +41,10 @@ const RESENT_BY_CLIENT = new Set([429, 502, 503, 504]);
 const MAX_SUBMIT_ANSWER_BYTES = 1024 * 1024;
 
 function isQueueSubmit(input: string | URL | Request, init: RequestInit | undefined): boolean {
-  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  // Never `instanceof Request` for the client's string URLs: the first touch loads undici.
+  const method = (
+    init?.method ?? (typeof input === "string" || input instanceof URL ? "GET" : input.method)
+  ).toUpperCase();
   if (method !== "POST") return false;
   const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
   return url.hostname === "queue.fal.run";

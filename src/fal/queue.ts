@@ -13,6 +13,7 @@ import { apiErrorFrom } from "./http.js";
 import { networkCause } from "../util/errors.js";
 import type { Fal } from "./index.js";
 import { abortAfter, untilAborted } from "../util/abort.js";
+import { heldHeaders } from "../util/bounded-body.js";
 
 /**
  * fal's queue, on the official client: submit exactly once, status, result (with billed units),
@@ -150,7 +151,7 @@ const AMBIGUOUS_NEXT_STEP =
 
 function submitError(error: unknown, endpointId: string, timedOut: boolean): Error {
   if (error instanceof SubmitNotConfirmedError) {
-    const headers = error.headers ?? new Headers();
+    const headers = error.headers ?? heldHeaders([]);
     // fal's own word that it did not take the job (X-Fal-Needs-Retry: 1): not ambiguous, and the
     // user may submit again without paying twice. fal-mcp still never resends a submit itself.
     if (
@@ -192,8 +193,7 @@ export function mapClientError(error: unknown, what: string): FalApiError | unde
   if (!(error instanceof Error)) return undefined;
   const parsed = clientApiErrorSchema.safeParse(error);
   if (!parsed.success) return undefined;
-  const headers = new Headers();
-  if (parsed.data.requestId) headers.set("x-fal-request-id", parsed.data.requestId);
+  const headers = heldHeaders(parsed.data.requestId ? [["x-fal-request-id", parsed.data.requestId]] : []);
   const body = parsed.data.body;
   const text =
     body === undefined ? (parsed.data.message ?? "") : typeof body === "string" ? body : JSON.stringify(body);

@@ -108,24 +108,31 @@ export function answerHeaders(raw: http.IncomingHttpHeaders): AnswerHeaders {
   };
 }
 
-/** Request headers in any of fetch's forms, as a plain record (a plain record is copied as it is). */
+/**
+ * Request headers in any of fetch's forms, as a plain record (a plain record, the official
+ * client's form, is copied as it is without touching the platform's Headers).
+ */
 function headerRecord(init: ConstructorParameters<typeof Headers>[0] | undefined): Record<string, string> {
   if (init === undefined) return {};
-  if (init instanceof Headers || Array.isArray(init)) return Object.fromEntries(new Headers(init).entries());
+  const prototype: unknown = Object.getPrototypeOf(init);
+  if (prototype !== Object.prototype && prototype !== null)
+    return Object.fromEntries(new Headers(init as ConstructorParameters<typeof Headers>[0]).entries());
   const record: Record<string, string> = {};
-  for (const [name, value] of Object.entries(init))
+  for (const [name, value] of Object.entries(init as Record<string, string | readonly string[]>))
     record[name] = typeof value === "string" ? value : value.join(", ");
   return record;
 }
 
 /**
- * A fetch function over a FalSend, for code that wants one (the official client, the multipart
- * complete call): the answer is read whole under `maxBytes` and handed back as a Response whose
- * body is in memory. Redirects are the send's business, never fetch's.
+ * A fetch function over a FalSend, for code that wants one (the official client's submit and
+ * cancel): the answer is read whole under `maxBytes` and handed back as a HeldResponse, its body in
+ * memory. Redirects are the send's business, never fetch's. A string or URL input with a string or
+ * byte body, the client's calls, never touches the platform's Request, Headers or Response, whose
+ * first use loads undici (see HeldResponse).
  */
 export function fetchOverSend(send: FalSend, limit: { maxBytes: number; what: string }): typeof fetch {
   return async (input, init) => {
-    const request = input instanceof Request ? input : undefined;
+    const request = typeof input === "string" || input instanceof URL ? undefined : input;
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const rawBody = init?.body ?? (request?.body ? await request.arrayBuffer() : undefined);
     const body =
@@ -142,11 +149,11 @@ export function fetchOverSend(send: FalSend, limit: { maxBytes: number; what: st
       maxBytes: limit.maxBytes,
       what: limit.what,
     });
-    // The platform's Response takes 200–599 only: anything else is no answer fal-mcp can read.
+    // A Response has a status of 200-599 only: anything else is no answer fal-mcp can read.
     if (answer.status < 200 || answer.status > 599)
       throw new TypeError(`fal answered with HTTP status ${answer.status}, which is not a valid answer`);
     const headers = [...answer.headers.entries()].filter(
-      // The body is decoded and whole: the Response must not claim otherwise.
+      // The body is decoded and whole: the answer must not claim otherwise.
       ([name]) => name !== "content-encoding" && name !== "content-length" && name !== "transfer-encoding",
     );
     return bufferedResponse(answer.body, { status: answer.status, statusText: answer.statusText, headers });

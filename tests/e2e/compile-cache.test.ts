@@ -231,3 +231,64 @@ describe("the launcher's V8 flags", () => {
     for (const flag of flags) expect(known, `--${flag}`).toMatch(new RegExp(`^\\s+--${flag} \\(`, "m"));
   });
 });
+
+describe("fetch's machinery (undici)", () => {
+  it("is never loaded by a stdio server's calls: runs, jobs, uploads (multipart too) and searches", async () => {
+    // Its first use (a platform Response, Headers or Request) compiles undici from source under
+    // the launcher's flags: 30-50 ms of CPU and ~13 MiB resident for good. fal's APIs go over
+    // node:http, and the official client is given in-memory answers instead.
+    const hook = path.join(home, "undici.cjs");
+    const report = path.join(home, "undici.json");
+    await fs.writeFile(
+      hook,
+      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(report)},
+         JSON.stringify(process.moduleLoadList.filter((entry) => /undici/.test(entry)))));`,
+    );
+    const files = path.join(home, "files");
+    await fs.mkdir(files);
+    await fs.writeFile(path.join(files, "note.txt"), "hello");
+    // Over the 90 MiB multipart threshold; sparse, so it costs no disk.
+    await fs.truncate(
+      await fs.open(path.join(files, "big.bin"), "w").then(async (handle) => {
+        await handle.close();
+        return path.join(files, "big.bin");
+      }),
+      91 * 1024 * 1024,
+    );
+    const server = spawnRaw({
+      HOME: home,
+      FAL_KEY: "test-key",
+      FAL_MCP_BASE_URL: fake.url,
+      FAL_MCP_STATE_DIR: path.join(home, "state"),
+      FAL_MCP_OUTPUT_DIR: path.join(home, "out"),
+      FAL_MCP_ALLOWED_DIRS: files,
+      FAL_MCP_ALLOW_PRIVATE_URLS: "1",
+      NODE_OPTIONS: `--require ${hook}`,
+    });
+    server.send(INITIALIZE);
+    await server.response(0);
+    server.send(INITIALIZED);
+    let id = 0;
+    const call = async (name: string, args: Record<string, unknown>) => {
+      server.send({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args } });
+      const result = (await server.response(id, 30_000)).result as {
+        isError?: boolean;
+        structuredContent?: Record<string, unknown>;
+      };
+      expect(result.isError, `${name}: ${JSON.stringify(result).slice(0, 300)}`).toBeFalsy();
+      return result.structuredContent ?? {};
+    };
+    await call("run_model", { endpoint_id: "fal-ai/flux/schnell", input: { prompt: "a fox" } });
+    const job = await call("submit_job", { endpoint_id: "fake/instant", input: { prompt: "a fox" } });
+    await call("check_job", { request_id: job.request_id });
+    await call("get_job_result", { request_id: job.request_id });
+    await call("search_models", { query: "flux" });
+    await call("get_pricing", { endpoint_ids: ["fal-ai/flux/dev"] });
+    await call("search_docs", { query: "queue" });
+    await call("upload_file", { path: path.join(files, "note.txt") });
+    await call("upload_file", { path: path.join(files, "big.bin") });
+    server.child.stdin.end();
+    expect((await server.exited).code).toBe(0);
+    expect(JSON.parse(await fs.readFile(report, "utf8"))).toEqual([]);
+  }, 60_000);
+});

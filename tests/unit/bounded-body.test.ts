@@ -116,8 +116,38 @@ describe("bufferedResponse", () => {
     expect(await buffered.text()).toBe('{"ok":true}');
   });
 
+  it("reads like a Response: once, as text, JSON, bytes or a Blob; headers by any case, repeats joined", async () => {
+    const answer = () =>
+      bufferedResponse(Buffer.from('{"a":1}'), {
+        status: 201,
+        statusText: "Created",
+        headers: [
+          ["Content-Type", "application/json"],
+          ["X-Many", "1"],
+          ["x-many", "2"],
+        ],
+      });
+    const response = answer();
+    expect(response).toMatchObject({ ok: true, status: 201, statusText: "Created", bodyUsed: false });
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(response.headers.get("X-MANY")).toBe("1, 2");
+    expect(response.headers.has("x-missing")).toBe(false);
+    // readResponseBody (the submit guard's read) leaves it unread for the client after it.
+    expect((await readResponseBody(response, { maxBytes: 100 })).toString()).toBe('{"a":1}');
+    const copy = response.clone();
+    expect(await response.json()).toEqual({ a: 1 });
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.text()).rejects.toThrow(TypeError);
+    await expect(readResponseBody(response, { maxBytes: 100 })).rejects.toThrow(TypeError);
+    expect(() => response.clone()).toThrow(TypeError);
+    expect(Buffer.from(await copy.arrayBuffer()).toString()).toBe('{"a":1}');
+    const blob = await answer().blob();
+    expect([blob.type, await blob.text()]).toEqual(["application/json", '{"a":1}']);
+    expect(bufferedResponse(Buffer.alloc(0), { status: 404, statusText: "", headers: [] }).ok).toBe(false);
+  });
+
   it("carries no body for a null-body status", async () => {
-    const empty = bufferedResponse(Buffer.from("ignored"), { status: 204, statusText: "", headers: {} });
+    const empty = bufferedResponse(Buffer.from("ignored"), { status: 204, statusText: "", headers: [] });
     expect(empty.status).toBe(204);
     expect(await empty.text()).toBe("");
   });
