@@ -29,21 +29,27 @@ import vm from "node:vm";
 // changed: Node's own code cache for its built-ins is made under the default flags, and V8 rejects
 // a code cache made under other flags, so every built-in loaded after the flags below was compiled
 // from source (http, https, tls, net, zlib, crypto, streams: 37-42 ms against 12-13 ms read from
-// Node's cache, and 0.5 MiB more resident). Imports run before this module's body, so before the
-// flags. tests/e2e/compile-cache.test.ts fails when the bundle's start-up loads one not listed here.
-import "node:crypto";
-import "node:diagnostics_channel";
-import "node:dns";
-import "node:fs/promises";
-import "node:http";
-import "node:https";
-import "node:net";
-import "node:process";
-import "node:stream";
-import "node:stream/promises";
-import "node:string_decoder";
-import "node:tls";
-import "node:zlib";
+// Node's cache, and 0.5 MiB more resident). Required, not imported: an ESM import of a built-in
+// reads all of its exports, and on Node 22 and 24 node:http's WebSocket, CloseEvent and
+// MessageEvent are getters that load undici (fetch's machinery, which a stdio server never uses).
+// tests/e2e/compile-cache.test.ts fails when the bundle's start-up loads one not listed here.
+const requireBuiltin = module.createRequire(import.meta.url);
+for (const name of [
+  "node:crypto",
+  "node:diagnostics_channel",
+  "node:dns",
+  "node:fs/promises",
+  "node:http",
+  "node:https",
+  "node:net",
+  "node:process",
+  "node:stream",
+  "node:stream/promises",
+  "node:string_decoder",
+  "node:tls",
+  "node:zlib",
+])
+  requireBuiltin(name);
 
 // Memory as users see it (VmRSS; they run many MCP servers at once): V8 sizes this long-lived,
 // mostly idle process for throughput by default, letting old space grow to ~3× the live heap

@@ -234,9 +234,10 @@ describe("the launcher's V8 flags", () => {
 
 describe("fetch's machinery (undici)", () => {
   it("is never loaded by a stdio server's calls: runs, jobs, uploads (multipart too) and searches", async () => {
-    // Its first use (a platform Response, Headers or Request) compiles undici from source under
-    // the launcher's flags: 30-50 ms of CPU and ~13 MiB resident for good. fal's APIs go over
-    // node:http, and the official client is given in-memory answers instead.
+    // Its first use (a platform Response, Headers or Request; on Node 22 and 24 also an ESM import
+    // of node:http) compiles undici from source under the launcher's flags: 30-50 ms of CPU and
+    // ~13 MiB resident for good. fal's APIs go over node:http, and the official client is given
+    // in-memory answers instead.
     const hook = path.join(home, "undici.cjs");
     const report = path.join(home, "undici.json");
     await fs.writeFile(
