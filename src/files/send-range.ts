@@ -27,13 +27,10 @@ export const MIN_CHUNK_BYTES = 256 * 1024;
 export const MAX_CHUNK_BYTES = 2 * 1024 * 1024;
 
 /**
- * Full-size buffers an upload left idle, for the next upload to use: V8 counts buffer memory
- * allocated since its last full collection against the old generation's limit, and under the
- * launcher's --optimize-for-size the slack is a few MiB, so the 12 MiB a multipart upload
- * allocated afresh started a mark-compact of the whole heap on every upload (a second 100 MiB
- * upload in one process: 1.33 → 0.82 CPU-s per GiB with spares, interleaved runs). Dropped after a
- * short idle spell: they are resident memory (a freed buffer is, too, until V8's next full
- * collection).
+ * Full-size buffers an upload left idle, for the next upload to use (no fresh pages to fault in;
+ * before the buffers were shared memory, this was also what kept a second upload from starting a
+ * full collection: 1.33 → 0.82 CPU-s per GiB at 100 MiB). Dropped after a short idle spell: they
+ * are resident memory (a dropped buffer is, too, until V8's next full collection).
  */
 const spares: Buffer[] = [];
 const SPARES_KEPT = 6;
@@ -60,11 +57,16 @@ export class ChunkPool {
 
   take(): Buffer {
     const reused = this.free.pop() ?? (this.bufferBytes === MAX_CHUNK_BYTES ? spares.pop() : undefined);
-    // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool; every byte
-    // sent from it was first written by a read (only the bytesRead prefix is ever sent), so what
-    // an earlier upload left in a reused buffer is never sent. Pages a small chunk never touches
-    // are not resident.
-    return reused ?? Buffer.allocUnsafeSlow(this.bufferBytes);
+    // Over a SharedArrayBuffer: V8 counts an ArrayBuffer's memory against the old generation's
+    // limit as possible garbage, and under the launcher's --optimize-for-size the slack after
+    // start-up is ~4 MiB, so the 12 MiB of a first multipart upload started a full collection of
+    // the whole heap (~50 ms of CPU; a first 100 MiB upload 140 -> 90 ms of CPU, the same as a
+    // second one). These buffers are not garbage: this pool reuses and drops them, and V8 leaves
+    // shared memory out of that count. A buffer of its own, never a slice of Node's pool, never
+    // shared with another thread; every byte sent from it was first written by a read (only the
+    // bytesRead prefix is ever sent), so what an earlier upload left in it is never sent. Pages a
+    // small chunk never touches are not resident.
+    return reused ?? Buffer.from(new SharedArrayBuffer(this.bufferBytes));
   }
 
   /**

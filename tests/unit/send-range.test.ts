@@ -258,6 +258,17 @@ describe("ChunkPool", () => {
     expect(new ChunkPool(2, 100).take()).not.toBe(tiny);
   });
 
+  it("holds its buffers in memory V8 does not count as garbage pressure, so an upload starts no full collection", () => {
+    const external = process.memoryUsage().external;
+    const pool = new ChunkPool(6, 50);
+    const buffers = Array.from({ length: 6 }, () => pool.take());
+    // Six 2 MiB buffers; a plain Buffer.allocUnsafeSlow would add 12 MiB here.
+    expect(process.memoryUsage().external - external).toBeLessThan(MAX_CHUNK_BYTES);
+    expect(buffers.every((buffer) => buffer.length === MAX_CHUNK_BYTES)).toBe(true);
+    // Buffers of their own: no two share memory.
+    expect(new Set(buffers.map((buffer) => buffer.buffer)).size).toBe(6);
+  });
+
   it("keeps at most `keep` idle buffers", () => {
     const pool = new ChunkPool(1, 100);
     const a = pool.take();
