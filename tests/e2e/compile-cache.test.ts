@@ -30,6 +30,18 @@ afterEach(async () => {
 
 const cacheDir = () => path.join(home, ".cache", "fal-mcp");
 
+/** The server's settings in `home`, with `extra` on top. */
+function serverEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    HOME: home,
+    FAL_KEY: "test-key",
+    FAL_MCP_BASE_URL: fake.url,
+    FAL_MCP_STATE_DIR: path.join(home, "state"),
+    FAL_MCP_OUTPUT_DIR: path.join(home, "out"),
+    ...extra,
+  };
+}
+
 /**
  * Starts the bin with `home` as HOME, lists the tools, optionally calls one, closes stdin and waits
  * for the exit.
@@ -38,14 +50,7 @@ async function session(
   extra: Record<string, string | undefined> = {},
   call?: { name: string; arguments: Record<string, unknown> },
 ): Promise<{ tools: number; stderr: string; called?: Record<string, unknown> }> {
-  const server = spawnRaw({
-    HOME: home,
-    FAL_KEY: "test-key",
-    FAL_MCP_BASE_URL: fake.url,
-    FAL_MCP_STATE_DIR: path.join(home, "state"),
-    FAL_MCP_OUTPUT_DIR: path.join(home, "out"),
-    ...extra,
-  });
+  const server = spawnRaw(serverEnv(extra));
   server.send(INITIALIZE);
   await server.response(0);
   server.send(INITIALIZED);
@@ -62,6 +67,25 @@ async function session(
   // Nothing but protocol messages on stdout, the cache or not.
   for (const line of server.stdoutLines) expect(JSON.parse(line)).toHaveProperty("jsonrpc", "2.0");
   return { tools: (list.result as { tools: unknown[] }).tools.length, stderr: server.stderr(), called };
+}
+
+/**
+ * A --require hook for the server that writes `expression` (over `process.moduleLoadList` and what
+ * `setup` defines) as JSON when the process exits; `read()` returns what it wrote.
+ */
+async function exitReport(
+  name: string,
+  expression: string,
+  setup = "",
+): Promise<{ hook: string; read(): Promise<unknown> }> {
+  const hook = path.join(home, `${name}.cjs`);
+  const report = path.join(home, `${name}.json`);
+  await fs.writeFile(
+    hook,
+    `${setup}
+     process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(report)}, JSON.stringify(${expression})));`,
+  );
+  return { hook, read: async () => JSON.parse(await fs.readFile(report, "utf8")) as unknown };
 }
 
 async function cacheFiles(folder = cacheDir()): Promise<string[]> {
@@ -197,20 +221,18 @@ describe("the launcher's V8 flags", () => {
   it("are set after every built-in module the start-up loads, so those are read from Node's own code cache", async () => {
     // V8 rejects a code cache made under other flags: a built-in loaded after the flags is compiled
     // from source (start-up +20-30 ms). This records the built-ins loaded after the first flag.
-    const hook = path.join(home, "after-flags.cjs");
-    const report = path.join(home, "after-flags.json");
-    await fs.writeFile(
-      hook,
-      `const v8 = require("node:v8"); const fs = require("node:fs"); const set = v8.setFlagsFromString; let mark;
-       v8.setFlagsFromString = (flag) => { mark ??= process.moduleLoadList.length; return set(flag); };
-       process.on("exit", () => fs.writeFileSync(${JSON.stringify(report)}, JSON.stringify(mark === undefined ? null : process.moduleLoadList.slice(mark))));`,
+    const report = await exitReport(
+      "after-flags",
+      "mark === undefined ? null : process.moduleLoadList.slice(mark)",
+      `const v8 = require("node:v8"); const set = v8.setFlagsFromString; let mark;
+       v8.setFlagsFromString = (flag) => { mark ??= process.moduleLoadList.length; return set(flag); };`,
     );
     const { called } = await session(
-      { NODE_OPTIONS: `--require ${hook}` },
+      { NODE_OPTIONS: `--require ${report.hook}` },
       { name: "search_models", arguments: { query: "flux" } },
     );
     expect(called?.isError).toBeFalsy();
-    const loadedAfter = JSON.parse(await fs.readFile(report, "utf8")) as string[] | null;
+    const loadedAfter = (await report.read()) as string[] | null;
     expect(loadedAfter, "the launcher set no flag").not.toBeNull();
     // Internal modules cannot be loaded ahead by name; public ones can, and must be.
     const publicModules = loadedAfter!.filter((entry) => /^NativeModule (?!internal\/)/.test(entry));
@@ -238,34 +260,23 @@ describe("fetch's machinery (undici)", () => {
     // of node:http) compiles undici from source under the launcher's flags: 30-50 ms of CPU and
     // ~13 MiB resident for good. fal's APIs go over node:http, and the official client is given
     // in-memory answers instead.
-    const hook = path.join(home, "undici.cjs");
-    const report = path.join(home, "undici.json");
-    await fs.writeFile(
-      hook,
-      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(report)},
-         JSON.stringify(process.moduleLoadList.filter((entry) => /undici/.test(entry)))));`,
+    const report = await exitReport(
+      "undici",
+      "process.moduleLoadList.filter((entry) => /undici/.test(entry))",
     );
     const files = path.join(home, "files");
     await fs.mkdir(files);
     await fs.writeFile(path.join(files, "note.txt"), "hello");
     // Over the 90 MiB multipart threshold; sparse, so it costs no disk.
-    await fs.truncate(
-      await fs.open(path.join(files, "big.bin"), "w").then(async (handle) => {
-        await handle.close();
-        return path.join(files, "big.bin");
+    await fs.writeFile(path.join(files, "big.bin"), "");
+    await fs.truncate(path.join(files, "big.bin"), 91 * 1024 * 1024);
+    const server = spawnRaw(
+      serverEnv({
+        FAL_MCP_ALLOWED_DIRS: files,
+        FAL_MCP_ALLOW_PRIVATE_URLS: "1",
+        NODE_OPTIONS: `--require ${report.hook}`,
       }),
-      91 * 1024 * 1024,
     );
-    const server = spawnRaw({
-      HOME: home,
-      FAL_KEY: "test-key",
-      FAL_MCP_BASE_URL: fake.url,
-      FAL_MCP_STATE_DIR: path.join(home, "state"),
-      FAL_MCP_OUTPUT_DIR: path.join(home, "out"),
-      FAL_MCP_ALLOWED_DIRS: files,
-      FAL_MCP_ALLOW_PRIVATE_URLS: "1",
-      NODE_OPTIONS: `--require ${hook}`,
-    });
     server.send(INITIALIZE);
     await server.response(0);
     server.send(INITIALIZED);
@@ -290,6 +301,6 @@ describe("fetch's machinery (undici)", () => {
     await call("upload_file", { path: path.join(files, "big.bin") });
     server.child.stdin.end();
     expect((await server.exited).code).toBe(0);
-    expect(JSON.parse(await fs.readFile(report, "utf8"))).toEqual([]);
+    expect(await report.read()).toEqual([]);
   }, 60_000);
 });
