@@ -254,8 +254,8 @@ describe("ChunkPool", () => {
     const tiny = small.take();
     small.give(tiny);
     small.release();
-    expect(new ChunkPool(2, 100, 1024).take()).not.toBe(tiny);
-    expect(new ChunkPool(2, 100).take()).not.toBe(tiny);
+    expect(new ChunkPool(2, 100, 1024).take() === tiny).toBe(false);
+    expect(new ChunkPool(2, 100).take() === tiny).toBe(false);
   });
 
   it("holds its buffers in memory V8 does not count as garbage pressure, so an upload starts no full collection", () => {
@@ -273,10 +273,11 @@ describe("ChunkPool", () => {
     const pool = new ChunkPool(1, 100);
     const a = pool.take();
     const b = pool.take();
-    expect(a).not.toBe(b);
+    // Identity by ===: a failing or negated toBe would compare 2 MiB of shared memory element by element.
+    expect(a === b).toBe(false);
     pool.give(a);
     pool.give(b);
-    expect(pool.take()).toBe(a);
-    expect(pool.take()).not.toBe(b);
+    expect(pool.take() === a).toBe(true);
+    expect(pool.take() === b).toBe(false);
   });
 });
