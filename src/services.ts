@@ -9,6 +9,7 @@ import { DailyLedger } from "./jobs/ledger.js";
 import { Money } from "./jobs/money.js";
 import type { PendingApprovals } from "./jobs/spend-gate.js";
 import { JobStore } from "./jobs/store.js";
+import { CallCounter } from "./util/call-counter.js";
 import type { Logger } from "./util/log.js";
 import { TtlCache } from "./util/ttl-cache.js";
 
@@ -29,6 +30,8 @@ export interface Services {
   readonly jobs: JobStore;
   /** Submit-and-record sections in flight: shutdown waits for them (src/index.ts). */
   readonly inFlight: InFlightSubmits;
+  /** Tool calls running (the MCP layer counts them): the job store blocks on a write only when alone. */
+  readonly calls: CallCounter;
   /** The money gate before every paid submit: schema check, estimate, caps, approvals. */
   readonly money: Money;
 }
@@ -49,7 +52,10 @@ export function createServices({ config, logger, fetch, approvals }: CreateServi
   const fal = createFal({ config, fetch });
   const catalog = new Catalog({ http: fal.http, config });
   // The record is redacted like every log line: fal may echo the key in an output or a URL.
-  const jobs = new JobStore(config.stateDir, logger, logger.redactor);
+  const calls = new CallCounter();
+  const jobs = new JobStore(config.stateDir, logger, logger.redactor, {
+    mayBlock: () => calls.running <= 1,
+  });
   return {
     config,
     logger,
@@ -57,6 +63,7 @@ export function createServices({ config, logger, fetch, approvals }: CreateServi
     catalog,
     jobs,
     inFlight: new InFlightSubmits(),
+    calls,
     money: createMoney(config, fal, catalog, jobs, approvals),
   };
 }

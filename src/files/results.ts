@@ -64,6 +64,8 @@ export interface SaveOptions {
  * next to its URL and never fails the others.
  */
 export async function saveFiles(options: SaveOptions): Promise<ResultFile[]> {
+  // Nothing to save (an LLM's or a classifier's output): no folder made, no thread-pool trip.
+  if (options.files.length === 0) return [];
   const { config } = options.fal;
   const directory = path.resolve(config.outputDir);
   try {

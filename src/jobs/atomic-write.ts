@@ -14,8 +14,9 @@ import { removeTemp, tempName, trackTemp } from "../util/temp-files.js";
  * Written through file descriptors with fs's callback calls, not fs/promises: on Node 20 each
  * FileHandle is made transferable (makeTransferable) and closed through promise machinery of its
  * own (server CPU per run_model call -0.9 ms with the other cuts of that step, in an interleaved
- * A/B). Synchronous open/write/close/rename were tried: faster at 1 call, but slower at 32 in
- * flight on a busy disk, where a rename can wait for the journal with the event loop blocked.
+ * A/B). The same steps as blocking calls (writeAtomicBlocking) are faster at 1 call but slower
+ * at 32 in flight on a busy disk, where a rename can wait for the journal with the event loop
+ * blocked: the store uses them only when nothing else is waiting on the process.
  */
 
 /** Who a file is, as a stat shows it: another writer's rename gives it another inode, an in-place write another size or mtime. */
@@ -93,29 +94,55 @@ async function openTemp(directory: string, temp: string): Promise<number> {
   }
 }
 
-/** The same, synchronously, for shutdown (the process is about to exit); false when it failed. */
-export function writeAtomicSync(directory: string, file: string, text: string): boolean {
+/**
+ * The same without the thread pool: every step a blocking call on this thread, ~0.5 ms in all on
+ * an SSD against ~2.4 ms for the same steps as five thread-pool round trips while the event loop
+ * is busy with the call's HTTP. For the store when nothing else is waiting on this process, and
+ * for shutdown. Throws like writeAtomic; the temp never outlives a failure.
+ */
+export function writeAtomicBlocking(directory: string, file: string, text: string): FileIdentity {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));
+  const forget = trackTemp(temp);
   try {
-    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(temp, "wx", 0o600);
+    let fd: number;
     try {
-      fs.writeFileSync(fd, text);
+      fd = fs.openSync(temp, "wx", 0o600);
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw error;
+      fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+      fd = fs.openSync(temp, "wx", 0o600);
+    }
+    let identity: FileIdentity;
+    try {
+      fs.writeFileSync(fd, text, "utf8");
       fs.fsyncSync(fd);
+      identity = identityOf(fs.fstatSync(fd));
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(temp, file);
-    syncDirectorySync(directory);
+    return identity;
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  } finally {
+    forget();
+  }
+}
+
+/** The same, synchronously, for shutdown (the process is about to exit); false when it failed. */
+export function writeAtomicSync(directory: string, file: string, text: string): boolean {
+  try {
+    writeAtomicBlocking(directory, file, text);
+    syncDirectoryBlocking(directory);
     return true;
   } catch {
-    fs.rmSync(temp, { force: true });
     return false;
   }
 }
 
-/** The same as syncDirectory, synchronously (shutdown). */
-function syncDirectorySync(directory: string): void {
+/** The same as syncDirectory, as blocking calls (see writeAtomicBlocking). */
+export function syncDirectoryBlocking(directory: string): void {
   if (os.platform() === "win32") return;
   try {
     const fd = fs.openSync(directory, "r");

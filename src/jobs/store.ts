@@ -12,7 +12,9 @@ import {
   readText,
   stillTheSame,
   syncDirectory,
+  syncDirectoryBlocking,
   writeAtomic,
+  writeAtomicBlocking,
   writeAtomicSync,
   type FileIdentity,
 } from "./atomic-write.js";
@@ -84,6 +86,20 @@ const MAX_REMEMBERED_WRITES = 64;
 const MAX_REMEMBERED_WRITE_CHARS = 64 * 1024;
 /** Names of old records remembered for recordsSince (about 4 MB at most). */
 const MAX_REMEMBERED_OLD_RECORDS = 100_000;
+/** A blocking record write slower than this (a slow or network disk) ends blocking writes for the store's life. */
+export const BLOCKING_WRITE_LIMIT_MS = 20;
+
+/** How the store may write its files: see JobStore's constructor. */
+export interface StoreWriteOptions {
+  /**
+   * Asked before each write: true when nothing else is waiting on this process (one tool call
+   * in flight, or none), so the write may block the thread instead of going through the thread
+   * pool. Without it every write goes through the pool.
+   */
+  mayBlock?: () => boolean;
+  /** A blocking write slower than this ends blocking writes (default BLOCKING_WRITE_LIMIT_MS). */
+  blockingLimitMs?: number;
+}
 
 export class JobStore {
   readonly directory: string;
@@ -109,13 +125,29 @@ export class JobStore {
    */
   readonly #written = new Map<string, { text: string; identity: FileIdentity }>();
 
+  /** Whether a write may block the thread now; undefined once a blocking write was too slow. */
+  #mayBlock: (() => boolean) | undefined;
+  readonly #blockingLimitMs: number;
+
   /**
    * `logger` reports records kept aside and folder problems; silent when none is given.
    * `redactor` removes the key from everything written (fal can echo it in an output or a URL).
+   * `writes.mayBlock`: when it says nothing else is waiting, a write is made with blocking calls
+   * (~0.5 ms on an SSD) rather than as thread-pool round trips, each of which waits for a turn
+   * of an event loop busy with the call's HTTP (~2.4 ms for the same write). Under concurrency
+   * the pool is kept: there a blocked thread holds every other call, and a rename can wait for
+   * the journal. A blocking write slower than `blockingLimitMs` turns them off for good.
    */
-  constructor(stateDir: string, logger: Logger = Logger.silent(), redactor: Redactor = createRedactor([])) {
+  constructor(
+    stateDir: string,
+    logger: Logger = Logger.silent(),
+    redactor: Redactor = createRedactor([]),
+    writes: StoreWriteOptions = {},
+  ) {
     this.#log = logger;
     this.#redact = redactor;
+    this.#mayBlock = writes.mayBlock;
+    this.#blockingLimitMs = writes.blockingLimitMs ?? BLOCKING_WRITE_LIMIT_MS;
     this.directory = path.join(stateDir, "jobs");
     this.quarantineDirectory = path.join(this.directory, "quarantine");
     // One folder fsync covers every rename made before it started: 32 records written at once
@@ -407,13 +439,41 @@ export class JobStore {
    */
   async #writeText(file: string, text: string, options: { replacing?: boolean } = {}): Promise<void> {
     this.#written.delete(file);
-    const identity = await writeAtomic(this.directory, file, text);
+    let identity: FileIdentity;
+    if (await this.#mayBlockNow()) {
+      const started = performance.now();
+      identity = writeAtomicBlocking(this.directory, file, text);
+      if (!options.replacing) syncDirectoryBlocking(this.directory);
+      this.#checkBlockingTime(performance.now() - started);
+    } else {
+      identity = await writeAtomic(this.directory, file, text);
+      if (!options.replacing) await this.#syncDirectory();
+    }
     if (text.length <= MAX_REMEMBERED_WRITE_CHARS) {
       this.#written.set(file, { text, identity });
       if (this.#written.size > MAX_REMEMBERED_WRITES)
         this.#written.delete(this.#written.keys().next().value as string);
     }
-    if (!options.replacing) await this.#syncDirectory();
+  }
+
+  /**
+   * Whether this write may block. It first lets the event loop take one turn, so what the call
+   * has just started (run_model's status read, sent right after the submit) leaves before the
+   * thread blocks, and then asks again: another call may have arrived meanwhile.
+   */
+  async #mayBlockNow(): Promise<boolean> {
+    if (!this.#mayBlock?.()) return false;
+    // The global, not node:timers/promises: that built-in would load after the launcher's flags.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return this.#mayBlock?.() ?? false;
+  }
+
+  #checkBlockingTime(ms: number): void {
+    if (ms <= this.#blockingLimitMs || !this.#mayBlock) return;
+    this.#mayBlock = undefined;
+    this.#log.debug(
+      `A job record write took ${ms.toFixed(1)} ms in ${this.directory}: record writes go through the thread pool from now on, so a slow disk never holds the process.`,
+    );
   }
 
   /**

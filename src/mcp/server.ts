@@ -224,6 +224,7 @@ export function createServer({
       },
       // The one error boundary: typed errors become isError results that say what to do next.
       async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+        const leave = services.calls.enter();
         try {
           let output;
           // The call stops waiting when the client cancels it or the process shuts down.
@@ -277,6 +278,8 @@ export function createServer({
           if (!(error instanceof Error) || !("nextStep" in error))
             log.debug(`${tool.name} unexpected error`, (error as Error)?.stack);
           return { isError: true, content: [{ type: "text", text }] };
+        } finally {
+          leave();
         }
       },
     );

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 // Which record writes sync the folder: a new file needs it (its folder entry is what a crash
 // could lose), replacing a durable record does not (the new file is fsynced before the rename,
-// so a crash leaves the old record or the new one, both whole).
+// so a crash leaves the old record or the new one, both whole). The same rules whether the store
+// writes through the thread pool or, when nothing else waits on the process, with blocking calls.
 const syncedFolders = vi.hoisted(() => [] as string[]);
 vi.mock("../../src/jobs/atomic-write.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("../../src/jobs/atomic-write.js")>();
@@ -14,6 +15,10 @@ vi.mock("../../src/jobs/atomic-write.js", async (importOriginal) => {
     syncDirectory: async (directory: string) => {
       syncedFolders.push(directory);
       await original.syncDirectory(directory);
+    },
+    syncDirectoryBlocking: (directory: string) => {
+      syncedFolders.push(directory);
+      original.syncDirectoryBlocking(directory);
     },
   };
 });
@@ -33,9 +38,14 @@ const entry = {
   input: { prompt: "x" },
 };
 
-describe("JobStore folder fsyncs", () => {
+const modes = [
+  { mode: "through the thread pool", writes: {} },
+  { mode: "with blocking calls", writes: { mayBlock: () => true } },
+];
+
+describe.each(modes)("JobStore folder fsyncs, writing $mode", ({ writes }) => {
   it("a new record syncs its folder before create returns; an update of it does not", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, undefined, undefined, writes);
     await store.create(entry);
     expect(syncedFolders).toEqual([store.directory]);
     await store.update("req-1", { status: "COMPLETED", output: { ok: true } });
@@ -48,7 +58,7 @@ describe("JobStore folder fsyncs", () => {
   });
 
   it("an output kept in a new file beside the record syncs the folder before the record names it", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, undefined, undefined, writes);
     await store.create(entry);
     const large = { text: "x".repeat(300 * 1024) };
     const updated = await store.update("req-1", { status: "COMPLETED", output: large });
@@ -58,7 +68,7 @@ describe("JobStore folder fsyncs", () => {
   });
 
   it("startCreate hands out the record at once and settles `written` only once it is on disk", async () => {
-    const store = new JobStore(stateDir);
+    const store = new JobStore(stateDir, undefined, undefined, writes);
     const { record, written } = store.startCreate(entry);
     expect(record.request_id).toBe("req-1");
     expect(syncedFolders).toEqual([]);
