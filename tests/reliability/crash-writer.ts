@@ -1,12 +1,15 @@
 // Child process for the crash-safety suite: writes job records as fast as it can through the job
 // store's API (creates and full-record updates with sizeable outputs) until it is killed. After each
 // create has resolved it prints "created <request id>", so the parent knows which records must survive.
+// "blocking" as the second argument writes the way a lone call does (blocking calls, no thread pool).
 import { randomUUID } from "node:crypto";
 import { JobStore } from "../../src/jobs/store.js";
 
 const stateDir = process.argv[2];
-if (!stateDir) throw new Error("usage: crash-writer.ts <stateDir>");
-const store = new JobStore(stateDir);
+if (!stateDir) throw new Error("usage: crash-writer.ts <stateDir> [blocking|pool]");
+const store = new JobStore(stateDir, undefined, undefined, {
+  mayBlock: () => process.argv[3] === "blocking",
+});
 const output = {
   images: Array.from({ length: 200 }, (_, i) => ({
     url: `https://v3.fal.media/files/x/${i}.png`,

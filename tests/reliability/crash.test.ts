@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 /** Starts the writer, lets it write for a random moment after its first record, then SIGKILLs it. */
-async function writeAndKill(): Promise<string[]> {
-  const child = spawn(process.execPath, ["--import", "tsx", WRITER, stateDir], {
+async function writeAndKill(mode: "blocking" | "pool"): Promise<string[]> {
+  const child = spawn(process.execPath, ["--import", "tsx", WRITER, stateDir, mode], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const created: string[] = [];
@@ -55,9 +55,9 @@ async function writeAndKill(): Promise<string[]> {
 }
 
 describe("crash safety of the job record", () => {
-  it(`SIGKILL during record writes (${KILLS} times) never leaves an unreadable record or loses a written one`, async () => {
+  it(`SIGKILL during record writes (${KILLS} times, through the thread pool and with blocking calls) never leaves an unreadable record or loses a written one`, async () => {
     const written: string[] = [];
-    for (let i = 0; i < KILLS; i++) written.push(...(await writeAndKill()));
+    for (let i = 0; i < KILLS; i++) written.push(...(await writeAndKill(i % 2 ? "blocking" : "pool")));
     expect(written.length).toBeGreaterThan(KILLS);
 
     // What a new process finds: every file either a readable record or a temporary the store ignores.
