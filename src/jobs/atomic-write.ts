@@ -95,10 +95,10 @@ async function openTemp(directory: string, temp: string): Promise<number> {
 }
 
 /**
- * The same without the thread pool: every step a blocking call on this thread, ~0.5 ms in all on
- * an SSD against ~2.4 ms for the same steps as five thread-pool round trips while the event loop
- * is busy with the call's HTTP. For the store when nothing else is waiting on this process, and
- * for shutdown. Throws like writeAtomic; the temp never outlives a failure.
+ * The same without the thread pool: every step a blocking call on this thread, 0.5–0.9 ms in all
+ * on the bench VM's disk against 2.4–3.5 ms for the same steps as thread-pool round trips while
+ * the event loop is busy with the call's HTTP. For the store when nothing else is waiting on this
+ * process, and for shutdown. Throws like writeAtomic; the temp never outlives a failure.
  */
 export function writeAtomicBlocking(directory: string, file: string, text: string): FileIdentity {
   const temp = path.join(directory, tempName(path.basename(file), randomBytes(8).toString("hex"), ".tmp"));

@@ -133,8 +133,8 @@ export class JobStore {
    * `logger` reports records kept aside and folder problems; silent when none is given.
    * `redactor` removes the key from everything written (fal can echo it in an output or a URL).
    * `writes.mayBlock`: when it says nothing else is waiting, a write is made with blocking calls
-   * (~0.5 ms on an SSD) rather than as thread-pool round trips, each of which waits for a turn
-   * of an event loop busy with the call's HTTP (~2.4 ms for the same write). Under concurrency
+   * (0.5–0.9 ms on the bench VM) rather than as thread-pool round trips, each of which waits for a
+   * turn of an event loop busy with the call's HTTP (2.4–3.5 ms for the same write). Under concurrency
    * the pool is kept: there a blocked thread holds every other call, and a rename can wait for
    * the journal. A blocking write slower than `blockingLimitMs` turns them off for good.
    */
