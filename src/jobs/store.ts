@@ -88,6 +88,12 @@ const MAX_REMEMBERED_WRITE_CHARS = 64 * 1024;
 const MAX_REMEMBERED_OLD_RECORDS = 100_000;
 /** A blocking record write slower than this (a slow or network disk) ends blocking writes for the store's life. */
 export const BLOCKING_WRITE_LIMIT_MS = 20;
+/**
+ * Larger texts (an output kept beside its record, a record with a big inline output) always go
+ * through the pool: their round trips are a small share of the write, and a slow write of many
+ * bytes must not read as a slow disk.
+ */
+export const MAX_BLOCKING_WRITE_CHARS = 64 * 1024;
 
 /** How the store may write its files: see JobStore's constructor. */
 export interface StoreWriteOptions {
@@ -440,7 +446,7 @@ export class JobStore {
   async #writeText(file: string, text: string, options: { replacing?: boolean } = {}): Promise<void> {
     this.#written.delete(file);
     let identity: FileIdentity;
-    if (await this.#mayBlockNow()) {
+    if (text.length <= MAX_BLOCKING_WRITE_CHARS && (await this.#mayBlockNow())) {
       const started = performance.now();
       identity = writeAtomicBlocking(this.directory, file, text);
       if (!options.replacing) syncDirectoryBlocking(this.directory);

@@ -1,25 +1,31 @@
-import { pbkdf2 } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobStore } from "../../src/jobs/store.js";
+import { JobStore, MAX_BLOCKING_WRITE_CHARS } from "../../src/jobs/store.js";
 import { CallCounter } from "../../src/util/call-counter.js";
 import { captureLogger } from "../helpers/logger.js";
 import { ownTempFilesLikeTheEntryPoint } from "../helpers/temp-owner.js";
 
 // When nothing else waits on the process the store writes with blocking calls, not through the
 // thread pool (whose round trips each wait for a turn of a busy event loop). Told apart here by
-// the pool itself: with every pool thread busy, a blocking write finishes before any of that work,
-// a pool write only after some of it (the pool's queue is first come, first served).
+// the pool itself: with every pool thread held, a blocking write still finishes and a pool write
+// waits until the threads are let go. No timing is measured: a held thread waits for a FIFO.
 
 ownTempFilesLikeTheEntryPoint();
 
 let stateDir: string;
+const held: { release(): Promise<void> }[] = [];
 beforeEach(async () => {
   stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "fal-mcp-blocking-"));
 });
-afterEach(() => fs.rm(stateDir, { recursive: true, force: true }));
+afterEach(async () => {
+  // A failed test must not leave the pool held for the next one.
+  for (const pool of held.splice(0)) await pool.release();
+  await fs.rm(stateDir, { recursive: true, force: true });
+});
 
 const entry = (requestId: string) => ({
   requestId,
@@ -29,24 +35,49 @@ const entry = (requestId: string) => ({
 });
 
 /**
- * Fills every thread of the pool (and more) with CPU work of at least ~40 ms each, and counts the
- * jobs done. `UV_THREADPOOL_SIZE` is read as libuv reads it (default 4).
+ * Holds every thread of libuv's pool (`UV_THREADPOOL_SIZE`, default 4) in an open() of a FIFO for
+ * reading, which waits until a writer opens it; the pool's queue is first come, first served, so
+ * every fs call made after this waits too. `release` opens each FIFO as the writer.
  */
-function occupyThreadPool(): { done(): number; finished: Promise<void> } {
+function holdThreadPool(): { release(): Promise<void> } {
   const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  let done = 0;
-  const jobs = Array.from(
-    { length: threads * 2 },
-    () =>
-      new Promise<void>((resolve, reject) =>
-        pbkdf2("password", "salt", 200_000, 32, "sha256", (error) => {
-          done += 1;
-          if (error) reject(error);
-          else resolve();
-        }),
+  const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), "fal-mcp-pool-"));
+  const fifos = Array.from({ length: threads }, (_, i) => path.join(dir, `held-${i}`));
+  for (const fifo of fifos) execFileSync("mkfifo", [fifo]);
+  const readers = fifos.map(
+    (fifo) =>
+      new Promise<number>((resolve, reject) =>
+        fsSync.open(fifo, "r", (error, fd) => (error ? reject(error) : resolve(fd))),
       ),
   );
-  return { done: () => done, finished: Promise.all(jobs).then(() => undefined) };
+  let released: Promise<void> | undefined;
+  const pool = {
+    release: () =>
+      (released ??= (async () => {
+        // O_RDWR never waits on Linux, and it is the writer each waiting reader needs.
+        const writers = fifos.map((fifo) => fsSync.openSync(fifo, fsSync.constants.O_RDWR));
+        for (const fd of await Promise.all(readers)) fsSync.closeSync(fd);
+        for (const fd of writers) fsSync.closeSync(fd);
+        fsSync.rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+  held.push(pool);
+  return pool;
+}
+
+/** Whether `promise` settles within `ms` (it goes on either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = promise.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function onDisk(store: JobStore, requestId: string) {
@@ -60,11 +91,11 @@ async function onDisk(store: JobStore, requestId: string) {
 describe("JobStore blocking writes", () => {
   it("writes a new record and its update without the thread pool when mayBlock says so", async () => {
     const store = new JobStore(stateDir, undefined, undefined, { mayBlock: () => true });
-    const pool = occupyThreadPool();
-    await store.create(entry("req-1"));
-    await store.update("req-1", { status: "COMPLETED", output: { ok: true } });
-    expect(pool.done()).toBe(0);
-    await pool.finished;
+    const pool = holdThreadPool();
+    expect(await settlesWithin(store.create(entry("req-1")), 10_000)).toBe(true);
+    const update = store.update("req-1", { status: "COMPLETED", output: { ok: true } });
+    expect(await settlesWithin(update, 10_000)).toBe(true);
+    await pool.release();
     expect(await onDisk(store, "req-1")).toMatchObject({ status: "COMPLETED", output: { ok: true } });
     expect(await fs.readdir(store.directory)).toEqual(["req-1.json"]); // no temp file left
   });
@@ -74,10 +105,11 @@ describe("JobStore blocking writes", () => {
       new JobStore(stateDir),
       new JobStore(path.join(stateDir, "b"), undefined, undefined, { mayBlock: () => false }),
     ]) {
-      const pool = occupyThreadPool();
-      await store.create(entry("req-2"));
-      expect(pool.done()).toBeGreaterThan(0);
-      await pool.finished;
+      const pool = holdThreadPool();
+      const written = store.create(entry("req-2"));
+      expect(await settlesWithin(written, 300)).toBe(false);
+      await pool.release();
+      await written;
       expect((await onDisk(store, "req-2")).request_id).toBe("req-2");
     }
   });
@@ -87,11 +119,12 @@ describe("JobStore blocking writes", () => {
     const answers = [true, false];
     let asked = 0;
     const store = new JobStore(stateDir, undefined, undefined, { mayBlock: () => answers[asked++] ?? false });
-    const pool = occupyThreadPool();
-    await store.create(entry("req-3"));
+    const pool = holdThreadPool();
+    const written = store.create(entry("req-3"));
+    expect(await settlesWithin(written, 300)).toBe(false);
     expect(asked).toBe(2);
-    expect(pool.done()).toBeGreaterThan(0);
-    await pool.finished;
+    await pool.release();
+    await written;
     expect((await onDisk(store, "req-3")).request_id).toBe("req-3");
   });
 
@@ -101,17 +134,33 @@ describe("JobStore blocking writes", () => {
       mayBlock: () => true,
       blockingLimitMs: 0, // every write is slower than 0 ms
     });
-    let pool = occupyThreadPool();
-    await store.create(entry("req-4"));
-    expect(pool.done()).toBe(0);
-    await pool.finished;
+    const pool = holdThreadPool();
+    expect(await settlesWithin(store.create(entry("req-4")), 10_000)).toBe(true);
     expect(lines.join("\n")).toMatch(/job record write took [\d.]+ ms .*thread pool from now on/);
-
-    pool = occupyThreadPool();
-    await store.update("req-4", { status: "COMPLETED", output: { ok: true } });
-    expect(pool.done()).toBeGreaterThan(0);
-    await pool.finished;
+    const update = store.update("req-4", { status: "COMPLETED", output: { ok: true } });
+    expect(await settlesWithin(update, 300)).toBe(false);
+    await pool.release();
+    await update;
     expect(await onDisk(store, "req-4")).toMatchObject({ status: "COMPLETED", output: { ok: true } });
+  });
+
+  it("a large record goes through the pool even when mayBlock says yes, and never trips the slow-disk limit", async () => {
+    const lines: string[] = [];
+    let allowed = false; // the record is created through the pool (it is remembered, not read back)
+    const store = new JobStore(stateDir, captureLogger(lines, "debug"), undefined, {
+      mayBlock: () => allowed,
+      blockingLimitMs: 0, // any blocking write would trip it
+    });
+    await store.create(entry("req-6"));
+    allowed = true;
+    const large = { text: "x".repeat(MAX_BLOCKING_WRITE_CHARS + 1) };
+    const pool = holdThreadPool();
+    const update = store.update("req-6", { status: "COMPLETED", output: large });
+    expect(await settlesWithin(update, 300)).toBe(false);
+    await pool.release();
+    const updated = await update;
+    expect(updated?.output).toEqual(large);
+    expect(lines.join("\n")).not.toMatch(/thread pool from now on/);
   });
 
   it("a failed blocking write rejects like a pool write and leaves no temp file", async () => {
