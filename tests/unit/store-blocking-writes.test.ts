@@ -5,7 +5,6 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobStore, MAX_BLOCKING_WRITE_CHARS } from "../../src/jobs/store.js";
-import { CallCounter } from "../../src/util/call-counter.js";
 import { captureLogger } from "../helpers/logger.js";
 import { ownTempFilesLikeTheEntryPoint } from "../helpers/temp-owner.js";
 
@@ -172,19 +171,5 @@ describe("JobStore blocking writes", () => {
     await expect(store.create(entry("req-5"))).rejects.toThrow();
     const names = await fs.readdir(store.directory);
     expect(names.filter((name) => name.endsWith(".tmp"))).toEqual([]);
-  });
-});
-
-describe("CallCounter", () => {
-  it("counts calls until each leaves, once", () => {
-    const calls = new CallCounter();
-    const first = calls.enter();
-    const second = calls.enter();
-    expect(calls.running).toBe(2);
-    first();
-    first();
-    expect(calls.running).toBe(1);
-    second();
-    expect(calls.running).toBe(0);
   });
 });
