@@ -157,6 +157,19 @@ describe("billing events", () => {
     expect((await events(`?request_id=${late.request_id}`)).billing_events).toHaveLength(1);
   });
 
+  it("looks a request id up with the other filters still applied", async () => {
+    const done = await submit("fake/instant", { prompt: "a" });
+    const failed = await submit("fake/fails", { prompt: "x" });
+    const byId = (query: string) => events(`?request_id=${done.request_id}${query}`);
+    expect((await byId("")).billing_events.map((e) => e.request_id)).toEqual([done.request_id]);
+    expect((await byId("&endpoint_id=fake/instant")).billing_events).toHaveLength(1);
+    expect((await byId("&endpoint_id=fal-ai/veo3")).billing_events).toHaveLength(0);
+    const future = new Date(fake.now() + 3_600_000).toISOString();
+    expect((await byId(`&start=${future}&end=${future}`)).billing_events).toHaveLength(0);
+    expect((await events(`?request_id=${failed.request_id}`)).billing_events).toHaveLength(0);
+    expect((await events("?request_id=no-such-request")).billing_events).toHaveLength(0);
+  });
+
   it("answers 403 in the Platform envelope for a key without billing:usage:read, and faults apply", async () => {
     const res = await api("/v1/models/billing-events", API_KEY);
     expect(res.status).toBe(403);

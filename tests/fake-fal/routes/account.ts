@@ -29,11 +29,17 @@ export function billedCost(
   };
 }
 
-/** Jobs whose billing event is visible now (completed at least billingEventLagMs ago). */
-function billedJobs(core: Core): { job: FakeJob; cost: NonNullable<ReturnType<typeof billedCost>> }[] {
+/**
+ * Jobs whose billing event is visible now (completed at least billingEventLagMs ago), of `jobs`
+ * (every job by default).
+ */
+function billedJobs(
+  core: Core,
+  jobs: Iterable<FakeJob> = core.jobs.values(),
+): { job: FakeJob; cost: NonNullable<ReturnType<typeof billedCost>> }[] {
   const now = core.now();
   const out = [];
-  for (const job of core.jobs.values()) {
+  for (const job of jobs) {
     if (job.state !== "COMPLETED" || now < job.endAt + core.settings.billingEventLagMs) continue;
     const cost = billedCost(core, job);
     if (cost) out.push({ job, cost });
@@ -72,7 +78,11 @@ function billingEvents(core: Core, ctx: Ctx): void {
   if (!win.ok) return;
   const pg = paging(ctx, 100, 10_000);
   if (!pg.ok) return;
-  const events = billedJobs(core)
+  // A request id names at most one job: looked up, not scanned for, as a warehouse would index it.
+  // A scan prices every job the fake ever ran, which made each lookup cost the fake (on the same
+  // cores as the server under test) more the longer a test or benchmark ran.
+  const candidates = requestId ? [core.jobs.get(requestId)].filter((job) => job !== undefined) : undefined;
+  const events = billedJobs(core, candidates)
     .filter(
       ({ job }) => (!ids.size || ids.has(job.endpointId)) && (!requestId || job.requestId === requestId),
     )
