@@ -37,6 +37,20 @@ describe("parseBoundedJson", () => {
     expect(parseBoundedJson(deepText(128))).toBeDefined();
     expect(() => parseBoundedJson(deepText(129))).toThrow(JsonTooDeepError);
   });
+  it("decides by the nesting, not the count of brackets, once there are more than the limit", () => {
+    // 200 flat brackets (and 200 inside a string) pass the count, so the scan decides: depth 2.
+    const flat = JSON.stringify({ list: Array.from({ length: 200 }, () => []), text: "[".repeat(200) });
+    expect(parseBoundedJson(flat)).toMatchObject({ text: "[".repeat(200) });
+    // Brackets in strings do not nest: a 129-deep-looking string is depth 1.
+    expect(parseBoundedJson(JSON.stringify({ s: "{".repeat(129) + "[".repeat(129) }))).toBeDefined();
+    // Exactly at the limit and one past it, with both kinds mixed.
+    const mixed = (levels: number) => '[{"a":'.repeat(levels / 2) + "0" + "}]".repeat(levels / 2);
+    expect(parseBoundedJson(mixed(128))).toBeDefined();
+    expect(() => parseBoundedJson(mixed(130))).toThrow(JsonTooDeepError);
+    expect(() => parseBoundedJson(deepText(129), { maxDepth: 128 })).toThrow(JsonTooDeepError);
+    expect(parseBoundedJson(deepText(3), { maxDepth: 3 })).toEqual([[[]]]);
+    expect(() => parseBoundedJson(deepText(4), { maxDepth: 3 })).toThrow(JsonTooDeepError);
+  });
   it("tryParseBoundedJson: undefined for invalid JSON, still refuses depth", () => {
     expect(tryParseBoundedJson("{nope")).toBeUndefined();
     expect(() => tryParseBoundedJson(deepText(500))).toThrow(JsonTooDeepError);
