@@ -33,10 +33,42 @@ export class PermissionError extends FalApiError {
   }
 }
 
-function withPermission(error: unknown, permission: string, what: string): unknown {
-  if (error instanceof FalApiError && error.status === 403)
-    return new PermissionError(permission, what, error);
-  return error;
+/**
+ * How long a refused permission is remembered. A key's permissions come from the preset it was
+ * created with, and run_model reads the billing event of every job it completes: without this, a
+ * key made with fal's API preset (the usual key, without billing:usage:read) sent fal one request
+ * per job that fal refused. Minutes, not the process's life, in case a key's permissions change.
+ */
+export const REFUSAL_MEMORY_MS = 10 * 60_000;
+
+/**
+ * Refusals by permission, per http client. createFal builds one client per key (one for a stdio
+ * process, one per request in HTTP mode), so a refusal is only ever applied to the key it was for.
+ */
+type Refusals = Map<string, { cause: FalApiError; until: number }>;
+const refusals = new WeakMap<FalHttpClient, Refusals>();
+
+/** Throws the PermissionError of a refusal of `permission` this client's key got lately, if any. */
+function throwIfRefused(options: BillingClientOptions, permission: string, what: string): void {
+  const known = refusals.get(options.http)?.get(permission);
+  if (known && Date.now() < known.until) throw new PermissionError(permission, what, known.cause);
+}
+
+/** A 403 as a PermissionError, remembered for the key; any other error as it is. */
+function withPermission(
+  options: BillingClientOptions,
+  error: unknown,
+  permission: string,
+  what: string,
+): unknown {
+  if (!(error instanceof FalApiError && error.status === 403)) return error;
+  // A locked account (balance exhausted) is refused too, until it is topped up: not remembered.
+  if (!/locked|balance/i.test(error.message)) {
+    let known = refusals.get(options.http);
+    if (!known) refusals.set(options.http, (known = new Map() as Refusals));
+    known.set(permission, { cause: error, until: Date.now() + REFUSAL_MEMORY_MS });
+  }
+  return new PermissionError(permission, what, error);
 }
 
 const money = z.union([z.number(), z.string()]).nullish();
@@ -133,6 +165,7 @@ export interface BillingEvent {
 }
 
 export const BILLING_PERMISSION = "billing:usage:read";
+const BILLING_EVENTS_WHAT = "what each job cost (billing events)";
 export const REQUESTS_PERMISSION = "models:requests:read";
 
 /** The billing event of one request, looked up by endpoint over a window; undefined when fal has none (yet). */
@@ -140,6 +173,7 @@ export async function findBillingEvent(
   options: BillingClientOptions,
   query: { endpointId: string; requestId: string; start: Date; end: Date },
 ): Promise<BillingEvent | undefined> {
+  throwIfRefused(options, BILLING_PERMISSION, BILLING_EVENTS_WHAT);
   let cursor: string | undefined;
   // Billing data lags by minutes and a busy endpoint has many events: a few pages are enough.
   for (let page = 0; page < 5; page++) {
@@ -164,7 +198,7 @@ export async function findBillingEvent(
       });
       data = response.data;
     } catch (error) {
-      throw withPermission(error, BILLING_PERMISSION, "what each job cost (billing events)");
+      throw withPermission(options, error, BILLING_PERMISSION, BILLING_EVENTS_WHAT);
     }
     const list = data.billing_events ?? data.events ?? data.items ?? data.data ?? [];
     for (const raw of list) {
@@ -199,6 +233,7 @@ export interface CreditBalance {
 
 /** The account's credit balance; undefined when fal's answer holds none. */
 export async function creditBalance(options: BillingClientOptions): Promise<CreditBalance | undefined> {
+  throwIfRefused(options, BILLING_PERMISSION, "the credit balance");
   try {
     const response = await options.http.request({
       method: "GET",
@@ -214,7 +249,7 @@ export async function creditBalance(options: BillingClientOptions): Promise<Cred
     if (balance === undefined) return undefined;
     return { balance, currency: response.data.credits?.currency?.trim() || "USD" };
   } catch (error) {
-    throw withPermission(error, BILLING_PERMISSION, "the credit balance");
+    throw withPermission(options, error, BILLING_PERMISSION, "the credit balance");
   }
 }
 
@@ -253,6 +288,7 @@ export async function requestHistory(
   options: BillingClientOptions,
   query: { endpointId: string; start: Date; end: Date; maxPages?: number },
 ): Promise<HistoryItem[]> {
+  throwIfRefused(options, REQUESTS_PERMISSION, "the request history");
   const items: HistoryItem[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < (query.maxPages ?? 3); page++) {
@@ -277,7 +313,7 @@ export async function requestHistory(
       });
       data = response.data;
     } catch (error) {
-      throw withPermission(error, REQUESTS_PERMISSION, "the request history");
+      throw withPermission(options, error, REQUESTS_PERMISSION, "the request history");
     }
     for (const raw of data.items ?? data.requests ?? data.data ?? []) {
       const parsed = historyItemSchema.safeParse(raw);

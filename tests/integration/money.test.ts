@@ -363,6 +363,13 @@ describe("the cost afterwards and the balance", () => {
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(costOf(result)).toMatchObject({ cost_usd: 0.01, cost_source: "billed-units" });
     expect(costOf(result)?.notes.join(" ")).toContain("billing:usage:read");
+    // The refusal is remembered for the key: a second job gets the same answer without asking again.
+    const billingReads = () => fake.countRequests({ host: "api.fal.ai", path: "/v1/models/billing-events" });
+    expect(billingReads()).toBe(1);
+    const second = await harness.call("run_model", { endpoint_id: "fake/instant", input: { prompt: "q" } });
+    expect(costOf(second)).toMatchObject({ cost_usd: 0.01, cost_source: "billed-units" });
+    expect(costOf(second)?.notes.join(" ")).toContain("billing:usage:read");
+    expect(billingReads()).toBe(1);
     const pricing = await harness.call("get_pricing", { endpoint_ids: ["fake/instant"] });
     expect(pricing.isError, textOf(pricing)).toBeFalsy();
     expect(textOf(pricing)).toMatch(

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   PermissionError,
+  REFUSAL_MEMORY_MS,
   creditBalance,
   estimateCost,
   findBillingEvent,
@@ -166,5 +167,47 @@ describe("requestHistory", () => {
     await expect(
       requestHistory(options, { endpointId: "a/b", start: new Date(0), end: new Date(1) }),
     ).rejects.toThrow(/models:requests:read/);
+  });
+});
+
+describe("a refused permission is remembered for the key", () => {
+  afterEach(() => vi.useRealTimers());
+  const history = { endpointId: "a/b", start: new Date(0), end: new Date(1) };
+  const locked = () =>
+    json(403, {
+      error: { type: "authorization_error", message: "User is locked. Reason: Exhausted balance." },
+    });
+
+  it("asks fal once; the next billing reads of that key fail the same way without a request", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { options, calls } = scripted([forbidden(), json(200, { billing_events: [] })]);
+    const window = { endpointId: "a/b", requestId: "r", start: new Date(0), end: new Date(1) };
+    await expect(findBillingEvent(options, window)).rejects.toBeInstanceOf(PermissionError);
+    const again = await findBillingEvent(options, window).catch((caught: unknown) => caught);
+    expect(again).toBeInstanceOf(PermissionError);
+    expect((again as PermissionError).message).toMatch(/what each job cost.*billing:usage:read/);
+    // The credit balance needs the same permission: refused too, and named for what it is.
+    await expect(creditBalance(options)).rejects.toThrow(/the credit balance.*billing:usage:read/);
+    expect(calls).toHaveLength(1);
+    // After the memory runs out, fal is asked again.
+    vi.setSystemTime(Date.now() + REFUSAL_MEMORY_MS + 1);
+    expect(await findBillingEvent(options, window)).toBeUndefined();
+    expect(calls).toHaveLength(2);
+  });
+
+  it("keeps other permissions, other keys and a locked account out of it", async () => {
+    const refused = scripted([forbidden(), json(200, { items: [] })]);
+    await expect(creditBalance(refused.options)).rejects.toBeInstanceOf(PermissionError);
+    // Another permission is still asked for.
+    expect(await requestHistory(refused.options, history)).toEqual([]);
+    expect(refused.calls).toHaveLength(2);
+    // Another key (another client) is asked, and gets its own answer.
+    const other = scripted([json(200, { username: "u", credits: { current_balance: 3, currency: "USD" } })]);
+    expect(await creditBalance(other.options)).toEqual({ balance: 3, currency: "USD" });
+    // A locked account's 403 ends once it is topped up: every read asks again.
+    const lockedOut = scripted([locked(), json(200, { username: "u", credits: { current_balance: 9 } })]);
+    await expect(creditBalance(lockedOut.options)).rejects.toBeInstanceOf(PermissionError);
+    expect(await creditBalance(lockedOut.options)).toEqual({ balance: 9, currency: "USD" });
+    expect(lockedOut.calls).toHaveLength(2);
   });
 });
