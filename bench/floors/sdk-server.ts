@@ -3,7 +3,10 @@
 // fetch of the fake's catalog (the start-up and memory rows); its run_model is @fal-ai/client's
 // subscribe behind the SDK, with one fsynced record file per call when FLOOR_DURABLE=1 (the per-call
 // row: the least a server that speaks MCP through the SDK, calls fal through the official client and
-// keeps the durability promise can cost). bench/lib/sdk-floor.ts bundles it the way fal-mcp is bundled
+// keeps the durability promise can cost). FLOOR_PROMISES=1 adds the rest of what fal-mcp promises for a
+// paid job, done the plain way: fal's billing event read beside the result (the cost after), and the
+// output kept in the record by a second durable write (a result fal deletes within the hour is never
+// lost) before the answer. bench/lib/sdk-floor.ts bundles it the way fal-mcp is bundled
 // and starts it with the same V8 flags, so the difference between the two is fal-mcp's own code.
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -16,27 +19,43 @@ import { z } from "zod";
 import { redirectingFetch } from "../lib/redirecting-fetch.js";
 
 const base = process.env.FLOOR_BASE_URL ?? "";
-const recordDir = process.env.FLOOR_DURABLE === "1" ? process.env.FLOOR_RECORD_DIR : undefined;
+const promises = process.env.FLOOR_PROMISES === "1";
+const recordDir = process.env.FLOOR_DURABLE === "1" || promises ? process.env.FLOOR_RECORD_DIR : undefined;
 if (recordDir) mkdirSync(recordDir, { recursive: true });
-const fal = createFalClient({ credentials: process.env.FAL_KEY, fetch: redirectingFetch(base, fetch) });
+const falFetch = redirectingFetch(base, fetch);
+const fal = createFalClient({ credentials: process.env.FAL_KEY, fetch: falFetch });
 
-/** One job record made durable the plain way: a new file, written, fsynced, renamed, folder fsynced. */
-async function writeRecord(folder: string, record: object): Promise<void> {
-  const file = path.join(folder, `${randomUUID()}.json`);
-  const handle = await open(`${file}.tmp`, "w");
+/**
+ * One job record made durable the plain way: a new file, written, fsynced, renamed, folder fsynced.
+ * Replacing a durable record (`file` given) skips the folder fsync: the name is already durable.
+ */
+async function writeRecord(folder: string, record: object, file?: string): Promise<string> {
+  const target = file ?? path.join(folder, `${randomUUID()}.json`);
+  const handle = await open(`${target}.tmp`, "w");
   try {
     await handle.writeFile(JSON.stringify(record));
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(`${file}.tmp`, file);
+  await rename(`${target}.tmp`, target);
+  if (file) return target;
   const dir = await open(folder, "r");
   try {
     await dir.sync();
   } finally {
     await dir.close();
   }
+  return target;
+}
+
+/** fal's billing event of one job, by a raw fetch (the official client has no billing API). */
+async function billingEvent(endpointId: string, requestId: string): Promise<unknown> {
+  const query = new URLSearchParams({ endpoint_id: endpointId, request_id: requestId, limit: "100" });
+  const response = await falFetch(`https://api.fal.ai/v1/models/billing-events?${query.toString()}`, {
+    headers: { authorization: `Key ${process.env.FAL_KEY ?? ""}`, accept: "application/json" },
+  });
+  return response.ok ? await response.json() : undefined;
 }
 
 function createServer(): McpServer {
@@ -66,17 +85,21 @@ function createServer(): McpServer {
     },
     async ({ endpoint_id: endpointId, input }) => {
       const submitted = await fal.queue.submit(endpointId, { input });
-      const recorded = recordDir
-        ? writeRecord(recordDir, { endpointId, requestId: submitted.request_id })
-        : Promise.resolve();
+      const record = { endpointId, requestId: submitted.request_id };
+      const recorded = recordDir ? writeRecord(recordDir, record) : Promise.resolve(undefined);
       await fal.queue.subscribeToStatus(endpointId, {
         requestId: submitted.request_id,
         mode: "polling",
         pollInterval: 10,
       });
+      const billed = promises ? billingEvent(endpointId, submitted.request_id) : undefined;
       const result = await fal.queue.result(endpointId, { requestId: submitted.request_id });
-      await recorded;
+      const file = await recorded;
       const data: unknown = result.data;
+      if (promises && recordDir && file) {
+        const cost = await billed;
+        await writeRecord(recordDir, { ...record, status: "COMPLETED", output: data, cost }, file);
+      }
       const output = { status: "COMPLETED", request_id: submitted.request_id, output: data };
       return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
     },

@@ -15,6 +15,8 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const ms = (value: number): string =>
   Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) + " ms" : "n/a";
+/** A difference in ms with its sign: "+1.20 ms", "−0.35 ms". */
+export const signedMs = (value: number): string => `${value < 0 ? "−" : "+"}${ms(Math.abs(value))}`;
 export const mib = (bytes: number): string =>
   Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) + " MiB" : "n/a";
 export const mibps = (bytesPerSecond: number): string =>
