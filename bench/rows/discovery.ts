@@ -113,21 +113,21 @@ export async function discovery(context: RowContext): Promise<RowResult> {
           measure: "search_models, cold: first call, right after the handshake",
           falMcp: ms(median(cold)),
           baseline: `${ms(median(raw))} (raw fetch of the same API page)`,
-          comparison: `${signedMs(median(cold) - median(raw))}`,
+          comparison: signedMs(median(cold) - median(raw)),
           target: "(reported)",
         },
         {
           measure: "search_models, cold, after 1 s idle",
           falMcp: ms(median(coldIdle)),
           baseline: `${ms(median(raw))} (raw fetch)`,
-          comparison: `${signedMs(median(coldIdle) - median(raw))}`,
+          comparison: signedMs(median(coldIdle) - median(raw)),
           target: "(reported)",
         },
         {
           measure: "search_models, uncached query (running server)",
           falMcp: ms(median(uncached)),
           baseline: `${ms(median(raw))} (raw fetch)`,
-          comparison: `${signedMs(median(uncached) - median(raw))}`,
+          comparison: signedMs(median(uncached) - median(raw)),
           target: "(reported)",
         },
         {
@@ -166,7 +166,7 @@ export async function discovery(context: RowContext): Promise<RowResult> {
             measure: "recommend_model, new task (running server)",
             falMcp: ms(median(recommendCold)),
             baseline: `${ms(median(rawCategory))} (raw fetch of one 100-model category page)`,
-            comparison: `${signedMs(median(recommendCold) - median(rawCategory))}`,
+            comparison: signedMs(median(recommendCold) - median(rawCategory)),
             target: "(reported)",
           },
           {

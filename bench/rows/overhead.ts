@@ -185,7 +185,7 @@ export async function perCallOverhead(context: RowContext): Promise<RowResult> {
         falMcp: ms(pick(viaServer)),
         baseline: `${ms(pick(official))} @fal-ai/client · ${ms(pick(durable))} SDK floor · ${ms(pick(raw))} raw fetch`,
         comparison: `${signedMs(over)} (${ratio(pick(viaServer) / pick(official))}) vs client · ${signedMs(pick(viaServer) - pick(durable))} vs SDK floor · ${signedMs(pick(viaServer) - pick(promises))} vs the floor with the promises`,
-        target: judged ? verdict(over <= 2, "≤ +2 ms over the client", `${signedMs(over)}`) : "(reported)",
+        target: judged ? verdict(over <= 2, "≤ +2 ms over the client", signedMs(over)) : "(reported)",
       };
     };
     const floorLine = (measureName: string, pick: (f: Figures) => number) => ({

@@ -55,6 +55,8 @@ export interface JsonBounds {
   what?: string;
 }
 
+const OPENING_BRACKETS = ["{", "["] as const;
+
 /**
  * Whether `text` holds at most `limit` opening brackets, inside strings or not: then it cannot nest
  * deeper than `limit`. indexOf runs in native code, one call per bracket, where jsonTextDepth's loop
@@ -63,7 +65,7 @@ export interface JsonBounds {
  */
 function atMostBrackets(text: string, limit: number): boolean {
   let count = 0;
-  for (const bracket of ["{", "["]) {
+  for (const bracket of OPENING_BRACKETS) {
     for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1))
       if (++count > limit) return false;
   }

@@ -83,9 +83,7 @@ function billingEvents(core: Core, ctx: Ctx): void {
   // cores as the server under test) more the longer a test or benchmark ran.
   const candidates = requestId ? [core.jobs.get(requestId)].filter((job) => job !== undefined) : undefined;
   const events = billedJobs(core, candidates)
-    .filter(
-      ({ job }) => (!ids.size || ids.has(job.endpointId)) && (!requestId || job.requestId === requestId),
-    )
+    .filter(({ job }) => !ids.size || ids.has(job.endpointId))
     .filter(({ job }) => job.endAt >= win.start && job.endAt <= win.end)
     .sort((a, b) => b.job.endAt - a.job.endAt)
     .map(({ job, cost }) => ({
